@@ -1,0 +1,1 @@
+"""The ``hepgraph`` command-line tool (typer)."""

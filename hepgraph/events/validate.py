@@ -1,0 +1,154 @@
+"""Validation of event chunks against the schema (vectorised; no per-hit Python loops).
+
+:func:`validate_table` casts every column to its schema dtype and rejects, with a
+:class:`~hepgraph.errors.DataError` naming the event and the field:
+
+- missing required columns (``event_id``, ``x``, ``y``, ``z``);
+- hit columns of different lengths within an event (likewise particle columns);
+- NaN or infinite coordinates, times or charges;
+- ``track_id`` values pointing at no particle of the event (``-1`` = noise is allowed);
+- values that cannot be cast safely (strings, fractional ids, overflowing integers);
+- duplicate ``event_id`` within a chunk.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hepgraph.errors import DataError
+from hepgraph.events.schema import FINITE_HIT_COLUMNS, REQUIRED, kind_of
+from hepgraph.events.table import target_type
+
+
+def _where(table: pa.Table, row: int) -> str:
+    eid = table.column("event_id")[row].as_py() if "event_id" in table.column_names else "?"
+    return f"event {row} (event_id={eid})"
+
+
+def _lengths(col: pa.ChunkedArray) -> np.ndarray:
+    return pc.list_value_length(col).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def validate_table(table: pa.Table) -> pa.Table:
+    """Check a chunk and cast it to the schema dtypes.
+
+    Args:
+        table: one row per event; hit and particle columns are lists.
+
+    Returns:
+        The table with every column cast to its schema type.
+
+    Raises:
+        DataError: the chunk breaks the schema (message names event and field).
+    """
+    if table.num_rows == 0:
+        raise DataError("zero events selected: the source produced an empty chunk")
+    for name in REQUIRED:
+        if name not in table.column_names:
+            raise DataError(
+                f"required column `{name}` is missing (have: {', '.join(table.column_names)}); "
+                "map it in the source mapping"
+            )
+    cast_cols = []
+    for name in table.column_names:
+        col = table.column(name)
+        is_list = pa.types.is_list(col.type) or pa.types.is_large_list(col.type)
+        kind = kind_of(name)
+        if kind == "event" and is_list:
+            raise DataError(f"column `{name}` is an event scalar but holds a list per event")
+        if kind != "event" and not is_list:
+            raise DataError(f"column `{name}` is a {kind} column but holds one value per event")
+        target = target_type(name, col.type)
+        try:
+            col = pc.cast(col, target, safe=True)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+            raise DataError(
+                f"column `{name}` cannot be stored as {target}: {str(err).splitlines()[0]}"
+            ) from None
+        cast_cols.append(col)
+    table = pa.table(dict(zip(table.column_names, cast_cols)))
+
+    for kind in ("hit", "particle"):
+        names = [n for n in table.column_names if kind_of(n) == kind]
+        if not names:
+            continue
+        ref = _lengths(table.column(names[0]))
+        for name in names[1:]:
+            bad = np.nonzero(_lengths(table.column(name)) != ref)[0]
+            if bad.size:
+                r = int(bad[0])
+                raise DataError(
+                    f"{_where(table, r)}: {kind} column `{name}` has "
+                    f"{_lengths(table.column(name))[r]} entries but `{names[0]}` has {ref[r]}"
+                )
+
+    for name in FINITE_HIT_COLUMNS:
+        if name not in table.column_names:
+            continue
+        col = table.column(name).combine_chunks()
+        flat = col.flatten().to_numpy(zero_copy_only=False)
+        bad = np.nonzero(~np.isfinite(flat))[0]
+        if bad.size:
+            row = int(np.searchsorted(col.offsets.to_numpy()[1:], bad[0], side="right"))
+            raise DataError(
+                f"{_where(table, row)}: `{name}` has a NaN or infinite value "
+                f"(hit {bad[0] - col.offsets.to_numpy()[row]}); drop or fix those hits"
+            )
+
+    eids = table.column("event_id").to_numpy()
+    uniq, counts = np.unique(eids, return_counts=True)
+    if (counts > 1).any():
+        raise DataError(f"event_id {uniq[counts > 1][0]} appears more than once in one chunk")
+
+    if "track_id" in table.column_names and "particle_id" in table.column_names:
+        _check_track_ids(table)
+    return table
+
+
+def _check_track_ids(table: pa.Table) -> None:
+    """Every ``track_id`` != -1 must be a ``particle_id`` of the same event."""
+    tcol = table.column("track_id").combine_chunks()
+    pcol = table.column("particle_id").combine_chunks()
+    tid = tcol.flatten().to_numpy()
+    pid = pcol.flatten().to_numpy()
+    trow = np.repeat(np.arange(table.num_rows), np.diff(tcol.offsets.to_numpy()))
+    prow = np.repeat(np.arange(table.num_rows), np.diff(pcol.offsets.to_numpy()))
+    keep = tid != -1
+    tid, trow = tid[keep], trow[keep]
+    if tid.size == 0:
+        return
+    order = np.lexsort((pid, prow))
+    pid_s, prow_s = pid[order], prow[order]
+    # Range of each hit's event among the particle keys sorted by (row, id).
+    lo = np.searchsorted(prow_s, trow, side="left")
+    hi = np.searchsorted(prow_s, trow, side="right")
+    found = np.zeros(tid.size, dtype=bool)
+    has = hi > lo
+    if has.any():
+        idx = _segmented_search(pid_s, lo[has], hi[has], tid[has])
+        ok = idx < hi[has]
+        found[has] = ok & (pid_s[np.minimum(idx, len(pid_s) - 1)] == tid[has])
+    if not found.all():
+        j = int(np.nonzero(~found)[0][0])
+        raise DataError(
+            f"{_where(table, int(trow[j]))}: track_id {tid[j]} points at no particle_id of the "
+            "event; use -1 for noise hits or add the particle"
+        )
+
+
+def _segmented_search(sorted_vals: np.ndarray, lo: np.ndarray, hi: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Vectorised left-searchsorted of ``q[i]`` in ``sorted_vals[lo[i]:hi[i]]`` (global index)."""
+    lo = lo.copy()
+    hi = hi.copy()
+    while True:
+        active = lo < hi
+        if not active.any():
+            return lo
+        mid = (lo + hi) // 2
+        midv = sorted_vals[np.minimum(mid, len(sorted_vals) - 1)]
+        go_right = active & (midv < q)
+        go_left = active & ~(midv < q)
+        lo = np.where(go_right, mid + 1, lo)
+        hi = np.where(go_left, mid, hi)

@@ -1,0 +1,144 @@
+"""A generic name -> callable registry, and the project's registry instances.
+
+>>> from hepgraph.registry import Registry
+>>> R = Registry("thing")
+>>> @R.register("my-thing")
+... def my_thing(size: int = 3) -> dict:
+...     return {"size": size}
+>>> R.build({"name": "my-thing", "size": 4})
+{'size': 4}
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import importlib
+import inspect
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from hepgraph.errors import ConfigError, UnknownNameError
+
+
+class Registry:
+    """Maps kebab-case names to callables (classes or factory functions).
+
+    Args:
+        kind: what the registry holds, used in error messages ("model", "source", ...).
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, Callable[..., Any]] = {}
+        self._meta: dict[str, dict[str, Any]] = {}
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}, {len(self._items)} entries)"
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._items))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def register(
+        self, name: str, *, override: bool = False, **meta: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator registering a callable under ``name``; ``meta`` is kept for listings."""
+
+        def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+            if name in self._items and not override:
+                raise ConfigError(
+                    f"{self.kind} `{name}` is registered twice; pass override=True to replace it"
+                )
+            self._items[name] = fn
+            self._meta[name] = dict(meta)
+            return fn
+
+        return deco
+
+    def names(self, pattern: str = "*") -> list[str]:
+        """Sorted registered names matching an fnmatch ``pattern``."""
+        return sorted(n for n in self._items if fnmatch.fnmatch(n, pattern))
+
+    def meta(self, name: str) -> dict[str, Any]:
+        """Metadata given at registration (family, representation, ...)."""
+        self.get(name)
+        return dict(self._meta.get(name, {}))
+
+    def get(self, name: str) -> Callable[..., Any]:
+        """Look up a callable by name, or ``pkg.module:callable`` for unregistered user code.
+
+        Raises:
+            UnknownNameError: the name is not registered (lists valid names, suggests one).
+        """
+        if name in self._items:
+            return self._items[name]
+        if ":" in name:
+            module, _, attr = name.partition(":")
+            try:
+                return getattr(importlib.import_module(module), attr)
+            except (ImportError, AttributeError) as err:
+                raise UnknownNameError(
+                    f"cannot import {self.kind} `{name}`: {err}"
+                ) from err
+        close = difflib.get_close_matches(name, list(self._items), n=1)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        raise UnknownNameError(
+            f"unknown {self.kind} `{name}`.{hint} Available: {', '.join(self.names())}"
+        )
+
+    def build(self, cfg: str | Mapping[str, Any], **extra: Any) -> Any:
+        """Build from ``"name"`` or ``{"name": ..., **kwargs}``; ``None`` kwargs are dropped.
+
+        Raises:
+            ConfigError: a keyword is not accepted by the registered callable.
+        """
+        if isinstance(cfg, str):
+            name, kwargs = cfg, {}
+        else:
+            if "name" not in cfg:
+                raise ConfigError(f"a {self.kind} block needs a `name` key, got {dict(cfg)}")
+            kwargs = {k: v for k, v in cfg.items() if k != "name"}
+            name = cfg["name"]
+        kwargs.update(extra)
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        fn = self.get(name)
+        check_kwargs(fn, kwargs, where=f"{self.kind} `{name}`")
+        return fn(**kwargs)
+
+
+def check_kwargs(fn: Callable[..., Any], kwargs: Mapping[str, Any], where: str = "") -> None:
+    """Raise :class:`ConfigError` when ``kwargs`` holds a key ``fn`` does not accept.
+
+    Functions taking ``**kwargs`` are checked against the signature of the class they
+    return when annotated, else accept anything.
+    """
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    params = sig.parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    valid = [n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
+    for key in kwargs:
+        if key not in valid:
+            close = difflib.get_close_matches(key, valid, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else f" (valid: {', '.join(valid)})"
+            raise ConfigError(f"{where}: unknown key `{key}`{hint}")
+
+
+MODELS = Registry("model")
+SOURCES = Registry("source")
+TASKS = Registry("task")
+TRANSFORMS = Registry("transform")
+CLUSTERERS = Registry("clusterer")
+LOSSES = Registry("loss")
+OPTIMIZERS = Registry("optimizer")
+SCHEDULERS = Registry("scheduler")
+DETECTORS = Registry("detector")

@@ -1,0 +1,1 @@
+"""Event sources: built-in simulators, ROOT, TrackML and CSV readers (registered in SOURCES)."""
