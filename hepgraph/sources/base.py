@@ -13,7 +13,14 @@ Whatever runs the tasks, shard ``i`` holds the events of ``plan(...)[i]``, so a 
 with 1 or N workers (or Dask) gives identical shards.
 
 New source recipe: subclass :class:`Source`, implement ``plan`` and ``read``, and
-register a factory in ``hepgraph.registry.SOURCES``.
+register it in ``hepgraph.registry.SOURCES``. ``hepgraph build-dataset`` builds a source as
+
+    SOURCES.get(name)(inputs=[...] | None, mapping=path | None, seed=int, params={...})
+
+where ``params`` is the nested dict of the ``--set key.path=value`` overrides. A source
+that takes no input files raises ``ConfigError`` when ``inputs`` is given, and one that
+needs them raises it when they are missing; unknown ``params`` keys raise ``ConfigError``
+naming the key and the valid ones.
 """
 
 from __future__ import annotations
