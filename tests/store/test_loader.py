@@ -65,3 +65,28 @@ def test_ddp_ranks(ds):
     for r in range(2):
         seen += _check_batches(make_loader(ds, 8, shuffle=True, rank=r, world_size=2, drop_last=True), ds)
     assert len(seen) == len(set(seen)) == 64
+
+
+def test_fast_path_equals_collate_events(ds):
+    from hepgraph.events import collate_events
+    from hepgraph.store.batching import collate_flat
+
+    for idx, feats in (([3, 60, 0, 17, 9], None), ([69], [["x", 1.0, 2.0, 0.5], "layer"]), (list(range(40)), ["charge"])):
+        a = collate_flat(ds.gather(idx), feats)
+        b = collate_events([ds[i] for i in idx], feats)
+        for name in ("pos", "feats", "ptr", "event_id", "particle_ptr"):
+            x, y = getattr(a, name), getattr(b, name)
+            assert x.dtype == y.dtype and torch.equal(x, y), name
+        assert a.batch_size == b.batch_size
+        for group in ("hit", "event", "particle"):
+            ga, gb = getattr(a, group), getattr(b, group)
+            assert set(ga) == set(gb)
+            for k in ga:
+                assert ga[k].dtype == gb[k].dtype and torch.equal(ga[k], gb[k]), (group, k)
+
+
+def test_generic_dataset_path():
+    events = [ToySource().event(e) for e in range(10)]
+    batches = list(make_loader(events, 4))
+    assert [b.batch_size for b in batches] == [4, 4, 2]
+    assert torch.cat([b.event_id for b in batches]).tolist() == list(range(10))
