@@ -103,6 +103,9 @@ class FlatBatch:
 
     __slots__ = ("counts", "hits", "events", "pcounts", "particles")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FlatBatch, (self.counts, self.hits, self.events, self.pcounts, self.particles))
+
     def __init__(self, counts: np.ndarray, hits: dict[str, np.ndarray], events: dict[str, np.ndarray],
                  pcounts: np.ndarray | None, particles: dict[str, np.ndarray]) -> None:
         self.counts, self.hits, self.events = counts, hits, events

@@ -17,13 +17,9 @@ from torch.utils.data import DataLoader, Sampler
 from hepgraph.errors import ConfigError
 from hepgraph.events.features import FeatureSpec
 from hepgraph.events.hitbatch import collate_events
-from hepgraph.store.batching import BatchedView, EpochBatchSampler
+from hepgraph.store.batching import EpochBatchSampler, HitLoader
 from hepgraph.store.dataset import EventDataset
 from hepgraph.store.sampler import BlockShuffleSampler
-
-
-def _first(batch: Any) -> Any:
-    return batch
 
 
 def make_loader(
@@ -72,20 +68,18 @@ def make_loader(
     spec = FeatureSpec.parse(features) if features is not None else None
     if sampler is None:
         blocks = dataset if hasattr(dataset, "blocks") else [np.arange(len(dataset))]
-        sampler = BlockShuffleSampler(blocks, window=window, seed=seed, shuffle=shuffle, rank=rank,
-                                      world_size=world_size, drop_last=drop_last)
+        # Worker-affine batches give each worker window/num_workers row groups: widen the
+        # window so that mixing does not shrink with more workers.
+        sampler = BlockShuffleSampler(blocks, window=window * max(num_workers, 1) if shuffle else window,
+                                      seed=seed, shuffle=shuffle, rank=rank, world_size=world_size,
+                                      drop_last=drop_last)
     if num_workers > 0:
         kwargs.setdefault("persistent_workers", True)
     if isinstance(dataset, EventDataset):
-        return DataLoader(
-            BatchedView(dataset, spec),
-            batch_size=None,
-            sampler=EpochBatchSampler(sampler, batch_size, drop_last),
-            collate_fn=_first,
-            num_workers=num_workers,
-            pin_memory=pin_memory,
-            **kwargs,
-        )
+        # shuffle=False keeps storage order, so batches are not made worker-affine then.
+        batches = EpochBatchSampler(sampler, batch_size, drop_last, num_workers if shuffle else 0)
+        return HitLoader(dataset, batches, features=spec, num_workers=num_workers, pin_memory=pin_memory,
+                         **kwargs)
     return DataLoader(
         dataset,
         batch_size=batch_size,

@@ -90,3 +90,19 @@ def test_generic_dataset_path():
     batches = list(make_loader(events, 4))
     assert [b.batch_size for b in batches] == [4, 4, 2]
     assert torch.cat([b.event_id for b in batches]).tolist() == list(range(10))
+
+
+def test_worker_affine_batches():
+    from hepgraph.store.batching import EpochBatchSampler
+    from hepgraph.store.sampler import BlockShuffleSampler
+
+    blocks = [np.arange(i * 10, i * 10 + 10) for i in range(9)]
+    s = EpochBatchSampler(BlockShuffleSampler(blocks, window=4, seed=2), 4, False, num_workers=2)
+    batches = list(s)
+    assert len(batches) == len(s)
+    assert sorted(sum(batches, [])) == list(range(90))
+    owner = {}
+    for k, b in enumerate(batches):  # batch k is fetched by worker k % 2 while both streams last
+        for i in b:
+            owner.setdefault(i // 10, set()).add(k % 2)
+    assert sum(len(v) > 1 for v in owner.values()) <= 1  # at most the block at a stream's tail
