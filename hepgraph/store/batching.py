@@ -126,7 +126,9 @@ class EpochBatchSampler(Sampler[list[int]]):
 
     def _batches(self, stream: np.ndarray) -> list[np.ndarray]:
         stop = len(stream) - len(stream) % self.batch_size if self.drop_last else len(stream)
-        return [stream[a : a + self.batch_size] for a in range(0, stop, self.batch_size)]
+        # Sorting inside a batch keeps its (random) composition and lets the dataset copy
+        # each row group's events as one contiguous slice.
+        return [np.sort(stream[a : a + self.batch_size]) for a in range(0, stop, self.batch_size)]
 
     def __len__(self) -> int:
         if self.num_workers <= 1:
@@ -135,6 +137,7 @@ class EpochBatchSampler(Sampler[list[int]]):
         return sum(len(self._batches(s)) for s in self._streams())
 
     def __iter__(self) -> Iterator[list[int]]:
+        """Index lists (each sorted: events of a batch come in storage order)."""
         per = [self._batches(s) for s in self._streams()]
         for i in range(max((len(p) for p in per), default=0)):
             for p in per:  # round robin: batch k goes to worker k % num_workers

@@ -131,17 +131,28 @@ class FlatBatch:
             parts = {name: np.empty(int(pptr[-1]), dtype=v.dtype) for name, v in first.parts}
         for r, pos in groups.items():
             rg, j = decoded[r], local[pos]
-            dst = _ranges(ptr[pos], counts[pos])
+            contiguous = len(pos) > 0 and pos[-1] - pos[0] == len(pos) - 1  # sorted batch: slices
             src = _ranges(rg.hit_off_np[j], counts[pos])
-            for name, v in rg.hits:
-                hits[name][dst] = v[src]
+            if contiguous:
+                a, b = int(ptr[pos[0]]), int(ptr[pos[-1] + 1])
+                for name, v in rg.hits:
+                    np.take(v, src, out=hits[name][a:b])
+            else:
+                dst = _ranges(ptr[pos], counts[pos])
+                for name, v in rg.hits:
+                    hits[name][dst] = v[src]
             for name, v in rg.scalars:
                 events[name][pos] = v[j]
             if pcounts is not None:
-                dst = _ranges(pptr[pos], pcounts[pos])
                 src = _ranges(rg.part_off_np[j], pcounts[pos])
-                for name, v in rg.parts:
-                    parts[name][dst] = v[src]
+                if contiguous:
+                    a, b = int(pptr[pos[0]]), int(pptr[pos[-1] + 1])
+                    for name, v in rg.parts:
+                        np.take(v, src, out=parts[name][a:b])
+                else:
+                    dst = _ranges(pptr[pos], pcounts[pos])
+                    for name, v in rg.parts:
+                        parts[name][dst] = v[src]
         return cls(counts, hits, events, pcounts, parts)
 
 
@@ -293,6 +304,8 @@ class EventDataset(Dataset):
         rgs = np.searchsorted(self._rg_start, g, side="right") - 1
         local = g - self._rg_start[rgs]
         groups = {int(r): np.flatnonzero(rgs == r) for r in np.unique(rgs)}
+        if not groups:  # empty batch: row group 0 only provides the columns and dtypes
+            groups = {0: np.zeros(0, dtype=np.int64)}
         decoded = {r: self._row_group(r) for r in groups}
         return FlatBatch.gather(decoded, groups, local, len(idx))
 
