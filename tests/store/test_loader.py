@@ -56,7 +56,7 @@ def test_features_and_split(ds):
     tr = ds.split("train")
     b = next(iter(make_loader(tr, 4, features=[["x", 0.0, 2.0], "layer"], drop_last=True)))
     assert b.feats.shape[1] == 2 and b.batch_size == 4
-    torch.testing.assert_close(b.feats[:, 0], b.pos[:, 0] * 2.0)
+    assert torch.equal(b.feats[:, 0], b.pos[:, 0] * 2.0)
     assert b.event["label"].dtype == torch.int32
 
 
