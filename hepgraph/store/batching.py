@@ -97,7 +97,8 @@ class EpochBatchSampler(Sampler[list[int]]):
     With ``num_workers > 1`` and a block sampler, batches are made worker-affine: the
     DataLoader hands batch ``k`` to worker ``k % num_workers``, so the events of each row
     group are routed to one worker only and every row group is decoded once per epoch
-    (instead of once per worker).
+    (instead of once per worker). ``drop_last`` then drops the incomplete batch of each
+    worker's stream.
     """
 
     def __init__(self, sampler: Sampler[int], batch_size: int, drop_last: bool, num_workers: int = 0) -> None:

@@ -39,8 +39,10 @@ def _check_batches(batches, ds, expect_ids=None):
 
 
 def test_sequential(ds):
-    ids = _check_batches(make_loader(ds, 16), ds)
-    assert ids == list(range(70))
+    loader = make_loader(ds, 16)
+    ids = _check_batches(loader, ds)
+    assert ids == list(range(70)) and len(loader) == 5
+    assert len(make_loader(ds, 16, drop_last=True, shuffle=True, num_workers=2)) == 4
 
 
 def test_shuffled_with_workers(ds):
