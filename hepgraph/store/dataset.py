@@ -134,9 +134,9 @@ class FlatBatch:
             contiguous = len(pos) > 0 and pos[-1] - pos[0] == len(pos) - 1  # sorted batch: slices
             src = _ranges(rg.hit_off_np[j], counts[pos])
             if contiguous:
-                a, b = int(ptr[pos[0]]), int(ptr[pos[-1] + 1])
+                lo, hi = int(ptr[pos[0]]), int(ptr[pos[-1] + 1])
                 for name, v in rg.hits:
-                    np.take(v, src, out=hits[name][a:b])
+                    np.take(v, src, out=hits[name][lo:hi])
             else:
                 dst = _ranges(ptr[pos], counts[pos])
                 for name, v in rg.hits:
@@ -146,9 +146,9 @@ class FlatBatch:
             if pcounts is not None:
                 src = _ranges(rg.part_off_np[j], pcounts[pos])
                 if contiguous:
-                    a, b = int(pptr[pos[0]]), int(pptr[pos[-1] + 1])
+                    lo, hi = int(pptr[pos[0]]), int(pptr[pos[-1] + 1])
                     for name, v in rg.parts:
-                        np.take(v, src, out=parts[name][a:b])
+                        np.take(v, src, out=parts[name][lo:hi])
                 else:
                     dst = _ranges(pptr[pos], pcounts[pos])
                     for name, v in rg.parts:
