@@ -51,7 +51,7 @@ def collate_flat(flat: FlatBatch, features: FeatureSpec | Sequence[Any] | None =
 
 
 class BatchedView(Dataset):
-    """Wraps an :class:`EventDataset` so that ``view[list_of_indices]`` is one :class:`FlatBatch`."""
+    """Wraps an :class:`EventDataset`: ``view[list_of_indices]`` is one :class:`FlatBatch`."""
 
     def __init__(self, dataset: EventDataset) -> None:
         self.dataset = dataset
@@ -79,7 +79,8 @@ class HitLoader(DataLoader):
     """
 
     def __init__(self, dataset: EventDataset, batch_sampler: Sampler[list[int]], *,
-                 features: FeatureSpec | None = None, pin_memory: bool = False, **kwargs: Any) -> None:
+                 features: FeatureSpec | None = None, pin_memory: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(BatchedView(dataset), batch_size=None, sampler=batch_sampler,
                          collate_fn=_identity, **kwargs)
         self.features = features
@@ -101,7 +102,8 @@ class EpochBatchSampler(Sampler[list[int]]):
     worker's stream.
     """
 
-    def __init__(self, sampler: Sampler[int], batch_size: int, drop_last: bool, num_workers: int = 0) -> None:
+    def __init__(self, sampler: Sampler[int], batch_size: int, drop_last: bool,
+                 num_workers: int = 0) -> None:
         self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
         self.num_workers = num_workers
 

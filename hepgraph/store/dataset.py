@@ -106,8 +106,9 @@ class FlatBatch:
     def __reduce__(self) -> tuple[Any, ...]:
         return (FlatBatch, (self.counts, self.hits, self.events, self.pcounts, self.particles))
 
-    def __init__(self, counts: np.ndarray, hits: dict[str, np.ndarray], events: dict[str, np.ndarray],
-                 pcounts: np.ndarray | None, particles: dict[str, np.ndarray]) -> None:
+    def __init__(self, counts: np.ndarray, hits: dict[str, np.ndarray],
+                 events: dict[str, np.ndarray], pcounts: np.ndarray | None,
+                 particles: dict[str, np.ndarray]) -> None:
         self.counts, self.hits, self.events = counts, hits, events
         self.pcounts, self.particles = pcounts, particles
 
@@ -196,13 +197,17 @@ class EventDataset(Dataset):
         if verify:
             bad = verify_shards(self.path, self.manifest)
             if bad:
-                raise DataError(f"shard `{bad[0]}` of `{self.path}` does not match its SHA-256; rebuild")
+                raise DataError(
+                    f"shard `{bad[0]}` of `{self.path}` does not match its SHA-256; rebuild"
+                )
         self._shard_paths: list[Path] = []
         rg_shard, rg_local, rg_rows = [], [], []
         for si, shard in enumerate(self.manifest["shards"]):
             p = self.path / shard["path"]
             if not p.is_file():
-                raise DataError(f"shard `{shard['path']}` of `{self.path}` is missing; rebuild the dataset")
+                raise DataError(
+                    f"shard `{shard['path']}` of `{self.path}` is missing; rebuild the dataset"
+                )
             self._shard_paths.append(p)
             md = pq.read_metadata(p)
             for k in range(md.num_row_groups):
@@ -313,8 +318,10 @@ class EventDataset(Dataset):
     def event_ids(self) -> np.ndarray:
         """(len,) int64 event ids in dataset order (read once from the shards)."""
         if self._event_ids is None:
-            parts = [pq.read_table(p, columns=["event_id"]).column(0).to_numpy() for p in self._shard_paths]
-            self._event_ids = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+            parts = [pq.read_table(p, columns=["event_id"]).column(0).to_numpy()
+                     for p in self._shard_paths]
+            self._event_ids = (np.concatenate(parts).astype(np.int64) if parts
+                               else np.zeros(0, np.int64))
         return self._event_ids if self._indices is None else self._event_ids[self._indices]
 
     def subset(self, indices: Sequence[int] | np.ndarray) -> EventDataset:

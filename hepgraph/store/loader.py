@@ -70,16 +70,16 @@ def make_loader(
         blocks = dataset if hasattr(dataset, "blocks") else [np.arange(len(dataset))]
         # Worker-affine batches give each worker window/num_workers row groups: widen the
         # window so that mixing does not shrink with more workers.
-        sampler = BlockShuffleSampler(blocks, window=window * max(num_workers, 1) if shuffle else window,
-                                      seed=seed, shuffle=shuffle, rank=rank, world_size=world_size,
-                                      drop_last=drop_last)
+        wide = window * max(num_workers, 1) if shuffle else window
+        sampler = BlockShuffleSampler(blocks, window=wide, seed=seed, shuffle=shuffle, rank=rank,
+                                      world_size=world_size, drop_last=drop_last)
     if num_workers > 0:
         kwargs.setdefault("persistent_workers", True)
     if isinstance(dataset, EventDataset):
         # shuffle=False keeps storage order, so batches are not made worker-affine then.
         batches = EpochBatchSampler(sampler, batch_size, drop_last, num_workers if shuffle else 0)
-        return HitLoader(dataset, batches, features=spec, num_workers=num_workers, pin_memory=pin_memory,
-                         **kwargs)
+        return HitLoader(dataset, batches, features=spec, num_workers=num_workers,
+                         pin_memory=pin_memory, **kwargs)
     return DataLoader(
         dataset,
         batch_size=batch_size,

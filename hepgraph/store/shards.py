@@ -171,7 +171,8 @@ def write_shard(
                     col = chunk.column(name)
                     if pa.types.is_list(col.type):
                         col = col.combine_chunks().flatten()
-                    labels.setdefault(name, []).append(np.asarray(col.to_numpy(zero_copy_only=False)))
+                    vals = np.asarray(col.to_numpy(zero_copy_only=False))
+                    labels.setdefault(name, []).append(vals)
             summary.particles += _particles(chunk)
             if progress is not None:
                 progress(chunk.num_rows, int(c.sum()))
