@@ -68,22 +68,50 @@ def _apply_map(
     return out
 
 
-def _weight_grad(
-    src: Tensor, grad_out: Tensor, kmap: KernelMap, gather_idx: Tensor, scatter_idx: Tensor
-) -> Tensor:
-    """(K, A, B) gradient of the weight: ``sum over pairs of src[i]^T grad_out[o]``."""
-    k = len(kmap.sizes)
-    gw = src.new_zeros((k, src.shape[1], grad_out.shape[1]))
-    if kmap.identity is not None:
-        torch.mm(src.t(), grad_out, out=gw[kmap.identity])
-    if gather_idx.numel():
-        gs = src.index_select(0, gather_idx)
-        gg = grad_out.index_select(0, scatter_idx)
-        start = 0
-        for j, n in enumerate(kmap.sizes):
-            if n:
-                torch.mm(gs[start : start + n].t(), gg[start : start + n], out=gw[j])
-                start += n
+# Rows per partial product of the weight gradient. BLAS splits a long contraction across
+# threads, which makes the sum depend on the thread count; fixed-size chunks (one batched
+# matmul) summed in a fixed order give the same bits with any number of threads.
+WGRAD_CHUNK = 256
+
+
+def _weight_grad(src: Tensor, grad_out: Tensor, kmap: KernelMap) -> Tensor:
+    """(K, A, B) weight gradient ``sum over pairs (i, o) of offset j: src[i]^T grad_out[o]``.
+
+    Deterministic across thread counts (see ``WGRAD_CHUNK``).
+    """
+    k, a, b = len(kmap.sizes), src.shape[1], grad_out.shape[1]
+    dev = src.device
+    sizes = list(kmap.sizes)
+    in_idx, out_idx = kmap.in_idx, kmap.out_idx
+    if kmap.identity is not None:  # the centre's pairs (i, i) as one more group
+        ar = torch.arange(kmap.n_in, device=dev)
+        sizes[kmap.identity] = kmap.n_in
+        start = sum(kmap.sizes[: kmap.identity])
+        in_idx = torch.cat([in_idx[:start], ar, in_idx[start:]])
+        out_idx = torch.cat([out_idx[:start], ar, out_idx[start:]])
+    gw = src.new_zeros((k, a, b))
+    if in_idx.numel() == 0:
+        return gw
+    c = WGRAD_CHUNK
+    chunks = [-(-n // c) for n in sizes]  # ceil
+    # padded row layout: each group padded to a multiple of c; pad rows point at row 0
+    # of src and are zeroed on the grad side.
+    rows, group, start = [], [], 0
+    for j, (n, m) in enumerate(zip(sizes, chunks)):
+        if n:
+            r = torch.full((m * c,), -1, dtype=torch.long, device=dev)
+            r[:n] = torch.arange(start, start + n, device=dev)
+            rows.append(r)
+            group.append(torch.full((m,), j, dtype=torch.long, device=dev))
+        start += n
+    rows_t = torch.cat(rows)
+    pad = rows_t < 0
+    rows_t = rows_t.clamp(min=0)
+    gs = src.index_select(0, in_idx[rows_t])  # (R, A)
+    gg = grad_out.index_select(0, out_idx[rows_t])  # (R, B)
+    gg[pad] = 0
+    part = torch.bmm(gs.view(-1, c, a).transpose(1, 2), gg.view(-1, c, b))  # (chunks, A, B)
+    gw.index_add_(0, torch.cat(group), part)
     return gw
 
 
@@ -111,7 +139,7 @@ class SparseConvFunction(torch.autograd.Function):
                 kmap.identity, kmap.n_in, _acc(feats.dtype),
             ).to(feats.dtype)
         if ctx.needs_input_grad[1]:
-            grad_weight = _weight_grad(feats, grad_out, kmap, kmap.in_idx, kmap.out_idx)
+            grad_weight = _weight_grad(feats, grad_out, kmap)
         return grad_feats, grad_weight, None
 
 
