@@ -53,14 +53,18 @@ def _circle(st: TrackState, b: float) -> tuple[np.ndarray, ...]:
     phi0 = np.arctan2(py, px)
     h = -np.sign(st.q * b)
     r = radius_mm(pt, b) if b != 0 else np.full_like(pt, np.inf)
-    xc = st.pos[:, 0] - h * r * np.sin(phi0)
-    yc = st.pos[:, 1] + h * r * np.cos(phi0)
+    r = np.where(h != 0, r, np.inf)
+    hr = np.where(h != 0, h * np.where(np.isfinite(r), r, 0.0), 0.0)
+    xc = st.pos[:, 0] - hr * np.sin(phi0)
+    yc = st.pos[:, 1] + hr * np.cos(phi0)
     return pt, phi0, h, r, xc, yc
 
 
-def _advance(st: TrackState, b: float, s_t: np.ndarray, ok: np.ndarray) -> tuple[TrackState, np.ndarray]:
+def _advance(
+    st: TrackState, b: float, s_t: np.ndarray, ok: np.ndarray, circle: tuple[np.ndarray, ...] | None = None
+) -> tuple[TrackState, np.ndarray]:
     """Move every ``ok`` track by transverse arc length ``s_t``; returns (state, 3D path)."""
-    pt, phi0, h, r, xc, yc = _circle(st, b)
+    pt, phi0, h, r, xc, yc = circle if circle is not None else _circle(st, b)
     s_t = np.where(ok, s_t, 0.0)
     curved = (h != 0) & np.isfinite(r)
     safe_r = np.where(curved, r, 1.0)
@@ -94,15 +98,18 @@ def to_cylinder(st: TrackState, b: float, radius: float) -> tuple[TrackState, np
     pt, phi0, h, r, xc, yc = _circle(st, b)
     x0, y0 = st.pos[:, 0], st.pos[:, 1]
     curved = (h != 0) & np.isfinite(r) & (pt > 0)
-    # Straight lines: |p + t u| = radius, smallest t > 0.
-    ux, uy = np.cos(phi0), np.sin(phi0)
-    bb = x0 * ux + y0 * uy
-    cc = x0**2 + y0**2 - radius**2
-    disc = bb**2 - cc
-    sq = np.sqrt(np.maximum(disc, 0.0))
-    t1, t2 = -bb - sq, -bb + sq
-    t_line = np.where(t1 > 1e-9, t1, t2)
-    ok_line = (disc >= 0) & (t_line > 1e-9) & (pt > 0)
+    if curved.all():
+        t_line, ok_line = np.zeros(pt.shape), np.zeros(pt.shape, dtype=bool)
+    else:
+        # Straight lines: |p + t u| = radius, smallest t > 0.
+        ux, uy = np.cos(phi0), np.sin(phi0)
+        bb = x0 * ux + y0 * uy
+        cc = x0**2 + y0**2 - radius**2
+        disc = bb**2 - cc
+        sq = np.sqrt(np.maximum(disc, 0.0))
+        t1, t2 = -bb - sq, -bb + sq
+        t_line = np.where(t1 > 1e-9, t1, t2)
+        ok_line = (disc >= 0) & (t_line > 1e-9) & (pt > 0)
     # Circles: intersect circle (c, R) with circle (0, radius).
     d = np.hypot(xc, yc)
     rr = np.where(curved, r, 1.0)
@@ -121,7 +128,7 @@ def to_cylinder(st: TrackState, b: float, radius: float) -> tuple[TrackState, np
         best = np.minimum(best, _first_ahead(h, alpha, alpha0, rr))
     s_t = np.where(curved, best, t_line)
     ok = np.where(curved, ok_circ, ok_line)
-    new, path = _advance(st, b, s_t, ok)
+    new, path = _advance(st, b, s_t, ok, (pt, phi0, h, r, xc, yc))
     return new, path, ok
 
 
@@ -152,7 +159,7 @@ def to_plane_x(st: TrackState, b: float, c: float) -> tuple[TrackState, np.ndarr
         best = np.minimum(best, _first_ahead(h, alpha, alpha0, rr))
     s_t = np.where(curved, best, t_line)
     ok = np.where(curved, ok_circ, ok_line)
-    new, path = _advance(st, b, s_t, ok)
+    new, path = _advance(st, b, s_t, ok, (pt, phi0, h, r, xc, yc))
     return new, path, ok
 
 
