@@ -46,20 +46,20 @@ def _categorical(ids: np.ndarray) -> tuple[np.ndarray, list[tuple[int, Any]]]:
 
 
 def _limits(pos: np.ndarray, extent: list[list[float]] | None) -> np.ndarray:
-    """(3, 2) axis limits: the detector when the event fills it, else the hits, padded."""
+    """(3, 2) axis limits, per axis: the detector when the hits span most of it, else the hits."""
     if pos.shape[0]:
         lo, hi = pos.min(axis=0), pos.max(axis=0)
     else:
         lo, hi = np.full(3, -1.0), np.full(3, 1.0)
+    span = np.maximum(hi - lo, 50.0)
+    mid = (hi + lo) / 2
+    lim = np.stack([mid - 0.6 * span, mid + 0.6 * span], axis=1)
     if extent is not None:
         ext = np.asarray(extent, dtype=float)
-        span = np.maximum(hi - lo, 1.0)
-        if (span > 0.6 * (ext[:, 1] - ext[:, 0])).any() or not pos.shape[0]:
-            return ext + np.array([-1, 1]) * 0.03 * (ext[:, 1:] - ext[:, :1])
-    span = np.maximum(hi - lo, 20.0)
-    mid = (hi + lo) / 2
-    half = span.max() * 0.55           # equal scale on every axis
-    return np.stack([mid - half, mid + half], axis=1)
+        full = (hi - lo > 0.5 * (ext[:, 1] - ext[:, 0])) | (pos.shape[0] == 0)
+        pad = 0.03 * (ext[:, 1] - ext[:, 0])
+        lim[full] = ext[full] + np.stack([-pad, pad], axis=1)[full]
+    return lim
 
 
 def _outline_2d(ax: Any, extra: Mapping[str, Any], a: int, b: int) -> None:
@@ -173,7 +173,10 @@ def render_event(
         raise ConfigError(f"--color `{color}` is not one of {', '.join(COLORS)}")
     pos = np.stack([np.asarray(event[k], dtype=float) for k in ("x", "y", "z")], axis=1)
     extra = manifest.get("extra", {}) or {}
-    lim = _limits(pos, extra.get("extent"))
+    signal = pos
+    if "track_id" in event and (np.asarray(event["track_id"]) >= 0).any():
+        signal = pos[np.asarray(event["track_id"]) >= 0]      # noise hits do not set the zoom
+    lim = _limits(signal, extra.get("extent"))
     rows = [("truth" if color == "truth" else color, None)]
     if predictions is not None:
         rows.append(("predicted", np.asarray(predictions, dtype=np.int64)))
@@ -211,7 +214,10 @@ def render_event(
             ax = fig.add_subplot(grid[r, 1 + j])
             _outline_2d(ax, extra, ia, ib)
             sc = ax.scatter(pts[:, ia], pts[:, ib], **kw)
-            ax.set(xlim=lim[ia], ylim=lim[ib], xlabel=f"{a} [mm]", ylabel=f"{b} [mm]", aspect="equal")
+            # Square panels with the same mm scale on both axes: widen the shorter range.
+            half = max(np.ptp(lim[ia]), np.ptp(lim[ib])) / 2
+            ax.set(xlim=lim[ia].mean() + np.array([-half, half]), ylim=lim[ib].mean() + np.array([-half, half]),
+                   xlabel=f"{a} [mm]", ylabel=f"{b} [mm]", box_aspect=1)
             ax.set_title(f"{name}: {a}-{b}", fontsize=10)
             ax.tick_params(labelsize=8)
         if cbar and sc is not None:
