@@ -152,9 +152,11 @@ class DriftChamber(SimulatedSource):
             cpos[..., 0] *= scale
             cpos[..., 1] *= scale
         keep = ok & (rng.random(ok.shape) < float(c["efficiency"]))
-        trk, lay = np.nonzero(keep)
-        pos, ph, path = cpos[trk, lay], phase[trk, lay], plen[trk, lay]
-        ut = np.stack([cp[trk, lay], sp_[trk, lay]], axis=1)
+        flat = np.flatnonzero(keep)                                # 1-D gathers are the cheapest
+        trk, lay = np.divmod(flat, radii.size)
+        pos = cpos.reshape(-1, 3)[flat]
+        ph, path = phase.reshape(-1)[flat], plen.reshape(-1)[flat]
+        ut = np.stack([cp.reshape(-1)[flat], sp_.reshape(-1)[flat]], axis=1)
         nw = self.wires
         stagger = np.where(np.arange(radii.size) % 2 == 1, 0.5, 0.0)
         dphi = 2 * np.pi / nw
