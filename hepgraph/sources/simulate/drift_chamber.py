@@ -134,14 +134,13 @@ class DriftChamber(SimulatedSource):
         mass = masses[sp]
 
         radii, half = self.radii, float(c["half_length"])
-        cpos, phase, plen, ok = cylinder_crossings(vtx, mom, charges[sp].astype(np.float64),
+        cpos, phase, plen, ok, cp, sp_ = cylinder_crossings(vtx, mom, charges[sp].astype(np.float64),
                                                    float(c["field_T"]), radii)
         ok &= np.abs(cpos[..., 2]) <= half
         ok = np.logical_and.accumulate(ok, axis=1)                 # a track that leaves stops
         p_mev = pt / sin_t * 1e3
         beta_t = p_mev / np.hypot(p_mev, mass)
         x_x0 = float(c["layer_thickness_x0"])
-        cp, sp_ = np.cos(phase), np.sin(phase)
         if x_x0 > 0:
             d1, d2 = scattering_offsets(rng, highland(p_mev, beta_t, x_x0), plen, ok)
             cos_l, sin_l = sin_t[:, None], (d[:, 2])[:, None]
