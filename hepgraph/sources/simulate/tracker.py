@@ -121,8 +121,9 @@ def sort_hits(event: np.ndarray, *keys: np.ndarray) -> np.ndarray:
 def smear_tangential(rng: np.random.Generator, pos: np.ndarray, sigma: float) -> np.ndarray:
     """Move points on a cylinder by Gaussian(sigma) mm along the azimuthal direction (r*phi)."""
     r = np.hypot(pos[:, 0], pos[:, 1])
-    u = rng.standard_normal(pos.shape[0]) * sigma / np.maximum(r, 1e-9)   # tan of the phi shift
-    scale = 1.0 / np.sqrt(1.0 + u**2)                                     # stay on the cylinder
+    dt = pos.dtype
+    u = rng.standard_normal(pos.shape[0], dtype=dt) * dt.type(sigma) / np.maximum(r, dt.type(1e-9))
+    scale = dt.type(1) / np.sqrt(dt.type(1) + u**2)                       # stay on the cylinder
     out = pos.copy()
     out[:, 0] = (pos[:, 0] - u * pos[:, 1]) * scale
     out[:, 1] = (pos[:, 1] + u * pos[:, 0]) * scale
