@@ -1,9 +1,14 @@
-"""Shared machinery of the tracker simulators: surface-by-surface helix propagation.
+"""Shared machinery of the tracker simulators: helix propagation with multiple scattering.
 
-Tracks of a whole block are propagated together, one detector surface (cylinder or
-plane) at a time: exact helix to the surface (:mod:`helix`), then a thin-scatterer
-multiple-scattering kick with the Highland angle of the surface's material. Only the
-loop over surfaces is in Python; every step is vectorised over tracks.
+Two ways to propagate a block of tracks through detector surfaces:
+
+- :func:`plane_hits` (and the cylinder equivalent in the drift chamber): the crossings of
+  every track with every surface at once (closed-form helix intersections), plus the
+  small-angle displacements of thin scatterers (:func:`scattering_offsets`). This is what
+  the simulators use: no Python loop at all.
+- :func:`propagate`: surface by surface, with an exact rotation of the momentum by a
+  Highland kick at each surface (a Python loop over surfaces, vectorised over tracks);
+  the reference the linearised version is checked against, and the tool for large angles.
 """
 
 from __future__ import annotations
@@ -107,15 +112,6 @@ def propagate(
         np.concatenate(rec_t), np.concatenate(rec_s), np.concatenate(rec_p),
         np.concatenate(rec_m), np.concatenate(rec_l),
     )
-
-
-def sort_hits(event: np.ndarray, *keys: np.ndarray) -> np.ndarray:
-    """Row order grouping hits by event, then by the detector keys (layer, wire, ...).
-
-    Hits are stored in detector order, never in truth order, so the row order carries
-    no information about which particle made a hit.
-    """
-    return np.lexsort(tuple(reversed((event,) + keys)))
 
 
 def smear_tangential(rng: np.random.Generator, pos: np.ndarray, sigma: float) -> np.ndarray:
