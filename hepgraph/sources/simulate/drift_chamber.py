@@ -144,18 +144,20 @@ class DriftChamber(SimulatedSource):
         if x_x0 > 0:
             d1, d2 = scattering_offsets(rng, highland(p_mev, beta_t, x_x0), plen, ok)
             cos_l, sin_l = sin_t[:, None], (d[:, 2])[:, None]
-            cpos[..., 0] += -d1 * sp_ - d2 * sin_l * cp
-            cpos[..., 1] += d1 * cp - d2 * sin_l * sp_
-            cpos[..., 2] += d2 * cos_l
-            scale = radii[None, :] / np.hypot(cpos[..., 0], cpos[..., 1])   # back onto the layer
-            cpos[..., 0] *= scale
-            cpos[..., 1] *= scale
+            cx, cy, cz = cpos[..., 0], cpos[..., 1], cpos[..., 2]      # contiguous views
+            d2s = d2 * sin_l
+            cx += -d1 * sp_ - d2s * cp
+            cy += d1 * cp - d2s * sp_
+            cz += d2 * cos_l
+            scale = radii[None, :] / np.hypot(cx, cy)                    # back onto the layer
+            cx *= scale
+            cy *= scale
         keep = ok & (rng.random(ok.shape) < float(c["efficiency"]))
         flat = np.flatnonzero(keep)                                # 1-D gathers are the cheapest
         trk, lay = np.divmod(flat, radii.size)
         # Per-hit work in float32 (the stored precision): half the memory traffic.
         f4 = np.float32
-        pos = cpos.reshape(-1, 3)[flat].astype(f4)
+        pos = np.stack([cpos[..., k].reshape(-1)[flat] for k in range(3)], axis=1).astype(f4)
         ph, path = phase.reshape(-1)[flat].astype(f4), plen.reshape(-1)[flat].astype(f4)
         ut = np.stack([cp.reshape(-1)[flat], sp_.reshape(-1)[flat]], axis=1).astype(f4)
         nw = self.wires
@@ -203,18 +205,25 @@ class DriftChamber(SimulatedSource):
         layer = np.concatenate([lay, nl]).astype(np.int32)
         wires = np.concatenate([wire, nwire]).astype(np.int32)
         order = np.argsort((hev * radii.size + layer) * (int(nw.max()) + 1) + wires, kind="stable")
+        dest = np.empty_like(order)
+        dest[order] = np.arange(order.size)                 # output row of each signal/noise row
+        d_sig, d_noise = dest[: trk.size], dest[trk.size:]
+
+        def place(sig: np.ndarray, noise: np.ndarray | float, dtype: type) -> np.ndarray:
+            out = np.empty(order.size, dtype=dtype)
+            out[d_sig] = sig
+            out[d_noise] = noise
+            return out
+
         hits = {
-            "x": np.concatenate([hpos[:, 0], npos[:, 0]]), "y": np.concatenate([hpos[:, 1], npos[:, 1]]),
-            "z": np.concatenate([hpos[:, 2], npos[:, 2]]),
-            "t": np.concatenate([time, ndrift / v + rng.uniform(0, 50, nev.size).astype(f4)]),
-            "charge": np.concatenate([charge, nq]),
-            "layer": layer, "wire": wires,
-            "drift_radius": np.concatenate([drift, ndrift]),
-            "track_id": np.concatenate([pid[trk], np.full(nev.size, -1)]).astype(np.int64),
-            "pdg": np.concatenate([pdgs[sp][trk], np.zeros(nev.size, np.int32)]).astype(np.int32),
+            "x": place(hpos[:, 0], npos[:, 0], f4), "y": place(hpos[:, 1], npos[:, 1], f4),
+            "z": place(hpos[:, 2], npos[:, 2], f4),
+            "t": place(time, ndrift / v + rng.uniform(0, 50, nev.size).astype(f4), f4),
+            "charge": place(charge, nq, f4), "layer": layer[order], "wire": wires[order],
+            "drift_radius": place(drift, ndrift, f4),
+            "track_id": place(pid[trk], -1, np.int64),
+            "pdg": place(pdgs[sp][trk], 0, np.int32),
         }
-        hits = {k: (v_[order].astype(np.float32) if v_.dtype == np.float64 else v_[order])
-                for k, v_ in hits.items()}
         hit_ev = hev[order]
         counts = np.bincount(hit_ev, minlength=n)
         pcounts, pcols = truth.columns(hit_ev, hits["track_id"])

@@ -144,11 +144,20 @@ def scattering_offsets(
         Two (N, J) displacements (mm) along two directions orthogonal to the track.
     """
     out = []
+    f4 = np.float32
+    path4 = path.astype(f4)                      # float32: mm-scale offsets need no more
+    scale = (theta0.astype(f4)[:, None] * alive).astype(f4)
     for _ in range(2):
-        th = rng.standard_normal(path.shape) * theta0[:, None] * alive
-        a = np.cumsum(th, axis=1) - th
-        b = np.cumsum(th * path, axis=1) - th * path
-        out.append(path * a - b)
+        th = rng.standard_normal(path.shape, dtype=f4)
+        th *= scale
+        a = np.cumsum(th, axis=1)
+        a -= th
+        tl = th * path4
+        b = np.cumsum(tl, axis=1)
+        b -= tl
+        a *= path4
+        a -= b
+        out.append(a)
     return out[0], out[1]
 
 
