@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -114,6 +116,12 @@ def register(app: typer.Typer) -> None:
         workers: WorkersOption = 0,
         overwrite: OverwriteOption = False,
         set_: SetOption = None,
+        dask: Annotated[
+            Optional[str],
+            typer.Option("--dask", help="Run the shard tasks on Dask: `local[:N]` (N worker processes, "
+                         "default 2) or a scheduler address such as tcp://host:8786 (needs a shared "
+                         "filesystem; see docs/dask.md)."),
+        ] = None,
     ) -> None:
         """Build a dataset (Parquet shards + manifest) from a source. Lengths mm, times ns, momenta GeV."""
         from rich.console import Console
@@ -131,7 +139,7 @@ def register(app: typer.Typer) -> None:
         src = factory(inputs=inputs, mapping=resolve_mapping(mapping), seed=seed, params=params)
         console = Console(stderr=True)
         t0 = time.perf_counter()
-        with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+        with dask_session(dask, console) as client, Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
                       MofNCompleteColumn(), _rate_column(), TimeElapsedColumn(),
                       console=console, transient=True) as prog:
             task = prog.add_task(f"{source} -> {out}", total=events, hits=0)
@@ -141,6 +149,25 @@ def register(app: typer.Typer) -> None:
                 prog.update(task, advance=n_ev, hits=hits)
 
             path = build_dataset(src, out, max_events=events, seed=seed, workers=workers,
-                                 overwrite=overwrite, progress=progress)
+                                 overwrite=overwrite, progress=progress, dask=client)
         seconds = time.perf_counter() - t0
         Console().print(summary_table(path, read_manifest(path), seconds))
+
+
+@contextlib.contextmanager
+def dask_session(spec: str | None, console: Any) -> Iterator[Any]:
+    """The ``--dask`` client (None without ``--dask``); prints its workers and dashboard link."""
+    if spec is None:
+        yield None
+        return
+    from hepgraph.store.distributed_build import dashboard_link, open_client
+
+    with console.status(f"starting Dask ({spec})"):
+        stack = contextlib.ExitStack()
+        client = stack.enter_context(open_client(spec))
+    with stack:
+        n = len(client.scheduler_info().get("workers", {}))
+        link = dashboard_link(client)
+        console.print(f"Dask: {n} workers, scheduler {client.scheduler.address}"
+                      + (f", dashboard {link}" if link else ""))
+        yield client
