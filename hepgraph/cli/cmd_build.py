@@ -139,17 +139,25 @@ def register(app: typer.Typer) -> None:
         src = factory(inputs=inputs, mapping=resolve_mapping(mapping), seed=seed, params=params)
         console = Console(stderr=True)
         t0 = time.perf_counter()
-        with dask_session(dask, console) as client, Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-                      MofNCompleteColumn(), _rate_column(), TimeElapsedColumn(),
-                      console=console, transient=True) as prog:
-            task = prog.add_task(f"{source} -> {out}", total=events, hits=0)
+        state: dict[str, Any] = {}
 
-            def progress(n_ev: int, n_hits: int) -> None:
-                hits = prog.tasks[0].fields.get("hits", 0) + n_hits
-                prog.update(task, advance=n_ev, hits=hits)
+        def progress(n_ev: int, n_hits: int) -> None:
+            if "bar" not in state:  # started lazily: errors found while planning print alone
+                bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                               MofNCompleteColumn(), _rate_column(), TimeElapsedColumn(),
+                               console=console, transient=True)
+                bar.start()
+                state["bar"], state["task"] = bar, bar.add_task(f"{source} -> {out}", total=events, hits=0)
+            bar, task = state["bar"], state["task"]
+            bar.update(task, advance=n_ev, hits=bar.tasks[0].fields.get("hits", 0) + n_hits)
 
-            path = build_dataset(src, out, max_events=events, seed=seed, workers=workers,
-                                 overwrite=overwrite, progress=progress, dask=client)
+        try:
+            with dask_session(dask, console) as client:
+                path = build_dataset(src, out, max_events=events, seed=seed, workers=workers,
+                                     overwrite=overwrite, progress=progress, dask=client)
+        finally:
+            if "bar" in state:
+                state["bar"].stop()
         seconds = time.perf_counter() - t0
         Console().print(summary_table(path, read_manifest(path), seconds))
 
