@@ -177,16 +177,16 @@ def assert_same_dataset(a, b):
 def test_sim_build_same_as_local(client, tmp_path):
     def src():
         return SOURCES.get("sim-lartpc")(inputs=None, mapping=None, seed=5,
-                                         params={"block_size": 6})
+                                         params={"block_size": 4})
 
-    local = build_dataset(src(), tmp_path / "local", max_events=24, seed=5)
+    local = build_dataset(src(), tmp_path / "local", max_events=12, seed=5)
     seen = []
-    dist = build_dataset(src(), tmp_path / "dask", max_events=24, seed=5, dask=client,
+    dist = build_dataset(src(), tmp_path / "dask", max_events=12, seed=5, dask=client,
                          progress=lambda e, h: seen.append((e, h)))
     assert_same_dataset(local, dist)
     m = manifest(dist)
     assert sorted(seen) == sorted((s["events"], s["hits"]) for s in m["shards"])
-    assert len(m["shards"]) == 4 and m["counts"]["events"] == 24
+    assert len(m["shards"]) == 3 and m["counts"]["events"] == 12
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dask", "local"]
 
 
@@ -202,7 +202,7 @@ def write_root_files(d: Path, n_files: int = 3, n_events: int = 20) -> list[Path
         n = int(counts.sum())
         p = d / f"run{f}.root"
         with uproot.recreate(p) as fh:
-            fh["events"] = {
+            data = {
                 "evt": np.arange(n_events, dtype=np.int64) + 1000 * f,
                 "label": rng.integers(0, 2, n_events).astype(np.int32),
                 "hit_x": ak.unflatten(rng.normal(0, 10, n).astype(np.float32), counts),
@@ -210,6 +210,9 @@ def write_root_files(d: Path, n_files: int = 3, n_events: int = 20) -> list[Path
                 "hit_z": ak.unflatten(rng.normal(0, 10, n).astype(np.float32), counts),
                 "hit_e": ak.unflatten(rng.exponential(1e-3, n).astype(np.float32), counts),
             }
+            types = {k: str(ak.type(v).content) if isinstance(v, ak.Array) else v.dtype
+                     for k, v in data.items()}
+            fh.mktree("events", types).extend(data)  # a TTree, not uproot's default RNTuple
         paths.append(p)
     return paths
 
