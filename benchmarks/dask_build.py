@@ -8,7 +8,10 @@ tasks, manifest, rename). The single-process local build is timed alongside for 
 
 Peak memory per worker: each worker's peak RSS (Linux ``VmHWM``) is reset through
 ``/proc/self/clear_refs`` before a build and read after it, so it is the peak of that
-build alone; ``idle`` is the RSS of a warmed-up worker before the build.
+build alone (workers are restarted and warmed up before each case); ``idle`` is the RSS of
+the warmed-up worker before the build. ``CPU s / 1k events`` sums user+system CPU of the
+client and of every worker process over the build: on a shared, loaded machine it shows
+the Dask overhead better than wall time.
 
     PYTHONPATH=. python benchmarks/dask_build.py --events-per-file 4000 --files 2
 """
@@ -80,22 +83,32 @@ def _warm(makers: list[Any]) -> None:
         list(src.read(src.plan(1)[0]))
 
 
+def _cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def timed_build(make_src: Any, out: Path, dask: Any, max_events: int | None = None) -> dict[str, Any]:
     from hepgraph.store.writer import build_dataset
 
     shutil.rmtree(out, ignore_errors=True)
     idle = dask.run(_reset_peak) if dask is not None else None
-    t0 = time.perf_counter()
+    cpu0 = sum(dask.run(_cpu).values()) if dask is not None else 0.0
+    c0, t0 = _cpu(), time.perf_counter()
     build_dataset(make_src(), out, dask=dask, max_events=max_events)
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, _cpu() - c0
     peaks = dask.run(_rss) if dask is not None else None
+    cpu += sum(dask.run(_cpu).values()) - cpu0 if dask is not None else 0.0
     ds_events = __import__("hepgraph").open_dataset(out).manifest["counts"]["events"]
-    return {"seconds": dt, "events": ds_events, "idle": idle, "peaks": peaks}
+    return {"seconds": dt, "cpu": cpu, "events": ds_events, "idle": idle, "peaks": peaks}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--files", type=int, default=2, help="ROOT files of the small input (large = 4x)")
+    ap.add_argument("--files", type=int, default=2, help="ROOT files of the small input")
+    ap.add_argument("--large-factor", type=int, default=4, help="large input = this many times more files")
     ap.add_argument("--events-per-file", type=int, default=4000)
     ap.add_argument("--hits", type=int, default=200, help="mean hits per event")
     ap.add_argument("--step-size", type=int, default=500, help="entries per chunk")
@@ -110,7 +123,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="hg-dask-bench-"))
     small = write_root(work / "small", args.files, args.events_per_file, args.hits)
-    large = write_root(work / "large", 4 * args.files, args.events_per_file, args.hits, seed=1)
+    large = write_root(work / "large", args.large_factor * args.files, args.events_per_file, args.hits, seed=1)
     mapping = work / "map.yaml"
     mapping.write_text(MAPPING % (args.step_size, args.entries_per_shard))
     big_step = 8 * args.step_size
@@ -135,8 +148,9 @@ def main() -> None:
         rows.append((name, "local 1 process", timed_build(make, work / "out", None, n)))
     for workers in (1, 2):
         with open_client(f"local:{workers}", dashboard=False) as client:
-            client.run(_warm, warm)  # first-call costs (imports, tables) on every worker
             for name, (make, n) in cases.items():
+                client.restart()  # fresh worker processes: the peak RSS is this build's alone
+                client.run(_warm, warm)  # first-call costs (imports, tables) on every worker
                 rows.append((name, f"dask local:{workers}", timed_build(make, work / "out", client, n)))
 
     print(f"machine: {platform.node()} {platform.machine()}, {__import__('os').cpu_count()} cores; "
@@ -145,13 +159,14 @@ def main() -> None:
           f"({mib['large']:.1f} MiB), {args.events_per_file} events/file, ~{args.hits} hits/event, "
           f"step_size {args.step_size}, entries_per_shard {args.entries_per_shard}; "
           f"sim-lartpc {args.sim_events} events, block {args.sim_block}")
-    print("| input | runner | events | s | events/s | worker RSS idle (MiB) | worker peak RSS (MiB) |")
-    print("|---|---|---:|---:|---:|---|---|")
+    print("| input | runner | events | wall s | events/s (wall) | CPU s / 1k events | worker RSS idle (MiB) "
+          "| worker peak RSS (MiB) |")
+    print("|---|---|---:|---:|---:|---:|---|---|")
     for name, runner, r in rows:
         idle = "-" if r["idle"] is None else ", ".join(f"{v / 2**20:.0f}" for v in r["idle"].values())
         peak = "-" if r["peaks"] is None else ", ".join(f"{v / 2**20:.0f}" for v in r["peaks"].values())
         print(f"| {name} | {runner} | {r['events']} | {r['seconds']:.2f} | "
-              f"{r['events'] / r['seconds']:,.0f} | {idle} | {peak} |")
+              f"{r['events'] / r['seconds']:,.0f} | {1000 * r['cpu'] / r['events']:.2f} | {idle} | {peak} |")
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -223,6 +223,10 @@ def run_shard_task(source: Source, task: Any, path: str, row_group_events: int,
     return summary
 
 
+def _identity(x: Any) -> Any:
+    return x
+
+
 def _check_shared_fs(client: Any, tmp: Path) -> None:
     seen = client.run(os.path.isdir, str(tmp))
     blind = sorted(addr for addr, ok in seen.items() if not ok)
@@ -249,7 +253,7 @@ def run_dask(
     Args:
         dask: a ``distributed.Client``, or a ``--dask`` value (a client is opened and
             closed here).
-        source: the source (pickled to the workers once per task).
+        source: the source (sent to each worker once).
         tasks: ``source.plan(...)``.
         tmp: the build directory (on a filesystem the workers share).
         rg: ``(row_group_events, row_group_hits)``.
@@ -273,8 +277,11 @@ def run_dask(
     from hepgraph.store.writer import shard_name
 
     token = uuid.uuid4().hex[:8]
+    # The source (with, say, 10k input paths) enters the graph once, as a task that the
+    # scheduler can recompute if its worker dies, rather than once per shard task.
+    src = client.submit(_identity, source, key=f"hepgraph-source-{token}", pure=False)
     futures = [
-        client.submit(run_shard_task, source, t, str(tmp / shard_name(i)), rg[0], rg[1],
+        client.submit(run_shard_task, src, t, str(tmp / shard_name(i)), rg[0], rg[1],
                       key=f"hepgraph-shard-{i:05d}-{token}", pure=False, retries=retries)
         for i, t in enumerate(tasks)
     ]
