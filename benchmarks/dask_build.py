@@ -42,11 +42,13 @@ def write_root(d: Path, n_files: int, n_events: int, hits: int, seed: int = 0) -
         data = {
             "evt": np.arange(n_events, dtype=np.int64),
             "label": rng.integers(0, 3, n_events).astype(np.int32),
-            **{f"hit_{c}": ak.unflatten(rng.normal(0, 50, n).astype(np.float32), counts) for c in "xyz"},
+            **{f"hit_{c}": ak.unflatten(rng.normal(0, 50, n).astype(np.float32), counts)
+               for c in "xyz"},
             "hit_e": ak.unflatten(rng.exponential(1e-3, n).astype(np.float32), counts),
             "hit_trk": ak.unflatten(rng.integers(-1, 10, n).astype(np.int64), counts),
         }
-        types = {k: str(ak.type(v).content) if isinstance(v, ak.Array) else v.dtype for k, v in data.items()}
+        types = {k: str(ak.type(v).content) if isinstance(v, ak.Array) else v.dtype
+                 for k, v in data.items()}
         p = d / f"run{f:03d}.root"
         with uproot.recreate(p) as fh:
             fh.mktree("events", types).extend(data)
@@ -90,7 +92,8 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def timed_build(make_src: Any, out: Path, dask: Any, max_events: int | None = None) -> dict[str, Any]:
+def timed_build(make_src: Any, out: Path, dask: Any,
+                max_events: int | None = None) -> dict[str, Any]:
     from hepgraph.store.writer import build_dataset
 
     shutil.rmtree(out, ignore_errors=True)
@@ -108,7 +111,8 @@ def timed_build(make_src: Any, out: Path, dask: Any, max_events: int | None = No
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=2, help="ROOT files of the small input")
-    ap.add_argument("--large-factor", type=int, default=4, help="large input = this many times more files")
+    ap.add_argument("--large-factor", type=int, default=4,
+                    help="large input = this many times more files")
     ap.add_argument("--events-per-file", type=int, default=4000)
     ap.add_argument("--hits", type=int, default=200, help="mean hits per event")
     ap.add_argument("--step-size", type=int, default=500, help="entries per chunk")
@@ -123,13 +127,15 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="hg-dask-bench-"))
     small = write_root(work / "small", args.files, args.events_per_file, args.hits)
-    large = write_root(work / "large", args.large_factor * args.files, args.events_per_file, args.hits, seed=1)
+    large = write_root(work / "large", args.large_factor * args.files, args.events_per_file,
+                       args.hits, seed=1)
     mapping = work / "map.yaml"
     mapping.write_text(MAPPING % (args.step_size, args.entries_per_shard))
     big_step = 8 * args.step_size
     mapping_big = work / "map-big-chunks.yaml"
     mapping_big.write_text(MAPPING % (big_step, max(big_step, args.entries_per_shard)))
-    mib = {k: sum(Path(f).stat().st_size for f in v) / 2**20 for k, v in (("small", small), ("large", large))}
+    mib = {k: sum(Path(f).stat().st_size for f in v) / 2**20
+           for k, v in (("small", small), ("large", large))}
 
     def root(files: list[str], m: Path = mapping) -> Any:
         return lambda: SOURCES.get("root")(inputs=files, mapping=m, seed=0, params={})
@@ -151,22 +157,26 @@ def main() -> None:
             for name, (make, n) in cases.items():
                 client.restart()  # fresh worker processes: the peak RSS is this build's alone
                 client.run(_warm, warm)  # first-call costs (imports, tables) on every worker
-                rows.append((name, f"dask local:{workers}", timed_build(make, work / "out", client, n)))
+                r = timed_build(make, work / "out", client, n)
+                rows.append((name, f"dask local:{workers}", r))
 
     print(f"machine: {platform.node()} {platform.machine()}, {__import__('os').cpu_count()} cores; "
           f"date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print(f"ROOT input: small {len(small)} files ({mib['small']:.1f} MiB), large {len(large)} files "
+    print(f"ROOT input: small {len(small)} files ({mib['small']:.1f} MiB), "
+          f"large {len(large)} files "
           f"({mib['large']:.1f} MiB), {args.events_per_file} events/file, ~{args.hits} hits/event, "
           f"step_size {args.step_size}, entries_per_shard {args.entries_per_shard}; "
           f"sim-lartpc {args.sim_events} events, block {args.sim_block}")
-    print("| input | runner | events | wall s | events/s (wall) | CPU s / 1k events | worker RSS idle (MiB) "
-          "| worker peak RSS (MiB) |")
+    print("| input | runner | events | wall s | events/s (wall) | CPU s / 1k events "
+          "| worker RSS idle (MiB) | worker peak RSS (MiB) |")
     print("|---|---|---:|---:|---:|---:|---|---|")
     for name, runner, r in rows:
-        idle = "-" if r["idle"] is None else ", ".join(f"{v / 2**20:.0f}" for v in r["idle"].values())
-        peak = "-" if r["peaks"] is None else ", ".join(f"{v / 2**20:.0f}" for v in r["peaks"].values())
+        idle, peak = (
+            "-" if d is None else ", ".join(f"{v / 2**20:.0f}" for v in d.values())
+            for d in (r["idle"], r["peaks"]))
         print(f"| {name} | {runner} | {r['events']} | {r['seconds']:.2f} | "
-              f"{r['events'] / r['seconds']:,.0f} | {1000 * r['cpu'] / r['events']:.2f} | {idle} | {peak} |")
+              f"{r['events'] / r['seconds']:,.0f} | {1000 * r['cpu'] / r['events']:.2f} "
+              f"| {idle} | {peak} |")
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -133,9 +133,12 @@ def register(app: typer.Typer) -> None:
         set_: SetOption = None,
         dask: Annotated[
             Optional[str],
-            typer.Option("--dask", help="Run the shard tasks on Dask: `local[:N]` (N worker processes, "
-                         "default 2) or a scheduler address such as tcp://host:8786 (needs a shared "
-                         "filesystem; see docs/dask.md)."),
+            typer.Option(
+                "--dask",
+                help="Run the shard tasks on Dask: `local[:N]` (N worker processes, default 2) "
+                "or a scheduler address such as tcp://host:8786 (needs a shared filesystem; "
+                "see docs/dask.md).",
+            ),
         ] = None,
     ) -> None:
         """Build a dataset (Parquet shards + manifest) from a source.

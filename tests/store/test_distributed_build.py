@@ -18,7 +18,12 @@ from synth import ToySource  # noqa: E402
 import hepgraph  # noqa: E402
 import hepgraph.sources  # noqa: E402, F401  (fills SOURCES)
 from hepgraph import errors  # noqa: E402
-from hepgraph.errors import ConfigError, DataError, HepgraphError, MissingDependencyError  # noqa: E402
+from hepgraph.errors import (  # noqa: E402
+    ConfigError,
+    DataError,
+    HepgraphError,
+    MissingDependencyError,
+)
 from hepgraph.registry import SOURCES  # noqa: E402
 from hepgraph.store import distributed_build as db  # noqa: E402
 from hepgraph.store.manifest import MANIFEST_NAME  # noqa: E402
@@ -229,7 +234,8 @@ def test_root_build_same_as_local(client, tmp_path):
         "step_size: 7\nentries_per_shard: 8\nlabel_names: [a, b]\n")
 
     def src():
-        return SOURCES.get("root")(inputs=[str(f) for f in files], mapping=mapping, seed=0, params={})
+        return SOURCES.get("root")(inputs=[str(f) for f in files], mapping=mapping, seed=0,
+                                   params={})
 
     local = build_dataset(src(), tmp_path / "local")
     dist = build_dataset(src(), tmp_path / "dask", dask=client)
@@ -241,7 +247,8 @@ def test_user_error_same_message_nothing_at_target(client, tmp_path):
     with pytest.raises(DataError) as local_err:
         build_dataset(ToySource(n_events=40, per_task=10, nan_event=23), tmp_path / "a")
     with pytest.raises(DataError) as dask_err:
-        build_dataset(ToySource(n_events=40, per_task=10, nan_event=23), tmp_path / "b", dask=client)
+        build_dataset(ToySource(n_events=40, per_task=10, nan_event=23), tmp_path / "b",
+                      dask=client)
     assert str(dask_err.value) == str(local_err.value) and "NaN" in str(dask_err.value)
     assert list(tmp_path.iterdir()) == []
 
@@ -266,7 +273,8 @@ def test_unexpected_error_is_retried(client, tmp_path):
     src = CountingSource(logs, crash_once=2, n_events=40, per_task=10)
     dist = build_dataset(src, tmp_path / "dask", dask=client)
     assert src.reads(2) == 2 and src.reads(0) == 1
-    assert_same_dataset(build_dataset(ToySource(n_events=40, per_task=10), tmp_path / "local"), dist)
+    local = build_dataset(ToySource(n_events=40, per_task=10), tmp_path / "local")
+    assert_same_dataset(local, dist)
 
 
 def test_cli_dask_option(client, tmp_path, monkeypatch):
