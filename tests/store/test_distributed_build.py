@@ -277,6 +277,15 @@ def test_unexpected_error_is_retried(client, tmp_path):
     assert_same_dataset(local, dist)
 
 
+def test_scheduler_address_string(client, tmp_path):
+    """``dask="tcp://host:port"`` connects to a running scheduler (here the fixture's)."""
+    addr = client.scheduler.address
+    assert addr.startswith("tcp://")
+    dist = build_dataset(ToySource(n_events=30, per_task=10), tmp_path / "dask", dask=addr)
+    local = build_dataset(ToySource(n_events=30, per_task=10), tmp_path / "local")
+    assert_same_dataset(local, dist)
+
+
 def test_cli_dask_option(client, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
