@@ -53,14 +53,18 @@ def _circle(st: TrackState, b: float) -> tuple[np.ndarray, ...]:
     phi0 = np.arctan2(py, px)
     h = -np.sign(st.q * b)
     r = radius_mm(pt, b) if b != 0 else np.full_like(pt, np.inf)
-    xc = st.pos[:, 0] - h * r * np.sin(phi0)
-    yc = st.pos[:, 1] + h * r * np.cos(phi0)
+    r = np.where(h != 0, r, np.inf)
+    hr = np.where(h != 0, h * np.where(np.isfinite(r), r, 0.0), 0.0)
+    xc = st.pos[:, 0] - hr * np.sin(phi0)
+    yc = st.pos[:, 1] + hr * np.cos(phi0)
     return pt, phi0, h, r, xc, yc
 
 
-def _advance(st: TrackState, b: float, s_t: np.ndarray, ok: np.ndarray) -> tuple[TrackState, np.ndarray]:
+def _advance(
+    st: TrackState, b: float, s_t: np.ndarray, ok: np.ndarray, circle: tuple[np.ndarray, ...] | None = None
+) -> tuple[TrackState, np.ndarray]:
     """Move every ``ok`` track by transverse arc length ``s_t``; returns (state, 3D path)."""
-    pt, phi0, h, r, xc, yc = _circle(st, b)
+    pt, phi0, h, r, xc, yc = circle if circle is not None else _circle(st, b)
     s_t = np.where(ok, s_t, 0.0)
     curved = (h != 0) & np.isfinite(r)
     safe_r = np.where(curved, r, 1.0)
@@ -94,15 +98,18 @@ def to_cylinder(st: TrackState, b: float, radius: float) -> tuple[TrackState, np
     pt, phi0, h, r, xc, yc = _circle(st, b)
     x0, y0 = st.pos[:, 0], st.pos[:, 1]
     curved = (h != 0) & np.isfinite(r) & (pt > 0)
-    # Straight lines: |p + t u| = radius, smallest t > 0.
-    ux, uy = np.cos(phi0), np.sin(phi0)
-    bb = x0 * ux + y0 * uy
-    cc = x0**2 + y0**2 - radius**2
-    disc = bb**2 - cc
-    sq = np.sqrt(np.maximum(disc, 0.0))
-    t1, t2 = -bb - sq, -bb + sq
-    t_line = np.where(t1 > 1e-9, t1, t2)
-    ok_line = (disc >= 0) & (t_line > 1e-9) & (pt > 0)
+    if curved.all():
+        t_line, ok_line = np.zeros(pt.shape), np.zeros(pt.shape, dtype=bool)
+    else:
+        # Straight lines: |p + t u| = radius, smallest t > 0.
+        ux, uy = np.cos(phi0), np.sin(phi0)
+        bb = x0 * ux + y0 * uy
+        cc = x0**2 + y0**2 - radius**2
+        disc = bb**2 - cc
+        sq = np.sqrt(np.maximum(disc, 0.0))
+        t1, t2 = -bb - sq, -bb + sq
+        t_line = np.where(t1 > 1e-9, t1, t2)
+        ok_line = (disc >= 0) & (t_line > 1e-9) & (pt > 0)
     # Circles: intersect circle (c, R) with circle (0, radius).
     d = np.hypot(xc, yc)
     rr = np.where(curved, r, 1.0)
@@ -121,7 +128,7 @@ def to_cylinder(st: TrackState, b: float, radius: float) -> tuple[TrackState, np
         best = np.minimum(best, _first_ahead(h, alpha, alpha0, rr))
     s_t = np.where(curved, best, t_line)
     ok = np.where(curved, ok_circ, ok_line)
-    new, path = _advance(st, b, s_t, ok)
+    new, path = _advance(st, b, s_t, ok, (pt, phi0, h, r, xc, yc))
     return new, path, ok
 
 
@@ -152,7 +159,7 @@ def to_plane_x(st: TrackState, b: float, c: float) -> tuple[TrackState, np.ndarr
         best = np.minimum(best, _first_ahead(h, alpha, alpha0, rr))
     s_t = np.where(curved, best, t_line)
     ok = np.where(curved, ok_circ, ok_line)
-    new, path = _advance(st, b, s_t, ok)
+    new, path = _advance(st, b, s_t, ok, (pt, phi0, h, r, xc, yc))
     return new, path, ok
 
 
@@ -163,3 +170,97 @@ def fit_circle(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     sol, *_ = np.linalg.lstsq(a, rhs, rcond=None)
     xc, yc = sol[0] / 2, sol[1] / 2
     return float(xc), float(yc), float(np.sqrt(sol[2] + xc**2 + yc**2))
+
+
+def cylinder_crossings(
+    pos: np.ndarray, mom: np.ndarray, q: np.ndarray, b: float, radii: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """First outward crossings of N helices with J cylinders, all at once (no scattering).
+
+    With centre c = (x0 - sin(phi0)/k, y0 + cos(phi0)/k) and signed curvature k = h/R,
+    the point at phase Phi is c + (sin Phi, -cos Phi)/k, so ``|p|^2 = r^2`` reads
+    ``|c| sin(Phi - alpha) = (r^2 - |c|^2 - 1/k^2) k / 2`` with alpha = atan2(c_y, c_x).
+
+    Args:
+        pos: (N, 3) vertices (mm); mom: (N, 3) momenta (GeV); q: (N,) charges; b: field (T).
+        radii: (J,) cylinder radii (mm), increasing.
+
+    Returns:
+        (pos (N, J, 3), transverse direction phase Phi (N, J), 3D path from the vertex (N, J),
+        ok (N, J), cos Phi, sin Phi); ``ok`` is False where the helix never reaches the radius.
+    """
+    pt = np.hypot(mom[:, 0], mom[:, 1])
+    phi0 = np.arctan2(mom[:, 1], mom[:, 0])
+    tanl = mom[:, 2] / pt
+    k = -np.sign(q * b) / radius_mm(pt, b)                                   # (N,) 1/mm, signed
+    cx = pos[:, 0] - np.sin(phi0) / k
+    cy = pos[:, 1] + np.cos(phi0) / k
+    c2 = cx**2 + cy**2
+    cn = np.sqrt(c2)
+    alpha = np.arctan2(cy, cx)
+    w = (radii[None, :] ** 2 - c2[:, None] - 1.0 / k[:, None] ** 2) * k[:, None] / 2.0   # (N, J)
+    v = w / cn[:, None]
+    ok = np.abs(v) <= 1.0
+    a = np.arcsin(np.clip(v, -1.0, 1.0))
+    sgn = np.sign(k)[:, None]
+    d1 = np.mod(sgn * (alpha[:, None] + a - phi0[:, None]), TWO_PI)
+    d2 = np.mod(sgn * (alpha[:, None] + np.pi - a - phi0[:, None]), TWO_PI)
+    psi = np.minimum(np.where(d1 < 1e-12, TWO_PI, d1), np.where(d2 < 1e-12, TWO_PI, d2))
+    s_t = psi / np.abs(k)[:, None]                                            # (N, J) mm
+    phase = phi0[:, None] + sgn * psi
+    comp = np.empty((3,) + s_t.shape)            # (3, N, J): each coordinate contiguous
+    ik = (1.0 / k)[:, None]
+    sin_p, cos_p = np.sin(phase), np.cos(phase)
+    np.multiply(sin_p, ik, out=comp[0])
+    comp[0] += cx[:, None]
+    np.multiply(cos_p, -ik, out=comp[1])
+    comp[1] += cy[:, None]
+    np.multiply(s_t, tanl[:, None], out=comp[2])
+    comp[2] += pos[:, 2:3]
+    out = comp.transpose(1, 2, 0)                # (N, J, 3) view
+    return out, phase, s_t * np.sqrt(1.0 + tanl**2)[:, None], ok, cos_p, sin_p
+
+
+def plane_crossings(
+    pos: np.ndarray, mom: np.ndarray, q: np.ndarray, b: float, planes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """First crossings of N helices (or lines, for q B = 0) with J planes x = c_j, all at once.
+
+    On the circle x = c_x + sin(Phi)/k, so ``sin(Phi) = (c - c_x) k`` (two solutions; the
+    first one ahead of the particle is kept). Planes must be crossed in the given order;
+    a plane behind the track or out of reach gives ``ok = False``.
+
+    Returns:
+        (pos (N, J, 3), transverse phase Phi (N, J), 3D path from the vertex (N, J), ok (N, J)).
+    """
+    pt = np.hypot(mom[:, 0], mom[:, 1])
+    phi0 = np.arctan2(mom[:, 1], mom[:, 0])
+    tanl = mom[:, 2] / pt
+    curved = (q * b != 0)
+    with np.errstate(divide="ignore"):
+        k = np.where(curved, -np.sign(q * b) / radius_mm(pt, b if b else 1.0), 0.0)
+    ks = np.where(curved, k, 1.0)
+    cx = pos[:, 0] - np.sin(phi0) / ks
+    cy = pos[:, 1] + np.cos(phi0) / ks
+    v = (planes[None, :] - cx[:, None]) * ks[:, None]
+    a = np.arcsin(np.clip(v, -1.0, 1.0))
+    sgn = np.sign(ks)[:, None]
+    d1 = np.mod(sgn * (a - phi0[:, None]), TWO_PI)
+    d2 = np.mod(sgn * (np.pi - a - phi0[:, None]), TWO_PI)
+    psi = np.minimum(np.where(d1 < 1e-12, TWO_PI, d1), np.where(d2 < 1e-12, TWO_PI, d2))
+    s_circ = psi / np.abs(ks)[:, None]
+    ux = np.cos(phi0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_line = (planes[None, :] - pos[:, :1]) / ux[:, None]
+    cv = curved[:, None]
+    s_t = np.where(cv, s_circ, s_line)
+    ok = np.where(cv, np.abs(v) <= 1.0, s_line > 1e-9) & np.isfinite(s_t)
+    s_t = np.where(ok, s_t, 0.0)
+    phase = np.where(cv, phi0[:, None] + sgn * psi, phi0[:, None])
+    out = np.empty(s_t.shape + (3,))
+    ik = (1.0 / ks)[:, None]
+    out[..., 0] = np.where(cv, cx[:, None] + np.sin(phase) * ik, pos[:, :1] + s_line * ux[:, None])
+    out[..., 0] = np.where(cv, out[..., 0], planes[None, :])
+    out[..., 1] = np.where(cv, cy[:, None] - np.cos(phase) * ik, pos[:, 1:2] + s_t * np.sin(phi0)[:, None])
+    out[..., 2] = pos[:, 2:3] + s_t * tanl[:, None]
+    return out, phase, s_t * np.sqrt(1.0 + tanl**2)[:, None], ok
