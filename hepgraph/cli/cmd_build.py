@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -129,6 +131,15 @@ def register(app: typer.Typer) -> None:
         workers: WorkersOption = 0,
         overwrite: OverwriteOption = False,
         set_: SetOption = None,
+        dask: Annotated[
+            Optional[str],
+            typer.Option(
+                "--dask",
+                help="Run the shard tasks on Dask: `local[:N]` (N worker processes, default 2) "
+                "or a scheduler address such as tcp://host:8786 (needs a shared filesystem; "
+                "see docs/dask.md).",
+            ),
+        ] = None,
     ) -> None:
         """Build a dataset (Parquet shards + manifest) from a source.
 
@@ -170,10 +181,30 @@ def register(app: typer.Typer) -> None:
             bar.update(task, advance=n_ev, hits=bar.tasks[0].fields.get("hits", 0) + n_hits)
 
         try:
-            path = build_dataset(src, out, max_events=events, seed=seed, workers=workers,
-                                 overwrite=overwrite, progress=progress)
+            with dask_session(dask, console) as client:
+                path = build_dataset(src, out, max_events=events, seed=seed, workers=workers,
+                                     overwrite=overwrite, progress=progress, dask=client)
         finally:
             if "bar" in state:
                 state["bar"].stop()
         seconds = time.perf_counter() - t0
         Console().print(summary_table(path, read_manifest(path), seconds))
+
+
+@contextlib.contextmanager
+def dask_session(spec: str | None, console: Any) -> Iterator[Any]:
+    """The ``--dask`` client (None without ``--dask``); prints its workers and dashboard link."""
+    if spec is None:
+        yield None
+        return
+    from hepgraph.store.distributed_build import dashboard_link, open_client
+
+    with console.status(f"starting Dask ({spec})"):
+        stack = contextlib.ExitStack()
+        client = stack.enter_context(open_client(spec))
+    with stack:
+        n = len(client.scheduler_info().get("workers", {}))
+        link = dashboard_link(client)
+        console.print(f"Dask: {n} workers, scheduler {client.scheduler.address}"
+                      + (f", dashboard {link}" if link else ""))
+        yield client

@@ -29,8 +29,9 @@ OverwriteOption = Annotated[
 def fail(message: str) -> None:
     """Print one red line to stderr and exit with status 2."""
     from rich.console import Console
+    from rich.markup import escape
 
-    msg = " ".join(str(message).split())
+    msg = escape(" ".join(str(message).split()))  # "pip install hepgraph[dask]" is not markup
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/red] {msg}", markup=True)
     raise typer.Exit(code=2)
 

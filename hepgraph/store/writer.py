@@ -137,6 +137,7 @@ def build_dataset(
     row_group_events: int = ROW_GROUP_EVENTS,
     row_group_hits: int = ROW_GROUP_HITS,
     split_fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    dask: Any = None,
 ) -> Path:
     """Build a dataset directory from a source.
 
@@ -152,6 +153,10 @@ def build_dataset(
         row_group_events: at most this many events per Parquet row group.
         row_group_hits: at most this many hits per row group.
         split_fractions: train/val/test fractions recorded in the manifest.
+        dask: run the shard tasks on Dask instead: a ``distributed.Client`` or a
+            ``--dask`` value (``local[:N]``, ``tcp://host:8786``); the workers write into
+            the temporary directory, so it must be on a shared filesystem
+            (see :mod:`hepgraph.store.distributed_build`).
 
     Returns:
         The dataset directory.
@@ -173,6 +178,9 @@ def build_dataset(
         raise DataError(f"zero events selected (--events {max_events}); ask for at least one event")
     if workers < 0:
         raise ConfigError(f"workers `{workers}` must be >= 0")
+    if dask is not None and workers > 1:
+        raise ConfigError(f"`--workers {workers}` is for local builds; with `--dask`, size the "
+                          "Dask cluster instead (for example `--dask local:4`)")
     tasks = list(source.plan(max_events))
     if not tasks:
         raise DataError(
@@ -187,7 +195,11 @@ def build_dataset(
     tmp.mkdir()
     try:
         rg = (row_group_events, row_group_hits)
-        if workers > 1 and len(tasks) > 1:
+        if dask is not None:
+            from hepgraph.store.distributed_build import run_dask
+
+            shards = run_dask(dask, source, tasks, tmp, rg, progress)
+        elif workers > 1 and len(tasks) > 1:
             shards = _run_parallel(source, tasks, tmp, min(workers, len(tasks)), rg, progress)
         else:
             shards = [write_shard(source.read(t), tmp / shard_name(i), row_group_events=rg[0],
