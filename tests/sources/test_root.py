@@ -11,7 +11,7 @@ from hepgraph.events import table_to_events, validate_table
 from hepgraph.registry import SOURCES
 from hepgraph.store.writer import build_dataset
 
-from conftest import write_ttree  # noqa: E402
+from tests.conftest import write_ttree  # noqa: E402
 
 JAGGED = {
     "tree": "events",
