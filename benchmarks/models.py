@@ -67,8 +67,6 @@ def _simulate(detector: str, batch_size: int, seed: int):
 
 def run_one(name: str, level: str, kwargs: dict, detector: str, device: str, batch_size: int,
             repeats: int, threads: int) -> dict:
-    import resource
-
     import torch
 
     from hepgraph.models import create_model
@@ -84,7 +82,6 @@ def run_one(name: str, level: str, kwargs: dict, detector: str, device: str, bat
     model = create_model(name.removesuffix("-fine"), in_channels=batch.feats.shape[1], level=level, out_channels=4,
                          extent=extent, **kw).to(device)
     params = sum(p.numel() for p in model.parameters())
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     def step() -> None:
         out = model(batch)["out"]
@@ -92,6 +89,7 @@ def run_one(name: str, level: str, kwargs: dict, detector: str, device: str, bat
         model.zero_grad(set_to_none=True)
 
     step()  # warm-up (kernel maps, allocator, lazy imports)
+    base_rss = _reset_peak_rss()
     if device == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -106,10 +104,28 @@ def run_one(name: str, level: str, kwargs: dict, detector: str, device: str, bat
     if device == "cuda":
         peak = torch.cuda.max_memory_allocated() / 2**20
     else:
-        peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_rss) / 1024  # MiB above baseline
+        peak = _status_mib("VmHWM") - base_rss  # MiB above the post-warm-up resident set
     t = sorted(times)[len(times) // 2]
     return {"model": name, "level": level, "detector": detector, "hits": batch.num_hits,
             "params": params, "median_s": t, "cpu_s": sorted(cpu)[len(cpu) // 2], "events_per_s": batch_size / t, "peak_mib": peak}
+
+
+def _status_mib(key: str) -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _reset_peak_rss() -> float:
+    """Reset the kernel's peak-RSS mark (Linux clear_refs 5); return the current RSS (MiB)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+    return _status_mib("VmRSS")
 
 
 def bench_knn(device: str, n: int = 100_000, k: int = 16) -> list[dict]:
