@@ -78,6 +78,7 @@ class SegmentationTask(Task):
     def fit(self, sample: Mapping[str, np.ndarray]) -> None:
         if self.class_weights == "balanced":
             counts = np.asarray(sample.get("semantic_counts", np.ones(self.out_channels)), np.float64)
+            counts = np.pad(counts, (0, max(0, self.out_channels - len(counts))))[: self.out_channels]
             w = counts.sum() / np.maximum(counts, 1) / self.out_channels
             self.weight = torch.tensor(w, dtype=torch.float32)
             self.class_weights = [float(v) for v in w]
