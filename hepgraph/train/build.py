@@ -72,24 +72,44 @@ def _accepts(fn: Any, key: str) -> bool:
     return key in params
 
 
-def model_kwargs(name: str, kwargs: Mapping[str, Any], manifest: Mapping[str, Any] | None) -> dict[str, Any]:
-    """User kwargs plus geometry defaults from the manifest (``extent`` in mm) when accepted."""
+def resolve_model(name: str) -> tuple[str, Any, dict[str, Any]]:
+    """``(registered name, callable whose signature validates kwargs, metadata)``.
+
+    Raises:
+        UnknownNameError: the model is not registered (lists the valid names).
+    """
     import hepgraph.models  # noqa: F401  (fills MODELS)
 
+    try:
+        from hepgraph.models.factory import resolve_name
+
+        name = resolve_name(name)
+    except ImportError:  # pragma: no cover - models branch without aliases
+        pass
     fn = MODELS.get(name)
-    check_component("model", fn, kwargs, injected=MODEL_INJECTED)
+    meta = MODELS.meta(name) if name in MODELS else {}
+    return name, meta.get("cls", fn), meta
+
+
+def model_kwargs(name: str, kwargs: Mapping[str, Any], manifest: Mapping[str, Any] | None) -> dict[str, Any]:
+    """User kwargs (checked) plus ``extent`` (mm) from the manifest when the model takes it.
+
+    Raises:
+        ConfigError: ``model.<key>: unknown key (did you mean ...?)``.
+    """
+    _, target, meta = resolve_model(name)
+    check_component("model", target, kwargs, injected=MODEL_INJECTED)
     out = dict(kwargs)
     extent = ((manifest or {}).get("extra") or {}).get("extent")
-    meta = MODELS.meta(name)
-    wants_extent = _accepts(fn, "extent") or meta.get("representation") == "image"
-    if extent is not None and "extent" not in out and wants_extent:
+    if extent is not None and "extent" not in out and _accepts(target, "extent"):
         out["extent"] = [[float(a), float(b)] for a, b in extent]
     return out
 
 
 def check_level(name: str, level: str, task_name: str) -> None:
     """Raise :class:`ConfigError` when model ``name`` cannot produce ``level`` outputs."""
-    levels = MODELS.meta(name).get("levels")
+    name, _, meta = resolve_model(name)
+    levels = meta.get("levels")
     if levels is not None and level not in levels:
         ok = [m for m in MODELS.names() if level in (MODELS.meta(m).get("levels") or [level])]
         raise ConfigError(
@@ -100,9 +120,14 @@ def check_level(name: str, level: str, task_name: str) -> None:
 
 def build_model(name: str, kwargs: Mapping[str, Any], *, in_channels: int, task: Task) -> nn.Module:
     """``create_model(name, in_channels, level, out_channels, **kwargs)`` after the level check."""
-    from hepgraph.models import create_model
-
     check_level(name, task.level, task.name)
+    try:
+        from hepgraph.models import create_model
+    except ImportError:  # pragma: no cover - before the model zoo is merged
+        create_model = None
+    if create_model is None:
+        fn = MODELS.get(name)
+        return fn(in_channels=in_channels, level=task.level, out_channels=task.out_channels, **kwargs)
     return create_model(name, in_channels=in_channels, level=task.level,
                         out_channels=task.out_channels, **kwargs)
 
