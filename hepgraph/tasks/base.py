@@ -109,6 +109,10 @@ class Task(nn.Module):
         """Truth tensors for ``batch`` (shape per level)."""
         raise NotImplementedError
 
+    def infer(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Tensor]:
+        """Predictions in physical units from the model outputs (no truth needed)."""
+        raise NotImplementedError
+
     def forward(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Any]:
         """Loss and predictions.
 
@@ -131,7 +135,10 @@ class Task(nn.Module):
         raise NotImplementedError
 
     def predictions(self, result: Mapping[str, Any], batch: HitBatch) -> Arrays:
-        """Columns written by ``hepgraph predict`` for one batch (keyed by ``event_id``...)."""
+        """Columns written by ``hepgraph predict`` for one batch (keyed by ``event_id``...).
+
+        Only ``result["output"]`` (from :meth:`infer`) is used, so unlabelled data work.
+        """
         raise NotImplementedError
 
     def extra_repr(self) -> str:

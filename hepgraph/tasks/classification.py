@@ -111,6 +111,9 @@ class EventClassTask(Task):
         y = batch.event[self.column].long()
         return {"y": y.clamp(0, self.out_channels - 1)}
 
+    def infer(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Tensor]:
+        return {"probs": outputs["out"].float().softmax(-1)}
+
     def forward(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Any]:
         logits = outputs["out"].float()
         y = self.targets(batch)["y"]

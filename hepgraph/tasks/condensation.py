@@ -219,6 +219,10 @@ class CondensationTask(Task):
             raise DataError("batch has no hit column `track_id` for task `condensation`")
         return {"track_id": batch.hit["track_id"].long()}
 
+    def infer(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Tensor]:
+        out = outputs["out"].float()
+        return {"coords": out[:, : self.dims], "beta": torch.sigmoid(out[:, self.dims])}
+
     def forward(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Any]:
         out = outputs["out"].float()
         x, beta = out[:, : self.dims], torch.sigmoid(out[:, self.dims])
@@ -245,11 +249,12 @@ class CondensationTask(Task):
         stats = np.array([match_objects(tid[ptr[e] : ptr[e + 1]], cid[ptr[e] : ptr[e + 1]])
                           for e in range(batch.batch_size)], np.int64).reshape(-1, 3)
         parts = result.get("parts", {})
-        return {"match": stats, **{k: np.array([float(v)]) for k, v in parts.items()}}
+        return {"match": stats, "beta": to_numpy(result["output"]["beta"]), "noise": tid == -1,
+                **{f"loss_{k}": np.array([float(v)]) for k, v in parts.items()}}
 
     def metrics(self, acc: Mapping[str, np.ndarray]) -> dict[str, Any]:
         st = np.asarray(acc["match"]).reshape(-1, 3).sum(0)
-        out = {f"loss_{k}": float(np.mean(acc[k])) for k in ("attractive", "repulsive", "beta") if k in acc}
+        out = {k: float(np.mean(acc[k])) for k in ("loss_attractive", "loss_repulsive", "loss_beta") if k in acc}
         out["efficiency"] = float(st[0] / st[1]) if st[1] else float("nan")
         out["fake_rate"] = float(1 - st[0] / st[2]) if st[2] else float("nan")
         return out

@@ -106,6 +106,10 @@ class EdgeClassificationTask(Task):
         ei = edge_index if edge_index is not None else batch.edge_index
         return {"y": edge_truth(ei, batch.hit["track_id"]).float()}
 
+    def infer(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Tensor]:
+        return {"score": torch.sigmoid(outputs["out"].float().reshape(-1)),
+                "edge_index": self._edges(outputs, batch)}
+
     def forward(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Any]:
         ei = self._edges(outputs, batch)
         logits = outputs["out"].float().reshape(-1)

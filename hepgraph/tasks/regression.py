@@ -119,20 +119,27 @@ class RegressionTask(Task):
         y = torch.stack([batch.event[t].float() for t in self.target_names], dim=1)
         return {"y": y}
 
-    def forward(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Any]:
+    def _split(self, outputs: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
         out = outputs["out"].float()
         t = len(self.target_names)
-        mu_s, logvar = out[:, :t], out[:, t : 2 * t].clamp(-LOGVAR_CLAMP, LOGVAR_CLAMP)
+        return out[:, :t], out[:, t : 2 * t].clamp(-LOGVAR_CLAMP, LOGVAR_CLAMP)
+
+    def infer(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Tensor]:
+        mu_s, logvar = self._split(outputs)
+        output = {"mean": mu_s * self.std + self.mean}
+        if self.loss_name == "nll":
+            output["sigma"] = torch.exp(0.5 * logvar) * self.std
+        return output
+
+    def forward(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Any]:
+        mu_s, logvar = self._split(outputs)
         y = self.targets(batch)["y"]
         y_s = (y - self.mean) / self.std
         if self.loss_name == "nll":
             loss = 0.5 * (logvar + (y_s - mu_s) ** 2 * torch.exp(-logvar)).mean()
         else:
             loss = ((y_s - mu_s) ** 2).mean()
-        output = {"mean": mu_s * self.std + self.mean}
-        if self.loss_name == "nll":
-            output["sigma"] = torch.exp(0.5 * logvar) * self.std
-        return {"loss": loss, "output": output, "targets": {"y": y}}
+        return {"loss": loss, "output": self.infer(outputs, batch), "targets": {"y": y}}
 
     def collect(self, result: Mapping[str, Any], batch: HitBatch) -> Arrays:
         out = {"mean": to_numpy(result["output"]["mean"]), "y": to_numpy(result["targets"]["y"])}

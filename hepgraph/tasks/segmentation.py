@@ -102,6 +102,9 @@ class SegmentationTask(Task):
         bad = (y != self.ignore_index) & ((y < 0) | (y >= self.out_channels))
         return {"y": torch.where(bad, torch.full_like(y, self.ignore_index), y)}
 
+    def infer(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Tensor]:
+        return {"probs": outputs["out"].float().softmax(-1)}
+
     def forward(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Any]:
         logits = outputs["out"].float()
         y = self.targets(batch)["y"]

@@ -267,7 +267,9 @@ class Trainer:
 
 def summary_line(rec: Mapping[str, Any]) -> str:
     """One-line epoch summary: losses, headline metrics, lr, throughput."""
-    keys = ["train_loss", "val_loss"] + sorted(k for k in rec if k.startswith("val_") and k != "val_loss")[:4]
+    extra = [k for k in rec if k.startswith("val_") and k != "val_loss"
+             and ("/" not in k or k.endswith("/resolution"))]
+    keys = ["train_loss", "val_loss", *extra[:5]]
     parts = [f"{k} {rec[k]:.4g}" for k in keys if k in rec and rec[k] is not None]
     parts += [f"lr {rec['lr']:.3g}", f"{rec.get('events_per_s', 0):.1f} ev/s"]
     return " | ".join(parts)
