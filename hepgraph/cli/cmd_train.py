@@ -58,13 +58,20 @@ def train(
         "train.epochs": epochs, "train.batch_size": batch_size, "train.lr": lr, "train.device": device,
         "train.amp": amp_mode, "data.workers": workers, "seed": seed,
     }
-    cfg = resolve(config, flags, set_)
-    run_dir = resume or out
+    if resume is not None:
+        given = [k for k, v in flags.items() if v is not None and k != "train.epochs"]
+        if given or config is not None or set_:
+            raise ConfigError("--resume continues with the run's stored config; only --epochs may "
+                              f"change (got {', '.join(given) or '--config/--set'})")
+        cfg, run_dir = None, resume
+    else:
+        cfg, run_dir = resolve(config, flags, set_), out
     main = int(os.environ.get("RANK", "0")) == 0
     console = Console(stderr=True)
+    kwargs = {"resume": resume is not None, "epochs": epochs, "overwrite": overwrite}
     if main:
         with RichTrainProgress(console) as progress:
-            run(cfg, run_dir, resume=resume is not None, overwrite=overwrite, callback=progress)
+            run(cfg, run_dir, callback=progress, **kwargs)
         console.print(f"[green]done[/green]: run written to {run_dir}", highlight=False)
     else:
-        run(cfg, run_dir, resume=resume is not None, overwrite=overwrite)
+        run(cfg, run_dir, **kwargs)

@@ -101,15 +101,16 @@ def _attach_log(path: Path | None) -> logging.Handler | None:
     return h
 
 
-def run(cfg: RunConfig, out: str | Path, *, resume: bool = False, overwrite: bool = False,
-        callback: Callback | None = None) -> Path:
+def run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, epochs: int | None = None,
+        overwrite: bool = False, callback: Callback | None = None) -> Path:
     """Train and write the run directory.
 
     Args:
-        cfg: the validated config (with ``resume``, the config stored in ``last.pt`` is used
-            and only ``train.epochs`` is taken from ``cfg``).
+        cfg: the validated config (ignored with ``resume``: the config stored in ``last.pt``
+            is used).
         out: the run directory.
         resume: continue from ``out/checkpoints/last.pt``.
+        epochs: with ``resume``, a new total number of epochs (None = as stored).
         overwrite: allow a non-empty ``out`` that is not resumed.
         callback: progress hooks (rank 0).
 
@@ -126,8 +127,11 @@ def run(cfg: RunConfig, out: str | Path, *, resume: bool = False, overwrite: boo
             raise ConfigError(f"`{out}` is not a hepgraph run directory (no config.yaml and "
                               "checkpoints/last.pt); give the --out of an earlier `hepgraph train`")
         ckpt = load_checkpoint(out / "checkpoints" / "last.pt")
-        stored = validate(config_of(ckpt))
-        cfg = stored.replace(train=dataclasses.replace(stored.train, epochs=cfg.train.epochs))
+        cfg = validate(config_of(ckpt))
+        if epochs is not None:
+            cfg = cfg.replace(train=dataclasses.replace(cfg.train, epochs=int(epochs)))
+    elif cfg is None:
+        raise ConfigError("no run config given")
     elif out.exists() and any(out.iterdir()) and not overwrite:
         raise ConfigError(f"run directory `{out}` exists and is not empty; use --resume {out} to "
                           "continue it, --overwrite to replace it, or another --out")
