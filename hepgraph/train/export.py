@@ -9,8 +9,10 @@ batch and on a second batch of the same shape with new values, and fails when th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,25 @@ def sample_batches(loaded: LoadedRun, data: str | Path | None, events: int, hits
     return make(0), make(events)
 
 
+@contextlib.contextmanager
+def _torch_neighbours() -> Iterator[None]:
+    """Trace the pure-torch kNN/radius search (the scipy KD-tree path would be baked in)."""
+    try:
+        from hepgraph.represent import neighbors
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    original = getattr(neighbors, "_use_kdtree", None)
+    if original is None:  # pragma: no cover
+        yield
+        return
+    neighbors._use_kdtree = lambda pos, backend: False
+    try:
+        yield
+    finally:
+        neighbors._use_kdtree = original
+
+
 def _inputs(b: HitBatch) -> tuple[Tensor, Tensor, Tensor]:
     return b.pos, b.feats, b.ptr
 
@@ -104,7 +125,7 @@ def _max_diff(a: Any, b: Any, rtol: float = 0.0) -> float:
 
 def export(run: str | Path, fmt: str, out: str | Path, *, data: str | Path | None = None,
            events: int = 2, hits: int = 64, atol: float = 1e-4, rtol: float = 1e-3,
-           opset: int = 17) -> dict[str, Any]:
+           opset: int = 18) -> dict[str, Any]:
     """Export a run's model and check it reproduces PyTorch.
 
     Args:
@@ -137,7 +158,7 @@ def export(run: str | Path, fmt: str, out: str | Path, *, data: str | Path | Non
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}{out.suffix}")
     try:
-        with warnings.catch_warnings(), torch.no_grad():
+        with warnings.catch_warnings(), torch.no_grad(), _torch_neighbours():
             warnings.simplefilter("ignore")
             if fmt == "torchscript":
                 traced = torch.jit.trace(wrapper, _inputs(b1), check_trace=False)
@@ -166,9 +187,88 @@ def _register_symbolics(opset: int) -> None:
 
     for name, op in (("__iand_", "And"), ("__ior_", "Or")):
         register_custom_op_symbolic(f"aten::{name}", lambda g, a, b, _op=op: g.op(_op, a, b), opset)
+    register_custom_op_symbolic("aten::bincount", _bincount_symbolic, opset)
+    register_custom_op_symbolic("aten::index_add", _index_add_symbolic, opset)
+    register_custom_op_symbolic("aten::cumsum", _cumsum_symbolic, opset)
+    if opset >= 18:
+        register_custom_op_symbolic("aten::scatter_reduce", _scatter_reduce_symbolic, opset)
 
 
-def _onnx(wrapper: nn.Module, b1: HitBatch, b2: HitBatch, path: Path, edges: bool, opset: int) -> list[Any]:
+def _cumsum_symbolic(g: Any, x: Any, dim: Any, dtype: Any = None) -> Any:
+    """``cumsum`` that also accepts boolean input (ONNX CumSum does not): counts as int64."""
+    from torch.onnx import symbolic_helper as sh
+
+    axis = g.op("Constant", value_t=torch.tensor(sh._get_const(dim, "i", "dim"), dtype=torch.int64))
+    st = x.type().scalarType() if hasattr(x.type(), "scalarType") else None
+    if st in ("Bool", "Byte", "Char", "Short", "Int") or st is None:
+        x = g.op("Cast", x, to_i=7)  # INT64, as torch promotes integer/bool cumsum
+    return g.op("CumSum", x, axis)
+
+
+_REDUCE = {"sum": "add", "prod": "mul", "amax": "max", "amin": "min"}
+
+
+def _scatter_reduce_symbolic(g: Any, self: Any, dim: Any, index: Any, src: Any, reduce: Any,
+                             include_self: Any) -> Any:
+    """``scatter_reduce`` (sum/prod/amax/amin), also with ``include_self=False`` (opset >= 18).
+
+    Without ``self``: scatter into the reduction's identity, then keep ``self`` where no
+    source element landed.
+    """
+    from torch.onnx import symbolic_helper as sh
+
+    red = sh._maybe_get_const(reduce, "s")
+    if red not in _REDUCE:
+        raise DataError(f"ONNX export: scatter_reduce `{red}` is not supported")
+    axis = sh._get_const(dim, "i", "dim")
+    incl = sh._maybe_get_const(include_self, "b")
+    if incl:
+        return g.op("ScatterElements", self, index, src, axis_i=axis, reduction_s=_REDUCE[red])
+    ident = {"sum": 0.0, "prod": 1.0, "amax": float("-inf"), "amin": float("inf")}[red]
+    base = g.op("Add", g.op("Mul", self, g.op("Constant", value_t=torch.tensor(0.0))),
+                g.op("Constant", value_t=torch.tensor(ident)))
+    res = g.op("ScatterElements", base, index, src, axis_i=axis, reduction_s=_REDUCE[red])
+    hit = g.op("ScatterElements", g.op("Mul", self, g.op("Constant", value_t=torch.tensor(0.0))),
+               index, g.op("Add", g.op("Mul", src, g.op("Constant", value_t=torch.tensor(0.0))),
+                           g.op("Constant", value_t=torch.tensor(1.0))), axis_i=axis, reduction_s="max")
+    cond = g.op("Greater", hit, g.op("Constant", value_t=torch.tensor(0.5)))
+    return g.op("Where", cond, res, self)
+
+
+def _index_add_symbolic(g: Any, self: Any, dim: Any, index: Any, other: Any, alpha: Any = None) -> Any:
+    """``index_add`` along dim 0 with repeated indices: ScatterElements(add) on expanded indices."""
+    from torch.onnx import symbolic_helper as sh
+
+    d = sh._get_const(dim, "i", "dim")
+    if d != 0:
+        raise DataError("ONNX export: index_add is supported along dim 0 only")
+    shape = g.op("Shape", other)
+    rank = sh._get_tensor_rank(other)
+    idx = index
+    for _ in range((rank or 1) - 1):
+        idx = g.op("Unsqueeze", idx, g.op("Constant", value_t=torch.tensor([-1], dtype=torch.int64)))
+    idx = g.op("Expand", idx, shape)
+    return g.op("ScatterElements", self, idx, other, axis_i=0, reduction_s="add")
+
+
+def _bincount_symbolic(g: Any, x: Any, weights: Any, minlength: Any) -> Any:
+    """``bincount`` as ScatterElements(add) into zeros of size max(max(x) + 1, minlength)."""
+    from torch.onnx import symbolic_helper as sh
+
+    if not sh._is_none(weights):
+        raise DataError("ONNX export: bincount with weights is not supported")
+    minl = sh._get_const(minlength, "i", "minlength")
+    i64 = torch.int64
+    one = g.op("Constant", value_t=torch.tensor([1], dtype=i64))
+    size = g.op("Add", g.op("ReduceMax", x, keepdims_i=1), one)
+    size = g.op("Max", size, g.op("Constant", value_t=torch.tensor([int(minl)], dtype=i64)))
+    zeros = g.op("ConstantOfShape", size, value_t=torch.tensor([0], dtype=i64))
+    ones = g.op("ConstantOfShape", g.op("Shape", x), value_t=torch.tensor([1], dtype=i64))
+    return g.op("ScatterElements", zeros, x, ones, axis_i=0, reduction_s="add")
+
+
+def _onnx(wrapper: nn.Module, b1: HitBatch, b2: HitBatch, path: Path, edges: bool,
+          opset: int) -> list[Any]:
     try:
         import onnxruntime as ort
     except ImportError as err:  # pragma: no cover
@@ -180,11 +280,14 @@ def _onnx(wrapper: nn.Module, b1: HitBatch, b2: HitBatch, path: Path, edges: boo
                           input_names=["pos", "feats", "ptr"], output_names=names)
     except Exception as err:  # noqa: BLE001 - exporter failures are model limitations
         raise DataError(f"ONNX export of this model failed: {str(err).splitlines()[0][:200]}") from None
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feed_names = [i.name for i in sess.get_inputs()]
     got = []
-    for b in (b1, b2):
-        feed = {k: v.numpy() for k, v in zip(["pos", "feats", "ptr"], _inputs(b)) if k in feed_names}
-        res = sess.run(None, feed)
-        got.append(res if edges else res[0])
+    try:
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        feed_names = [i.name for i in sess.get_inputs()]
+        for b in (b1, b2):
+            feed = {k: v.numpy() for k, v in zip(["pos", "feats", "ptr"], _inputs(b)) if k in feed_names}
+            res = sess.run(None, feed)
+            got.append(res if edges else res[0])
+    except Exception as err:  # noqa: BLE001 - onnxruntime rejects the graph
+        raise DataError(f"onnxruntime cannot run the exported model: {str(err).splitlines()[0][:200]}") from None
     return got
