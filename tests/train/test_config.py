@@ -53,3 +53,23 @@ def test_resolve_yaml_flags_and_set(tmp_path):
     assert cfg.task.kwargs["targets"] == ["px"]
     with pytest.raises(ConfigError, match=r"train\.lrr: unknown key"):
         resolve(None, {}, ["train.lrr=1"])
+
+
+def _experiments():
+    from hepgraph.config import repo_configs_dir
+
+    return sorted((repo_configs_dir() / "experiments").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", _experiments(), ids=lambda p: p.stem)
+def test_shipped_experiments_validate(path):
+    from hepgraph.registry import MODELS
+    from hepgraph.train.build import build_task, model_kwargs
+
+    import hepgraph.models  # noqa: F401
+
+    cfg = resolve(path, {"data.train": "unused"}, [])
+    if cfg.model.name not in MODELS:
+        pytest.skip(f"{cfg.model.name} not registered yet")
+    model_kwargs(cfg.model.name, cfg.model.kwargs, None)  # kwargs checked against the model
+    build_task(cfg.task, None)
