@@ -45,7 +45,7 @@ def open_root(path: str | Path) -> Any:
     except FileNotFoundError:
         raise DataError(f"input file `{path}` does not exist; check --input") from None
     except Exception as err:  # uproot raises many types for garbage input
-        raise DataError(f"`{path}` is not a readable ROOT file ({_short(err)}); is it truncated?") from None
+        raise DataError(f"`{path}` is not a readable ROOT file ({_short(err)}); is it truncated or not ROOT at all?") from None
 
 
 def get_tree(fh: Any, name: str, path: str | Path) -> Any:
