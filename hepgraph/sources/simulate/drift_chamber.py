@@ -134,14 +134,13 @@ class DriftChamber(SimulatedSource):
         mass = masses[sp]
 
         radii, half = self.radii, float(c["half_length"])
-        cpos, phase, plen, ok = cylinder_crossings(vtx, mom, charges[sp].astype(np.float64),
+        cpos, phase, plen, ok, cp, sp_ = cylinder_crossings(vtx, mom, charges[sp].astype(np.float64),
                                                    float(c["field_T"]), radii)
         ok &= np.abs(cpos[..., 2]) <= half
         ok = np.logical_and.accumulate(ok, axis=1)                 # a track that leaves stops
         p_mev = pt / sin_t * 1e3
         beta_t = p_mev / np.hypot(p_mev, mass)
         x_x0 = float(c["layer_thickness_x0"])
-        cp, sp_ = np.cos(phase), np.sin(phase)
         if x_x0 > 0:
             d1, d2 = scattering_offsets(rng, highland(p_mev, beta_t, x_x0), plen, ok)
             cos_l, sin_l = sin_t[:, None], (d[:, 2])[:, None]
@@ -152,9 +151,11 @@ class DriftChamber(SimulatedSource):
             cpos[..., 0] *= scale
             cpos[..., 1] *= scale
         keep = ok & (rng.random(ok.shape) < float(c["efficiency"]))
-        trk, lay = np.nonzero(keep)
-        pos, ph, path = cpos[trk, lay], phase[trk, lay], plen[trk, lay]
-        ut = np.stack([cp[trk, lay], sp_[trk, lay]], axis=1)
+        flat = np.flatnonzero(keep)                                # 1-D gathers are the cheapest
+        trk, lay = np.divmod(flat, radii.size)
+        pos = cpos.reshape(-1, 3)[flat]
+        ph, path = phase.reshape(-1)[flat], plen.reshape(-1)[flat]
+        ut = np.stack([cp.reshape(-1)[flat], sp_.reshape(-1)[flat]], axis=1)
         nw = self.wires
         stagger = np.where(np.arange(radii.size) % 2 == 1, 0.5, 0.0)
         dphi = 2 * np.pi / nw
