@@ -16,6 +16,7 @@ def _state():
     m(torch.randn(4, 3)).sum().backward()
     opt.step()
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=10)
+    opt.step()
     sched.step()
     return m, {"model": m.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                "epoch": 2, "step": 7, "rng": rng_state(), "config": "{}", "features": "[]"}
