@@ -39,7 +39,8 @@ def _records(run: Path) -> list[dict]:
 def test_resume_after_sigkill_matches_uninterrupted(toy_data, tmp_path):
     common = ["--model", TOY_MODEL, "--data", str(toy_data), "--task", "regression", "--targets", "px,py",
               "--epochs", "4", "--batch-size", "2", "--lr", "0.01", "--device", "cpu",
-              "--set", "train.scheduler=onecycle", "--set", "model.hidden_channels=64"]
+              "--set", "train.scheduler=onecycle", "--set", "model.hidden_channels=64",
+              "--set", "model.delay=0.03"]  # >= 0.6 s per epoch (20 steps)
     full, killed = tmp_path / "full", tmp_path / "killed"
     subprocess.run(_cmd(*common, "--out", str(full)), env=_env(), check=True, capture_output=True)
     proc = subprocess.Popen(_cmd(*common, "--out", str(killed)), env=_env(),
@@ -50,7 +51,7 @@ def test_resume_after_sigkill_matches_uninterrupted(toy_data, tmp_path):
         if metrics.is_file() and len(metrics.read_text().splitlines()) >= 1:
             break
         time.sleep(0.01)
-    time.sleep(0.3)  # into the second epoch
+    time.sleep(0.25)  # into the second epoch
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     done = len(metrics.read_text().splitlines())
