@@ -149,3 +149,22 @@ def test_corrupt_checkpoint_resume(toy_data, tmp_path):
     (run / "checkpoints" / "last.pt").write_bytes(b"garbage")
     _one_line_exit2(runner.invoke(app, ["train", "--resume", str(run)]), "is corrupt")
     _one_line_exit2(_train(toy_data, run, "--epochs", "1"), "exists and is not empty")
+
+
+@pytest.mark.slow
+def test_sparse_model_trains_under_bf16_autocast(toy_data, tmp_path):
+    from hepgraph.registry import MODELS
+
+    import hepgraph.models  # noqa: F401
+
+    if "sparse-resnet18" not in MODELS:
+        pytest.skip("sparse models not merged")
+    run = tmp_path / "run"
+    res = runner.invoke(app, ["train", "--model", "sparse-resnet18", "--data", str(toy_data), "--out", str(run),
+                              "--device", "cpu", "--amp", "--epochs", "1", "--batch-size", "4",
+                              "--set", "train.max_steps_per_epoch=2", "--set", "model.base_channels=8"])
+    assert res.exit_code == 0, res.output
+    import yaml
+
+    assert yaml.safe_load((run / "config.yaml").read_text())["train"]["amp"] == "bf16"
+    assert _records(run)[0]["train_loss"] > 0
