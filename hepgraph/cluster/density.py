@@ -140,15 +140,18 @@ class HDBSCANClusterer(_Density):
     """HDBSCAN (scikit-learn) in a hit space (``eps`` is not used).
 
     Args: as :class:`DBSCANClusterer`, plus ``min_cluster_size`` (default ``min_hits``) and
-    ``selection_eps`` (scikit-learn's ``cluster_selection_epsilon``, in the space's unit).
+    ``selection_eps`` (scikit-learn's ``cluster_selection_epsilon``, in the space's unit) and
+    ``min_probability`` (hits with membership probability at or below it become noise).
     """
 
     name = "hdbscan"
 
     def __init__(
-        self, *, min_cluster_size: int | None = None, selection_eps: float = 0.0, **kwargs: Any
+        self, *, min_cluster_size: int | None = None, selection_eps: float = 0.0,
+        min_probability: float = 0.0, **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.min_probability = float(min_probability)
         self.min_cluster_size = int(min_cluster_size or max(self.min_hits, 2))
         self.selection_eps = float(selection_eps)
 
@@ -157,8 +160,11 @@ class HDBSCANClusterer(_Density):
 
         if x.shape[0] < 2:
             return np.full(x.shape[0], -1, np.int64)
-        return HDBSCAN(
+        h = HDBSCAN(
             min_cluster_size=min(self.min_cluster_size, x.shape[0]),
             min_samples=self.min_samples,
             cluster_selection_epsilon=self.selection_eps,
-        ).fit_predict(x)
+            copy=True,
+        ).fit(x)
+        # scikit-learn can leave far outliers in a cluster with membership probability 0
+        return np.where(h.probabilities_ > self.min_probability, h.labels_, -1)
