@@ -1,0 +1,75 @@
+"""Helpers shared by the file readers: input paths, globs, params checks, mapping files."""
+
+from __future__ import annotations
+
+import difflib
+import glob
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from hepgraph.errors import ConfigError, DataError
+
+
+def expand_inputs(
+    inputs: Sequence[str | Path] | None, *, source: str, patterns: Sequence[str] = ("*",)
+) -> list[Path]:
+    """Expand files, directories (matched against ``patterns``) and globs, sorted, deduplicated.
+
+    Raises:
+        ConfigError: no inputs were given.
+        DataError: a path does not exist, or a glob/directory matches no file.
+    """
+    if not inputs:
+        raise ConfigError(f"source `{source}` needs input files: pass --input PATH (files, directories or globs)")
+    out: list[Path] = []
+    for raw in inputs:
+        s = str(raw)
+        if any(c in s for c in "*?["):
+            hits = sorted(Path(p) for p in glob.glob(s, recursive=True))
+            hits = [p for p in hits if p.is_file()]
+            if not hits:
+                raise DataError(f"input glob `{s}` matches no file; check the pattern")
+            out.extend(hits)
+            continue
+        p = Path(s)
+        if p.is_dir():
+            found = sorted({q for pat in patterns for q in p.glob(pat) if q.is_file()})
+            if not found:
+                raise DataError(f"input directory `{p}` holds no {' or '.join(patterns)} file")
+            out.extend(found)
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise DataError(f"input file `{p}` does not exist; check --input")
+    seen: set[Path] = set()
+    uniq = []
+    for p in out:
+        r = p.resolve()
+        if r not in seen:
+            seen.add(r)
+            uniq.append(p)
+    return uniq
+
+
+def check_keys(given: Mapping[str, Any], valid: Iterable[str], where: str) -> None:
+    """Raise :class:`ConfigError` for a key not in ``valid`` (with a close match)."""
+    valid = list(valid)
+    for key in given:
+        if key not in valid:
+            close = difflib.get_close_matches(str(key), valid, n=1)
+            hint = f" (did you mean `{close[0]}`?)" if close else ""
+            raise ConfigError(f"{where}: unknown key `{key}`{hint}; valid keys: {', '.join(valid)}")
+
+
+def merge_params(defaults: Mapping[str, Any], params: Mapping[str, Any] | None, where: str) -> dict[str, Any]:
+    """Defaults updated by ``params`` (``--set`` values), rejecting unknown keys."""
+    params = dict(params or {})
+    check_keys(params, defaults, where)
+    return {**defaults, **params}
+
+
+def close_matches(name: str, candidates: Iterable[str], n: int = 3) -> str:
+    """`` (close matches: a, b)`` or ``""``."""
+    close = difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.5)
+    return f" (close matches: {', '.join(close)})" if close else ""

@@ -1,0 +1,215 @@
+"""The ``trackml`` source: TrackML challenge CSV events (plain or gzip-compressed).
+
+An event ``eventNNNNNNNNN`` is a set of files ``eventNNNNNNNNN-{hits,truth,particles}.csv``
+(``.csv.gz`` too), plus optional ``-cells.csv``. They become:
+
+- hits: ``hit_id``, ``x, y, z`` (mm), ``layer`` (layer_id), ``module`` (module_id),
+  ``hit_volume`` (volume_id); with cells: ``charge`` (sum of cell values) and ``hit_ncells``;
+- truth: ``track_id`` = ``particle_id`` (TrackML 0 = noise -> -1), ``pdg`` of that particle
+  (0 for noise), ``hit_weight`` (the TrackML score weight);
+- particles: ``particle_id``, ``particle_pdg`` (particle_type), ``particle_q``,
+  ``particle_px/py/pz`` (GeV), ``particle_vx/vy/vz`` (mm), ``particle_nhits`` (hits of the
+  particle present in the event), ``particle_weight`` (sum of its hits' truth weights);
+- ``event_id`` = the event number of the file name, ``n_tracks`` = particles with hits.
+
+Config (``--set``): ``events_per_shard`` (default 50), ``cells`` (read cells when present,
+default true), ``noise`` (keep noise hits, default true).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from hepgraph.errors import ConfigError, DataError
+from hepgraph.events.table import table_from_flat
+from hepgraph.registry import SOURCES
+from hepgraph.sources._common import expand_inputs, merge_params
+from hepgraph.sources.base import Source, SourceInfo
+
+log = logging.getLogger(__name__)
+
+_EVENT_RE = re.compile(r"^(event\d+)-(hits|truth|particles|cells)\.csv(\.gz)?$")
+
+REQUIRED_COLUMNS = {
+    "hits": ("hit_id", "x", "y", "z", "volume_id", "layer_id", "module_id"),
+    "truth": ("hit_id", "particle_id", "weight"),
+    "particles": ("particle_id", "vx", "vy", "vz", "px", "py", "pz", "q"),
+    "cells": ("hit_id", "value"),
+}
+
+DEFAULTS = {"events_per_shard": 50, "cells": True, "noise": True}
+
+
+def read_csv(path: str | Path, required: Sequence[str]) -> pa.Table:
+    """Read a (possibly gzipped) CSV with pyarrow, checking the required columns.
+
+    Raises:
+        DataError: unreadable file or missing columns.
+    """
+    import pyarrow.csv as pcsv
+
+    try:
+        table = pcsv.read_csv(str(path))
+    except (pa.ArrowInvalid, OSError, EOFError) as err:
+        raise DataError(f"cannot read CSV `{path}`: {str(err).splitlines()[0]}") from None
+    missing = [c for c in required if c not in table.column_names]
+    if missing:
+        raise DataError(
+            f"CSV `{path}` lacks column(s) {', '.join(missing)} (has: {', '.join(table.column_names)})"
+        )
+    return table
+
+
+def _np(table: pa.Table, name: str, dtype: Any) -> np.ndarray:
+    return table.column(name).to_numpy().astype(dtype, copy=False)
+
+
+@SOURCES.register("trackml", description="TrackML challenge CSV events (plain or .gz)")
+class TrackMLSource(Source):
+    """TrackML CSV events from directories, files or globs.
+
+    Args:
+        inputs: directories holding ``event*-hits.csv[.gz]`` files, such files, or globs.
+        mapping: not used (TrackML has a fixed layout); must be None.
+        seed: unused (reading is deterministic); recorded.
+        params: ``events_per_shard``, ``cells``, ``noise``.
+    """
+
+    name = "trackml"
+
+    def __init__(self, inputs: Sequence[str | Path] | None = None, mapping: str | Path | None = None,
+                 seed: int = 0, params: dict[str, Any] | None = None) -> None:
+        if mapping is not None:
+            raise ConfigError("source `trackml` takes no --mapping (the TrackML layout is fixed)")
+        self.params = merge_params(DEFAULTS, params, "trackml source")
+        if int(self.params["events_per_shard"]) < 1:
+            raise ConfigError(f"events_per_shard `{self.params['events_per_shard']}` must be >= 1")
+        files = expand_inputs(inputs, source="trackml", patterns=("event*-*.csv", "event*-*.csv.gz"))
+        self.inputs = [str(p) for p in (inputs or [])]
+        self.seed = seed
+        self.events = self._find_events(files)
+
+    @staticmethod
+    def _find_events(files: list[Path]) -> list[dict[str, str]]:
+        events: dict[str, dict[str, str]] = {}
+        for f in files:
+            m = _EVENT_RE.match(f.name)
+            if m:
+                events.setdefault(str(f.parent / m.group(1)), {})[m.group(2)] = str(f)
+        if not events:
+            raise DataError(
+                f"no TrackML event files (eventNNN-hits.csv[.gz]) among {len(files)} input file(s); "
+                "point --input at a TrackML directory"
+            )
+        out = []
+        for prefix, parts in sorted(events.items()):
+            for kind in ("hits", "truth", "particles"):
+                if kind not in parts:
+                    raise DataError(f"TrackML event `{prefix}` has no {kind} file ({prefix}-{kind}.csv[.gz])")
+            out.append(parts)
+        return out
+
+    def config(self) -> dict[str, Any]:
+        """Inputs and parameters."""
+        return {"inputs": self.inputs, "params": self.params, "n_files": len(self.events)}
+
+    def info(self) -> SourceInfo:
+        """TrackML geometry (mm) and the 2 T solenoid field."""
+        return SourceInfo(
+            default_task="edge-classification",
+            units={"charge": "a.u."},
+            default_features=[["x", 0.0, 1.0e-3], ["y", 0.0, 1.0e-3], ["z", 0.0, 1.0e-3]],
+            extra={"extent": [[-1025.0, 1025.0], [-1025.0, 1025.0], [-3000.0, 3000.0]],
+                   "field_T": 2.0, "detector": "TrackML"},
+        )
+
+    def plan(self, max_events: int | None = None) -> list[list[dict[str, str]]]:
+        """Groups of ``events_per_shard`` events (each event read whole)."""
+        events = self.events[:max_events] if max_events is not None else self.events
+        k = int(self.params["events_per_shard"])
+        return [events[i : i + k] for i in range(0, len(events), k)]
+
+    def read(self, task: list[dict[str, str]]) -> Iterator[pa.Table]:
+        """One chunk per event (TrackML events are ~100k hits)."""
+        for parts in task:
+            yield self.read_event(parts)
+
+    def read_event(self, parts: dict[str, str]) -> pa.Table:
+        """Read one event's files into a one-row chunk."""
+        hits = read_csv(parts["hits"], REQUIRED_COLUMNS["hits"])
+        truth = read_csv(parts["truth"], REQUIRED_COLUMNS["truth"])
+        parts_t = read_csv(parts["particles"], REQUIRED_COLUMNS["particles"])
+        event_id = int(re.sub(r"\D", "", Path(parts["hits"]).name.split("-")[0]))
+
+        hit_id = _np(hits, "hit_id", np.int64)
+        t_hit = _np(truth, "hit_id", np.int64)
+        t_sort = np.argsort(t_hit, kind="stable")
+        pos = np.searchsorted(t_hit, hit_id, sorter=t_sort)
+        t_idx = t_sort[np.minimum(pos, max(len(t_hit) - 1, 0))] if len(t_hit) else pos
+        if len(hit_id) and (len(t_hit) == 0 or not np.array_equal(t_hit[t_idx], hit_id)):
+            raise DataError(f"TrackML truth `{parts['truth']}` does not cover every hit_id of `{parts['hits']}`")
+        pid = _np(truth, "particle_id", np.int64)[t_idx]
+        weight = _np(truth, "weight", np.float32)[t_idx]
+
+        cols: dict[str, np.ndarray] = {
+            "hit_id": hit_id,
+            "x": _np(hits, "x", np.float32), "y": _np(hits, "y", np.float32), "z": _np(hits, "z", np.float32),
+            "layer": _np(hits, "layer_id", np.int32), "module": _np(hits, "module_id", np.int32),
+            "hit_volume": _np(hits, "volume_id", np.int64),
+            "track_id": np.where(pid == 0, -1, pid), "hit_weight": weight,
+        }
+        if self.params["cells"] and "cells" in parts:
+            cells = read_csv(parts["cells"], REQUIRED_COLUMNS["cells"])
+            c_hit = _np(cells, "hit_id", np.int64)
+            uniq = np.sort(hit_id)
+            c_pos = np.searchsorted(uniq, c_hit)
+            ok = (c_pos < len(uniq)) & (uniq[np.minimum(c_pos, len(uniq) - 1)] == c_hit)
+            charge_sorted = np.bincount(c_pos[ok], weights=_np(cells, "value", np.float64)[ok], minlength=len(uniq))
+            ncells_sorted = np.bincount(c_pos[ok], minlength=len(uniq))
+            back = np.searchsorted(uniq, hit_id)
+            cols["charge"] = charge_sorted[back].astype(np.float32)
+            cols["hit_ncells"] = ncells_sorted[back].astype(np.int64)
+        if not self.params["noise"]:
+            keep = cols["track_id"] != -1
+            cols = {k: v[keep] for k, v in cols.items()}
+
+        # Particles: those in the file, plus any truth particle missing from it.
+        p_id = _np(parts_t, "particle_id", np.int64)
+        tids = cols["track_id"]
+        missing = np.setdiff1d(np.unique(tids[tids != -1]), p_id)
+        if missing.size:
+            log.warning("%s: %d truth particle(s) missing from the particles file", parts["particles"], missing.size)
+        n_missing = missing.size
+
+        def pcol(name: str, dtype: Any, fill: Any) -> np.ndarray:
+            base = _np(parts_t, name, dtype) if name in parts_t.column_names else np.full(len(p_id), fill, dtype)
+            return np.concatenate([base, np.full(n_missing, fill, dtype)])
+
+        all_pid = np.concatenate([p_id, missing])
+        p_order = np.argsort(all_pid, kind="stable")
+        hit_p = np.searchsorted(all_pid, tids, sorter=p_order)
+        real = tids != -1
+        p_of_hit = p_order[np.minimum(hit_p, len(all_pid) - 1)]
+        nhits = np.bincount(p_of_hit[real], minlength=len(all_pid)).astype(np.int32)
+        pweight = np.bincount(p_of_hit[real], weights=cols["hit_weight"][real].astype(np.float64),
+                              minlength=len(all_pid)).astype(np.float32)
+        ppdg = pcol("particle_type", np.int32, 0)
+        cols["pdg"] = np.where(real, ppdg[p_of_hit], 0).astype(np.int32)
+        particles = {
+            "particle_id": all_pid, "particle_pdg": ppdg, "particle_q": pcol("q", np.int32, 0),
+            "particle_px": pcol("px", np.float32, np.nan), "particle_py": pcol("py", np.float32, np.nan),
+            "particle_pz": pcol("pz", np.float32, np.nan), "particle_vx": pcol("vx", np.float32, np.nan),
+            "particle_vy": pcol("vy", np.float32, np.nan), "particle_vz": pcol("vz", np.float32, np.nan),
+            "particle_nhits": nhits, "particle_weight": pweight,
+        }
+        n = len(cols["x"])
+        events = {"event_id": np.array([event_id], np.int64),
+                  "n_tracks": np.array([int((nhits > 0).sum())], np.int32)}
+        return table_from_flat(np.array([n]), cols, events, np.array([len(all_pid)]), particles)

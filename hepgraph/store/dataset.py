@@ -1,0 +1,256 @@
+"""``EventDataset``: random access to the events of a dataset directory.
+
+Events are located through a row-group index (global event index -> shard, row group,
+row). A row group is decoded once into flat numpy arrays plus offsets and kept in a
+bounded LRU cache; ``ds[i]`` then only slices views out of those arrays, so random access
+within cached row groups costs microseconds and memory does not grow with dataset size.
+
+>>> ds = hepgraph.open_dataset("my_dataset")        # doctest: +SKIP
+>>> ev = ds[0]; ev["x"].shape, ev["event_id"]        # doctest: +SKIP
+((117,), 0)
+>>> train = ds.split("train")                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from torch.utils.data import Dataset
+
+from hepgraph.errors import ConfigError, DataError
+from hepgraph.events.schema import kind_of
+from hepgraph.store.manifest import read_manifest, verify_shards
+from hepgraph.store.splits import DEFAULT_FRACTIONS, split_codes, split_index
+
+#: Columns always loaded (needed to collate events).
+ALWAYS = ("event_id", "x", "y", "z")
+
+
+class _RowGroup:
+    """One decoded row group: per-kind shared offsets and flat values."""
+
+    __slots__ = ("hit_off", "hits", "part_off", "parts", "scalars")
+
+    def __init__(self, table: pa.Table) -> None:
+        self.hits: list[tuple[str, np.ndarray]] = []
+        self.parts: list[tuple[str, np.ndarray]] = []
+        self.scalars: list[tuple[str, np.ndarray]] = []
+        self.hit_off: list[int] = []
+        self.part_off: list[int] = []
+        for name in table.column_names:
+            col = table.column(name).combine_chunks()
+            if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+                off = col.offsets.to_numpy()
+                values = col.values.to_numpy(zero_copy_only=False)
+                if off[0] != 0:  # a sliced array: values start at off[0]
+                    values, off = values[off[0] : off[-1]], off - off[0]
+                if kind_of(name) == "particle":
+                    self.parts.append((name, values))
+                    if not self.part_off:
+                        self.part_off = off.tolist()
+                else:
+                    self.hits.append((name, values))
+                    if not self.hit_off:
+                        self.hit_off = off.tolist()
+            else:
+                self.scalars.append((name, col.to_numpy(zero_copy_only=False)))
+
+    def event(self, j: int) -> dict[str, Any]:
+        a, b = self.hit_off[j], self.hit_off[j + 1]
+        ev: dict[str, Any] = {name: v[j] for name, v in self.scalars}
+        for name, v in self.hits:
+            ev[name] = v[a:b]
+        if self.parts:
+            a, b = self.part_off[j], self.part_off[j + 1]
+            for name, v in self.parts:
+                ev[name] = v[a:b]
+        return ev
+
+    @property
+    def nbytes(self) -> int:
+        return sum(v.nbytes for _, v in self.hits + self.parts + self.scalars)
+
+
+class EventDataset(Dataset):
+    """A ``torch.utils.data.Dataset`` of events stored in a dataset directory.
+
+    Args:
+        path: the dataset directory (Parquet shards + manifest).
+        columns: load only these columns (``event_id, x, y, z`` are always loaded);
+            None = all.
+        cache_row_groups: decoded row groups kept in memory (LRU), per process.
+        verify: recompute the shards' SHA-256 and compare with the manifest.
+
+    Raises:
+        DataError: not a dataset, a shard is missing or its checksum does not match.
+        ConfigError: ``columns`` names a column the dataset does not have.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        columns: Sequence[str] | None = None,
+        cache_row_groups: int = 8,
+        verify: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.manifest: dict[str, Any] = read_manifest(self.path)
+        have = list(self.manifest["columns"])
+        if columns is not None:
+            bad = [c for c in columns if c not in have]
+            if bad:
+                raise ConfigError(
+                    f"column `{bad[0]}` is not in dataset `{self.path}` (have: {', '.join(have)})"
+                )
+            columns = [c for c in have if c in set(columns) | set(ALWAYS)]
+        self.columns: list[str] | None = columns
+        if cache_row_groups < 1:
+            raise ConfigError(f"cache_row_groups `{cache_row_groups}` must be >= 1")
+        self.cache_row_groups = cache_row_groups
+        if verify:
+            bad = verify_shards(self.path, self.manifest)
+            if bad:
+                raise DataError(f"shard `{bad[0]}` of `{self.path}` does not match its SHA-256; rebuild")
+        self._shard_paths: list[Path] = []
+        rg_shard, rg_local, rg_rows = [], [], []
+        for si, shard in enumerate(self.manifest["shards"]):
+            p = self.path / shard["path"]
+            if not p.is_file():
+                raise DataError(f"shard `{shard['path']}` of `{self.path}` is missing; rebuild the dataset")
+            self._shard_paths.append(p)
+            md = pq.read_metadata(p)
+            for k in range(md.num_row_groups):
+                rg_shard.append(si)
+                rg_local.append(k)
+                rg_rows.append(md.row_group(k).num_rows)
+        self._rg_shard = np.asarray(rg_shard, dtype=np.int64)
+        self._rg_local = np.asarray(rg_local, dtype=np.int64)
+        self._rg_start = np.zeros(len(rg_rows) + 1, dtype=np.int64)
+        np.cumsum(rg_rows, out=self._rg_start[1:])
+        self._indices: np.ndarray | None = None
+        self._event_ids: np.ndarray | None = None
+        self._reset()
+
+    # ----------------------------------------------------------------------------------
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        self._files: dict[int, pq.ParquetFile] = {}
+        self._cache: OrderedDict[int, _RowGroup] = OrderedDict()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_files"], state["_cache"] = {}, OrderedDict()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._reset()
+
+    def __len__(self) -> int:
+        return int(self._rg_start[-1]) if self._indices is None else len(self._indices)
+
+    def __repr__(self) -> str:
+        view = "" if self._indices is None else f", view of {int(self._rg_start[-1])}"
+        return (f"EventDataset('{self.path}', events={len(self)}{view}, "
+                f"row_groups={len(self._rg_shard)}, cache_row_groups={self.cache_row_groups})")
+
+    @property
+    def num_row_groups(self) -> int:
+        """Row groups across all shards."""
+        return len(self._rg_shard)
+
+    def _row_group(self, rg: int) -> _RowGroup:
+        if self._pid != os.getpid():  # forked DataLoader worker: do not share handles
+            self._reset()
+        cache = self._cache
+        hit = cache.get(rg)
+        if hit is not None:
+            cache.move_to_end(rg)
+            return hit
+        si = int(self._rg_shard[rg])
+        f = self._files.get(si)
+        if f is None:
+            f = self._files[si] = pq.ParquetFile(self._shard_paths[si])
+        table = f.read_row_group(int(self._rg_local[rg]), columns=self.columns, use_threads=False)
+        decoded = cache[rg] = _RowGroup(table)
+        while len(cache) > self.cache_row_groups:
+            cache.popitem(last=False)
+        return decoded
+
+    def global_index(self, i: int) -> int:
+        """Index into the whole dataset of this dataset's (or view's) event ``i``."""
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"event index {i} out of range for {n} events")
+        return i if self._indices is None else int(self._indices[i])
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        g = self.global_index(int(i))
+        rg = int(np.searchsorted(self._rg_start, g, side="right")) - 1
+        return self._row_group(rg).event(g - int(self._rg_start[rg]))
+
+    def __getitems__(self, indices: Sequence[int]) -> list[dict[str, Any]]:
+        """Batch fetch (used by ``DataLoader``): one vectorised row-group lookup."""
+        n = len(self)
+        idx = np.asarray(indices, dtype=np.int64)
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            raise IndexError(f"event index out of range for {n} events")
+        idx = np.where(idx < 0, idx + n, idx)
+        g = idx if self._indices is None else self._indices[idx]
+        rgs = np.searchsorted(self._rg_start, g, side="right") - 1
+        local = g - self._rg_start[rgs]
+        return [self._row_group(r).event(j) for r, j in zip(rgs.tolist(), local.tolist())]
+
+    # ----------------------------------------------------------------------------------
+    def event_ids(self) -> np.ndarray:
+        """(len,) int64 event ids in dataset order (read once from the shards)."""
+        if self._event_ids is None:
+            parts = [pq.read_table(p, columns=["event_id"]).column(0).to_numpy() for p in self._shard_paths]
+            self._event_ids = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+        return self._event_ids if self._indices is None else self._event_ids[self._indices]
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> EventDataset:
+        """A view on some events (indices into this dataset/view); shares no cache."""
+        idx = np.asarray(indices, dtype=np.int64)
+        n = len(self)
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise IndexError(f"subset indices out of range for {n} events")
+        view = copy.copy(self)
+        view._indices = idx if self._indices is None else self._indices[idx]
+        view._reset()
+        return view
+
+    def split(self, name: str) -> EventDataset:
+        """The ``train``, ``val`` or ``test`` view (deterministic by ``event_id`` hash).
+
+        Raises:
+            ConfigError: unknown split name.
+        """
+        k = split_index(name)
+        fractions = self.manifest.get("splits", {}).get("fractions", DEFAULT_FRACTIONS)
+        codes = split_codes(self.event_ids(), fractions)
+        return self.subset(np.nonzero(codes == k)[0])
+
+    def blocks(self) -> list[np.ndarray]:
+        """Positions of this dataset's events grouped by row group, in storage order.
+
+        Used by the block-shuffle sampler: shuffling whole blocks keeps reads local.
+        """
+        if self._indices is None:
+            s = self._rg_start
+            return [np.arange(s[k], s[k + 1]) for k in range(len(s) - 1) if s[k + 1] > s[k]]
+        rgs = np.searchsorted(self._rg_start, self._indices, side="right") - 1
+        order = np.argsort(rgs, kind="stable")
+        bounds = np.flatnonzero(np.diff(rgs[order])) + 1
+        return [b for b in np.split(order, bounds) if b.size]
