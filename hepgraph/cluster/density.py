@@ -88,6 +88,7 @@ class _Density(Clusterer):
         self.min_samples = int(min_samples if min_samples is not None else d["min_samples"])
         self.curvature = curvature
         self.z_scale = float(z_scale)
+        import sklearn.cluster  # noqa: F401  (load now, so per-event timings exclude the import)
 
     def _labels(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
