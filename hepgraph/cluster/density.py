@@ -28,10 +28,16 @@ from hepgraph.registry import CLUSTERERS
 
 SPACES = ("xyz", "direction", "helix", "embedding")
 
-#: Per-detector defaults (``detector=`` picks one; explicit kwargs win).
+_BUILTIN: dict[str, Any] = {"space": "xyz", "eps": 20.0, "min_samples": 3, "curvature": 0.0,
+                             "z_scale": 1.0, "max_hits": None}
+
+#: Per-detector defaults (``detector=`` picks one; explicit kwargs win). TrackML: helix
+#: unrolling over 13 curvatures |κ| <= 1.2e-3 /mm (p_T >= 0.5 GeV at 2 T), tuned on the
+#: shared TrackML event (see docs/benchmarks.md, "Track finding").
 DETECTOR_DEFAULTS: dict[str, dict[str, Any]] = {
-    "generic": {"space": "xyz", "eps": 20.0, "min_samples": 3},
-    "trackml": {"space": "direction", "eps": 0.008, "min_samples": 2},
+    "generic": {},
+    "trackml": {"space": "helix", "eps": 0.02, "min_samples": 2, "z_scale": 0.1, "max_hits": 20,
+                "curvature": [round(k, 6) for k in np.linspace(-1.2e-3, 1.2e-3, 13).tolist()]},
     "sim-drift-chamber": {"space": "xyz", "eps": 25.0, "min_samples": 2},
     "sim-pad-tpc": {"space": "xyz", "eps": 15.0, "min_samples": 3},
     "sim-geiger-grid": {"space": "xyz", "eps": 25.0, "min_samples": 2},
@@ -70,8 +76,8 @@ def hit_space(
 class _Density(Clusterer):
     def __init__(
         self, *, detector: str = "generic", space: str | None = None, eps: float | None = None,
-        min_samples: int | None = None, curvature: float | list[float] = 0.0,
-        z_scale: float = 1.0, min_hits: int = 3,
+        min_samples: int | None = None, curvature: float | list[float] | None = None,
+        z_scale: float | None = None, min_hits: int = 3, max_hits: int | None = None,
     ) -> None:
         super().__init__(min_hits)
         if detector not in DETECTOR_DEFAULTS:
@@ -79,15 +85,19 @@ class _Density(Clusterer):
                 f"no clustering defaults for detector `{detector}`; valid: "
                 f"{', '.join(DETECTOR_DEFAULTS)} (or give space/eps/min_samples yourself)"
             )
-        d = DETECTOR_DEFAULTS[detector]
+        d = {**_BUILTIN, **DETECTOR_DEFAULTS[detector]}
+        given = dict(space=space, eps=eps, min_samples=min_samples, curvature=curvature,
+                     z_scale=z_scale, max_hits=max_hits)
+        v = {k: (val if val is not None else d[k]) for k, val in given.items()}
         self.detector = detector
-        self.space = space if space is not None else d["space"]
+        self.space = v["space"]
         if self.space not in SPACES:
             raise ConfigError(f"unknown clustering space `{self.space}`; valid: {', '.join(SPACES)}")
-        self.eps = float(eps if eps is not None else d["eps"])
-        self.min_samples = int(min_samples if min_samples is not None else d["min_samples"])
-        self.curvature = curvature
-        self.z_scale = float(z_scale)
+        self.eps = float(v["eps"])
+        self.min_samples = int(v["min_samples"])
+        self.curvature = v["curvature"]
+        self.z_scale = float(v["z_scale"])
+        self.max_hits = None if v["max_hits"] is None else int(v["max_hits"])
         import sklearn.cluster  # noqa: F401  (load now, so per-event timings exclude the import)
 
     def _labels(self, x: np.ndarray) -> np.ndarray:
@@ -107,6 +117,8 @@ class _Density(Clusterer):
             lab = compact_labels(self._labels(hit_space(pos, "helix", curvature=c, z_scale=self.z_scale)),
                                  self.min_hits)
             size = np.bincount(lab[lab >= 0], minlength=1)[np.maximum(lab, 0)] * (lab >= 0)
+            if self.max_hits is not None:  # merged blobs at a wrong curvature must not win
+                size = np.where(size > self.max_hits, 0, size)
             better = size > best_size
             best[better] = lab[better] + offset
             best_size[better] = size[better]
@@ -126,6 +138,7 @@ class DBSCANClusterer(_Density):
         curvature: κ in 1/mm for the ``helix`` space, or a list to scan.
         z_scale: weight of z/r in the ``helix`` space.
         min_hits: smaller clusters become noise.
+        max_hits: in a curvature scan, clusters larger than this never win a hit.
     """
 
     name = "dbscan"

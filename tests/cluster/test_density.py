@@ -44,7 +44,8 @@ def test_empty_event_gets_no_tracks():
 
 def test_detector_defaults_and_errors():
     c = CLUSTERERS.build({"name": "dbscan", "detector": "trackml"})
-    assert c.space == "direction" and c.eps == 0.008
+    assert c.space == "helix" and c.eps == 0.02 and len(c.curvature) == 13
+    assert CLUSTERERS.build({"name": "dbscan", "detector": "trackml", "eps": 0.5}).eps == 0.5
     with pytest.raises(ConfigError, match="sim-drift-chamber"):
         CLUSTERERS.build({"name": "dbscan", "detector": "nope"})
     with pytest.raises(ConfigError, match="space"):
