@@ -1,0 +1,172 @@
+"""Exact helix propagation in a uniform magnetic field along +z (vectorised over tracks).
+
+A particle of charge q (e) and transverse momentum p_T (GeV) in a field B (T) moves on a
+circle of radius R[m] = p_T / (0.2998 B) in the transverse plane while z advances
+linearly with the transverse arc length s_t: ``z = z0 + s_t * p_z / p_T``. Positive
+charges turn clockwise seen from +z when B > 0 (F = q v x B).
+
+With phase phi (the direction of the transverse momentum) and h = -sign(q B)::
+
+    x = xc + h R sin(phi),   y = yc - h R cos(phi),   d(phi)/d(s_t) = h / R
+
+Neutral particles and B = 0 follow straight lines. Functions return the state at the
+first intersection *ahead* of the particle with a cylinder ``x^2 + y^2 = r^2`` or a plane
+``x = c``; tracks that never reach it get ``ok = False`` (their state is left unchanged).
+Detectors whose field is not along z rotate their coordinates into this frame.
+
+Units: positions mm, momenta GeV, field T.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hepgraph.constants import C_CURV
+
+TWO_PI = 2.0 * np.pi
+
+
+@dataclass
+class TrackState:
+    """Positions (N, 3) mm and momenta (N, 3) GeV of N tracks, charges (N,) in e."""
+
+    pos: np.ndarray
+    mom: np.ndarray
+    q: np.ndarray
+
+    def copy(self) -> TrackState:
+        """A deep copy."""
+        return TrackState(self.pos.copy(), self.mom.copy(), self.q.copy())
+
+
+def radius_mm(pt: np.ndarray, b_tesla: float) -> np.ndarray:
+    """Curvature radius (mm) for p_T (GeV) in B (T): R[m] = p_T / (0.3 B)."""
+    with np.errstate(divide="ignore"):
+        return np.asarray(pt) / (C_CURV * abs(b_tesla)) * 1000.0
+
+
+def _circle(st: TrackState, b: float) -> tuple[np.ndarray, ...]:
+    px, py = st.mom[:, 0], st.mom[:, 1]
+    pt = np.hypot(px, py)
+    phi0 = np.arctan2(py, px)
+    h = -np.sign(st.q * b)
+    r = radius_mm(pt, b) if b != 0 else np.full_like(pt, np.inf)
+    r = np.where(h != 0, r, np.inf)
+    hr = np.where(h != 0, h * np.where(np.isfinite(r), r, 0.0), 0.0)
+    xc = st.pos[:, 0] - hr * np.sin(phi0)
+    yc = st.pos[:, 1] + hr * np.cos(phi0)
+    return pt, phi0, h, r, xc, yc
+
+
+def _advance(
+    st: TrackState, b: float, s_t: np.ndarray, ok: np.ndarray, circle: tuple[np.ndarray, ...] | None = None
+) -> tuple[TrackState, np.ndarray]:
+    """Move every ``ok`` track by transverse arc length ``s_t``; returns (state, 3D path)."""
+    pt, phi0, h, r, xc, yc = circle if circle is not None else _circle(st, b)
+    s_t = np.where(ok, s_t, 0.0)
+    curved = (h != 0) & np.isfinite(r)
+    safe_r = np.where(curved, r, 1.0)
+    phi = np.where(curved, phi0 + h * s_t / safe_r, phi0)
+    x = np.where(curved, xc + h * safe_r * np.sin(phi), st.pos[:, 0] + s_t * np.cos(phi0))
+    y = np.where(curved, yc - h * safe_r * np.cos(phi), st.pos[:, 1] + s_t * np.sin(phi0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tanl = np.where(pt > 0, st.mom[:, 2] / np.where(pt > 0, pt, 1.0), 0.0)
+    z = st.pos[:, 2] + s_t * tanl
+    mom = np.stack([pt * np.cos(phi), pt * np.sin(phi), st.mom[:, 2]], axis=1)
+    out = TrackState(np.stack([x, y, z], axis=1), mom, st.q)
+    return out, s_t * np.sqrt(1.0 + tanl**2)
+
+
+def _first_ahead(h: np.ndarray, alpha: np.ndarray, alpha0: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Transverse arc length from phase alpha0 to alpha moving in the sense h (>= 0)."""
+    d = np.mod(h * (alpha - alpha0), TWO_PI)
+    d = np.where(d < 1e-12, TWO_PI, d)  # the starting point itself is not "ahead"
+    return d * r
+
+
+def to_cylinder(st: TrackState, b: float, radius: float) -> tuple[TrackState, np.ndarray, np.ndarray]:
+    """Propagate to the first crossing of the cylinder of ``radius`` (mm) around the z axis.
+
+    Returns:
+        (new state, 3D path length mm, ok mask). Tracks that do not reach it keep their state.
+
+    Shapes:
+        - **st:** N tracks -> state of N, (N,), (N,)
+    """
+    pt, phi0, h, r, xc, yc = _circle(st, b)
+    x0, y0 = st.pos[:, 0], st.pos[:, 1]
+    curved = (h != 0) & np.isfinite(r) & (pt > 0)
+    if curved.all():
+        t_line, ok_line = np.zeros(pt.shape), np.zeros(pt.shape, dtype=bool)
+    else:
+        # Straight lines: |p + t u| = radius, smallest t > 0.
+        ux, uy = np.cos(phi0), np.sin(phi0)
+        bb = x0 * ux + y0 * uy
+        cc = x0**2 + y0**2 - radius**2
+        disc = bb**2 - cc
+        sq = np.sqrt(np.maximum(disc, 0.0))
+        t1, t2 = -bb - sq, -bb + sq
+        t_line = np.where(t1 > 1e-9, t1, t2)
+        ok_line = (disc >= 0) & (t_line > 1e-9) & (pt > 0)
+    # Circles: intersect circle (c, R) with circle (0, radius).
+    d = np.hypot(xc, yc)
+    rr = np.where(curved, r, 1.0)
+    dd = np.where(d > 0, d, 1e-12)
+    a = (radius**2 - rr**2 + d**2) / (2 * dd)
+    hh2 = radius**2 - a**2
+    ok_circ = curved & (hh2 >= 0) & (d > 0)
+    hgt = np.sqrt(np.maximum(hh2, 0.0))
+    ex, ey = xc / dd, yc / dd
+    alpha0 = np.arctan2(y0 - yc, x0 - xc)
+    best = np.full(pt.shape, np.inf)
+    for sgn in (1.0, -1.0):
+        px_ = a * ex - sgn * hgt * ey
+        py_ = a * ey + sgn * hgt * ex
+        alpha = np.arctan2(py_ - yc, px_ - xc)
+        best = np.minimum(best, _first_ahead(h, alpha, alpha0, rr))
+    s_t = np.where(curved, best, t_line)
+    ok = np.where(curved, ok_circ, ok_line)
+    new, path = _advance(st, b, s_t, ok, (pt, phi0, h, r, xc, yc))
+    return new, path, ok
+
+
+def to_plane_x(st: TrackState, b: float, c: float) -> tuple[TrackState, np.ndarray, np.ndarray]:
+    """Propagate to the first crossing of the plane ``x = c`` (mm), parallel to the field.
+
+    Returns:
+        (new state, 3D path length mm, ok mask).
+    """
+    pt, phi0, h, r, xc, yc = _circle(st, b)
+    x0, y0 = st.pos[:, 0], st.pos[:, 1]
+    curved = (h != 0) & np.isfinite(r) & (pt > 0)
+    ux = np.cos(phi0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_line = np.where(np.abs(ux) > 1e-12, (c - x0) / ux, -1.0)
+    ok_line = (t_line > 1e-9) & (pt > 0)
+    rr = np.where(curved, r, 1.0)
+    v = (c - xc) / (h * rr + (h == 0))
+    ok_circ = curved & (np.abs(v) <= 1.0)
+    s1 = np.arcsin(np.clip(v, -1, 1))
+    # Phase alpha of the point relative to the centre: (x-xc, y-yc) = hR(sin phi, -cos phi).
+    alpha0 = np.arctan2(y0 - yc, x0 - xc)
+    best = np.full(pt.shape, np.inf)
+    for phi in (s1, np.pi - s1):
+        px_ = xc + h * rr * np.sin(phi)
+        py_ = yc - h * rr * np.cos(phi)
+        alpha = np.arctan2(py_ - yc, px_ - xc)
+        best = np.minimum(best, _first_ahead(h, alpha, alpha0, rr))
+    s_t = np.where(curved, best, t_line)
+    ok = np.where(curved, ok_circ, ok_line)
+    new, path = _advance(st, b, s_t, ok, (pt, phi0, h, r, xc, yc))
+    return new, path, ok
+
+
+def fit_circle(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Algebraic (Kasa) least-squares circle fit: returns (xc, yc, R)."""
+    a = np.stack([x, y, np.ones_like(x)], axis=1)
+    rhs = x**2 + y**2
+    sol, *_ = np.linalg.lstsq(a, rhs, rcond=None)
+    xc, yc = sol[0] / 2, sol[1] / 2
+    return float(xc), float(yc), float(np.sqrt(sol[2] + xc**2 + yc**2))

@@ -1,0 +1,128 @@
+"""Shared machinery of the tracker simulators: surface-by-surface helix propagation.
+
+Tracks of a whole block are propagated together, one detector surface (cylinder or
+plane) at a time: exact helix to the surface (:mod:`helix`), then a thin-scatterer
+multiple-scattering kick with the Highland angle of the surface's material. Only the
+loop over surfaces is in Python; every step is vectorised over tracks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hepgraph.sources.simulate import helix
+from hepgraph.sources.simulate.helix import TrackState
+from hepgraph.sources.simulate.material import highland, scatter
+
+
+@dataclass
+class Crossings:
+    """One row per (track, surface) crossing.
+
+    Attributes:
+        track: (H,) row of the track in the propagated batch.
+        surface: (H,) surface index.
+        pos: (H, 3) mm crossing point.
+        mom: (H, 3) GeV momentum at the crossing (before the kick there).
+        path: (H,) mm path length from the vertex.
+    """
+
+    track: np.ndarray
+    surface: np.ndarray
+    pos: np.ndarray
+    mom: np.ndarray
+    path: np.ndarray
+
+
+def propagate(
+    rng: np.random.Generator,
+    state: TrackState,
+    mass_mev: np.ndarray,
+    b_tesla: float,
+    surfaces: Sequence[tuple[str, float]],
+    x_over_x0: float | Sequence[float],
+    inside: Callable[[np.ndarray], np.ndarray],
+    stop_on_miss: bool = True,
+) -> Crossings:
+    """Propagate tracks through ``surfaces`` in order and record each crossing.
+
+    Args:
+        rng: the block's generator.
+        state: N tracks at their vertices (positions mm, momenta GeV, charges e).
+        mass_mev: (N,) masses (MeV) for beta in the Highland formula.
+        b_tesla: field along z (T).
+        surfaces: ``("cylinder", radius_mm)`` or ``("plane_x", x_mm)`` in crossing order.
+        x_over_x0: material per surface in radiation lengths (scalar or one per surface);
+            0 disables multiple scattering.
+        inside: (H, 3) positions -> bool mask of points within the sensitive volume;
+            a track that leaves it (or misses a surface, with ``stop_on_miss``) stops.
+
+    Returns:
+        The crossings, ordered by surface then track.
+    """
+    n = state.q.shape[0]
+    xs = np.broadcast_to(np.asarray(x_over_x0, dtype=np.float64), (len(surfaces),))
+    alive = np.ones(n, dtype=bool)
+    path = np.zeros(n)
+    st = state.copy()
+    rec_t, rec_s, rec_p, rec_m, rec_l = [], [], [], [], []
+    for i, (kind, value) in enumerate(surfaces):
+        if not alive.any():
+            break
+        idx = np.flatnonzero(alive)
+        sub = TrackState(st.pos[idx], st.mom[idx], st.q[idx])
+        if kind == "cylinder":
+            new, dl, ok = helix.to_cylinder(sub, b_tesla, value)
+        elif kind == "plane_x":
+            new, dl, ok = helix.to_plane_x(sub, b_tesla, value)
+        else:  # pragma: no cover - internal
+            raise ValueError(f"unknown surface kind {kind}")
+        ok &= inside(new.pos)
+        if stop_on_miss:
+            alive[idx[~ok]] = False
+        good = idx[ok]
+        path[good] += dl[ok]
+        rec_t.append(good)
+        rec_s.append(np.full(good.size, i, dtype=np.int64))
+        rec_p.append(new.pos[ok])
+        rec_m.append(new.mom[ok])
+        rec_l.append(path[good].copy())
+        mom = new.mom[ok]
+        if xs[i] > 0 and good.size:
+            p = np.linalg.norm(mom, axis=1)
+            pm = p * 1e3
+            beta = pm / np.hypot(pm, mass_mev[good])
+            theta0 = highland(pm, beta, xs[i])
+            d = scatter(rng, mom / p[:, None], theta0)
+            mom = d * p[:, None]
+        st.pos[good] = new.pos[ok]
+        st.mom[good] = mom
+    if not rec_t:
+        z = np.zeros(0, dtype=np.int64)
+        return Crossings(z, z, np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0))
+    return Crossings(
+        np.concatenate(rec_t), np.concatenate(rec_s), np.concatenate(rec_p),
+        np.concatenate(rec_m), np.concatenate(rec_l),
+    )
+
+
+def sort_hits(event: np.ndarray, *keys: np.ndarray) -> np.ndarray:
+    """Row order grouping hits by event, then by the detector keys (layer, wire, ...).
+
+    Hits are stored in detector order, never in truth order, so the row order carries
+    no information about which particle made a hit.
+    """
+    return np.lexsort(tuple(reversed((event,) + keys)))
+
+
+def smear_tangential(rng: np.random.Generator, pos: np.ndarray, sigma: float) -> np.ndarray:
+    """Move points on a cylinder by Gaussian(sigma) mm along the azimuthal direction (r*phi)."""
+    r = np.hypot(pos[:, 0], pos[:, 1])
+    phi = np.arctan2(pos[:, 1], pos[:, 0]) + rng.standard_normal(pos.shape[0]) * sigma / np.maximum(r, 1e-9)
+    out = pos.copy()
+    out[:, 0] = r * np.cos(phi)
+    out[:, 1] = r * np.sin(phi)
+    return out

@@ -1,0 +1,63 @@
+"""Helix propagation against the closed-form circle R[m] = p_T / (0.3 B)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hepgraph.sources.simulate.helix import TrackState, fit_circle, to_cylinder, to_plane_x
+
+
+def one_track(pt=0.5, phi=0.3, pz=0.2, q=1.0, pos=(0.0, 0.0, 0.0)):
+    mom = np.array([[pt * np.cos(phi), pt * np.sin(phi), pz]])
+    return TrackState(np.array([pos], dtype=float), mom, np.array([q]))
+
+
+def test_cylinder_crossings_lie_on_the_expected_circle():
+    b, pt = 1.5, 0.4
+    st = one_track(pt=pt)
+    pts = []
+    for r in np.linspace(50, 400, 15):
+        st, path, ok = to_cylinder(st, b, r)
+        assert ok[0]
+        assert np.hypot(*st.pos[0, :2]) == pytest.approx(r, rel=1e-9)
+        pts.append(st.pos[0])
+    pts = np.array(pts)
+    _, _, radius = fit_circle(pts[:, 0], pts[:, 1])
+    assert radius / 1000 == pytest.approx(pt / (0.299792458 * b), rel=1e-6)
+    # z advances linearly with the transverse arc length (pz / pt per unit).
+    s_t = 2 * radius * np.arcsin(np.hypot(pts[:, 0], pts[:, 1]) / (2 * radius))
+    np.testing.assert_allclose(pts[:, 2], s_t * 0.2 / pt, rtol=1e-6)
+
+
+def test_positive_charge_turns_clockwise_in_positive_field():
+    st, _, _ = to_cylinder(one_track(phi=0.0, q=1.0), 2.0, 300.0)
+    assert st.pos[0, 1] < 0          # F = q v x B points to -y for v = +x, B = +z
+    st, _, _ = to_cylinder(one_track(phi=0.0, q=-1.0), 2.0, 300.0)
+    assert st.pos[0, 1] > 0
+
+
+def test_curler_does_not_reach_large_radius():
+    # R = 0.1 / (0.3 * 1) m = 333 mm: never beyond 2R = 667 mm.
+    st, _, ok = to_cylinder(one_track(pt=0.1), 1.0, 700.0)
+    assert not ok[0]
+    st, _, ok = to_cylinder(one_track(pt=0.1), 1.0, 600.0)
+    assert ok[0]
+
+
+def test_neutral_and_zero_field_are_straight():
+    st, path, ok = to_cylinder(one_track(phi=0.7, pz=0.0, q=0.0), 1.0, 100.0)
+    assert ok[0] and path[0] == pytest.approx(100.0)
+    np.testing.assert_allclose(st.pos[0, :2], [100 * np.cos(0.7), 100 * np.sin(0.7)], rtol=1e-9)
+    st, path, ok = to_plane_x(one_track(phi=0.0, pz=0.0), 0.0, 50.0)
+    assert ok[0] and st.pos[0, 0] == pytest.approx(50.0) and st.pos[0, 1] == pytest.approx(0.0)
+
+
+def test_plane_crossing_matches_circle_geometry():
+    b, pt = 0.5, 0.3
+    r_mm = pt / (0.299792458 * b) * 1000
+    st, path, ok = to_plane_x(one_track(pt=pt, phi=0.0, pz=0.0), b, 200.0)
+    assert ok[0]
+    # Circle through the origin with centre (0, -R): y = -(R - sqrt(R^2 - x^2)).
+    assert st.pos[0, 1] == pytest.approx(-(r_mm - np.sqrt(r_mm**2 - 200.0**2)), rel=1e-9)
+    assert path[0] == pytest.approx(r_mm * np.arcsin(200.0 / r_mm), rel=1e-9)

@@ -1,0 +1,31 @@
+"""Thin-scatterer propagation: the Highland angle checked statistically."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hepgraph.sources.simulate.helix import TrackState
+from hepgraph.sources.simulate.tracker import propagate
+
+
+def test_projected_scattering_angle_follows_highland():
+    n, p, m, x = 20000, 1.0, 105.6583755, 0.02       # 1 GeV/c muons, 2% X0 scatterer
+    rng = np.random.default_rng(0)
+    st = TrackState(np.zeros((n, 3)), np.tile([p, 0.0, 0.0], (n, 1)), np.ones(n))
+    cr = propagate(rng, st, np.full(n, m), 0.0, [("plane_x", 10.0), ("plane_x", 1010.0)],
+                   [x, 0.0], lambda pos: np.ones(len(pos), bool))
+    first, second = cr.pos[cr.surface == 0], cr.pos[cr.surface == 1]
+    angle_y = np.arctan((second[:, 1] - first[:, 1]) / 1000.0)
+    angle_z = np.arctan((second[:, 2] - first[:, 2]) / 1000.0)
+    beta = p * 1e3 / np.hypot(p * 1e3, m)
+    theta0 = 13.6 / (beta * p * 1e3) * np.sqrt(x) * (1 + 0.038 * np.log(x / beta**2))  # PDG 34.15
+    assert np.std(angle_y) == pytest.approx(theta0, rel=0.03)
+    assert np.std(angle_z) == pytest.approx(theta0, rel=0.03)
+
+
+def test_tracks_leaving_the_volume_stop():
+    st = TrackState(np.zeros((2, 3)), np.array([[1.0, 0, 0], [1.0, 0, 1.0]]), np.ones(2))
+    cr = propagate(np.random.default_rng(0), st, np.full(2, 139.57), 0.0,
+                   [("plane_x", 100.0), ("plane_x", 200.0)], 0.0, lambda pos: np.abs(pos[:, 2]) < 150)
+    assert cr.track.tolist() == [0, 1, 0]   # track 1 is at z = 200 on the second plane
