@@ -29,7 +29,7 @@ from hepgraph.registry import CLUSTERERS
 SPACES = ("xyz", "direction", "helix", "embedding")
 
 _BUILTIN: dict[str, Any] = {"space": "xyz", "eps": 20.0, "min_samples": 3, "curvature": 0.0,
-                             "z_scale": 1.0, "max_hits": None}
+                             "z_scale": 1.0, "max_hits": None, "min_hits": 3}
 
 #: Per-detector defaults (``detector=`` picks one; explicit kwargs win). TrackML: helix
 #: unrolling over 13 curvatures |κ| <= 1.2e-3 /mm (p_T >= 0.5 GeV at 2 T), tuned on the
@@ -38,7 +38,7 @@ DETECTOR_DEFAULTS: dict[str, dict[str, Any]] = {
     "generic": {},
     "trackml": {"space": "helix", "eps": 0.02, "min_samples": 2, "z_scale": 0.1, "max_hits": 20,
                 "curvature": [round(k, 6) for k in np.linspace(-1.2e-3, 1.2e-3, 13).tolist()]},
-    "sim-drift-chamber": {"space": "xyz", "eps": 25.0, "min_samples": 2},
+    "sim-drift-chamber": {"space": "xyz", "eps": 35.0, "min_samples": 2, "min_hits": 6},
     "sim-pad-tpc": {"space": "xyz", "eps": 15.0, "min_samples": 3},
     "sim-geiger-grid": {"space": "xyz", "eps": 25.0, "min_samples": 2},
     "sim-lartpc": {"space": "xyz", "eps": 10.0, "min_samples": 3},
@@ -77,9 +77,8 @@ class _Density(Clusterer):
     def __init__(
         self, *, detector: str = "generic", space: str | None = None, eps: float | None = None,
         min_samples: int | None = None, curvature: float | list[float] | None = None,
-        z_scale: float | None = None, min_hits: int = 3, max_hits: int | None = None,
+        z_scale: float | None = None, min_hits: int | None = None, max_hits: int | None = None,
     ) -> None:
-        super().__init__(min_hits)
         if detector not in DETECTOR_DEFAULTS:
             raise ConfigError(
                 f"no clustering defaults for detector `{detector}`; valid: "
@@ -89,6 +88,7 @@ class _Density(Clusterer):
         given = dict(space=space, eps=eps, min_samples=min_samples, curvature=curvature,
                      z_scale=z_scale, max_hits=max_hits)
         v = {k: (val if val is not None else d[k]) for k, val in given.items()}
+        super().__init__(int(min_hits if min_hits is not None else d["min_hits"]))
         self.detector = detector
         self.space = v["space"]
         if self.space not in SPACES:

@@ -32,6 +32,15 @@ from hepgraph.registry import CLUSTERERS
 #: p_T [GeV] = C_PT · B [T] · R [mm]
 C_PT = C_CURV / M
 
+#: Per-detector defaults (``detector=``; explicit kwargs win). The drift-chamber values
+#: were chosen on sim-drift-chamber events (p_T >= 0.1 GeV generated), see docs/benchmarks.md.
+HOUGH_DEFAULTS: dict[str, dict[str, Any]] = {
+    "generic": {"field_T": 1.0, "pt_min": 0.2, "n_phi": 512, "n_kappa": 64, "cot_tol": 0.1, "min_hits": 3},
+    "sim-drift-chamber": {"field_T": 1.0, "pt_min": 0.09, "n_phi": 360, "n_kappa": 96, "cot_tol": 0.2,
+                          "min_hits": 6},
+    "trackml": {"field_T": 2.0, "pt_min": 0.5, "n_phi": 1024, "n_kappa": 32, "cot_tol": 0.05, "min_hits": 4},
+}
+
 
 def arc_length(r: np.ndarray, kappa: float | np.ndarray) -> np.ndarray:
     """Transverse arc length (mm) from the origin to radius ``r`` on a circle of curvature κ."""
@@ -47,6 +56,7 @@ class HoughClusterer(Clusterer):
     """Circle Hough transform in (φ₀, κ), then a split in cot θ.
 
     Args:
+        detector: picks defaults from :data:`HOUGH_DEFAULTS`.
         field_T: solenoid field in T (0 = straight lines; then ``n_kappa`` is 1).
         pt_min: lowest p_T (GeV) searched; sets κ_max = 0.3·B/pt_min.
         kappa_max: override κ_max in 1/mm (used when ``field_T`` is 0 but tracks curve).
@@ -59,22 +69,30 @@ class HoughClusterer(Clusterer):
     name = "hough"
 
     def __init__(
-        self, *, field_T: float = 1.0, pt_min: float = 0.2, kappa_max: float | None = None,
-        n_phi: int = 512, n_kappa: int = 64, cot_tol: float = 0.1, min_hits: int = 3,
+        self, *, detector: str = "generic", field_T: float | None = None, pt_min: float | None = None,
+        kappa_max: float | None = None, n_phi: int | None = None, n_kappa: int | None = None,
+        cot_tol: float | None = None, min_hits: int | None = None,
     ) -> None:
-        super().__init__(min_hits)
-        if pt_min <= 0 or n_phi < 4 or n_kappa < 1:
+        if detector not in HOUGH_DEFAULTS:
+            raise ConfigError(f"no hough defaults for detector `{detector}`; valid: {', '.join(HOUGH_DEFAULTS)}")
+        d = {**HOUGH_DEFAULTS["generic"], **HOUGH_DEFAULTS[detector]}
+        given = dict(field_T=field_T, pt_min=pt_min, n_phi=n_phi, n_kappa=n_kappa, cot_tol=cot_tol,
+                     min_hits=min_hits)
+        v = {k: (val if val is not None else d[k]) for k, val in given.items()}
+        super().__init__(int(v["min_hits"]))
+        if v["pt_min"] <= 0 or v["n_phi"] < 4 or v["n_kappa"] < 1:
             raise ConfigError(
-                f"hough needs pt_min > 0, n_phi >= 4, n_kappa >= 1; got pt_min=`{pt_min}`, "
-                f"n_phi=`{n_phi}`, n_kappa=`{n_kappa}`"
+                f"hough needs pt_min > 0, n_phi >= 4, n_kappa >= 1; got pt_min=`{v['pt_min']}`, "
+                f"n_phi=`{v['n_phi']}`, n_kappa=`{v['n_kappa']}`"
             )
-        self.field_T = float(field_T)
-        self.pt_min = float(pt_min)
+        self.detector = detector
+        self.field_T = float(v["field_T"])
+        self.pt_min = float(v["pt_min"])
         kmax = kappa_max if kappa_max is not None else C_PT * abs(self.field_T) / self.pt_min
         self.kappa_max = float(kmax)
-        self.n_phi = int(n_phi)
-        self.n_kappa = int(n_kappa) if self.kappa_max > 0 else 1
-        self.cot_tol = float(cot_tol)
+        self.n_phi = int(v["n_phi"])
+        self.n_kappa = int(v["n_kappa"]) if self.kappa_max > 0 else 1
+        self.cot_tol = float(v["cot_tol"])
 
     def kappas(self) -> np.ndarray:
         """(K,) bin centres of κ in 1/mm."""

@@ -48,11 +48,13 @@ def _field_default(manifest: Mapping[str, Any] | None) -> float | None:
     return float(f) if f is not None else None
 
 
-def _detector_default(manifest: Mapping[str, Any] | None) -> str | None:
+def _detector_default(method: str, manifest: Mapping[str, Any] | None) -> str | None:
     from hepgraph.cluster.density import DETECTOR_DEFAULTS
+    from hepgraph.cluster.hough import HOUGH_DEFAULTS
 
+    table = HOUGH_DEFAULTS if method == "hough" else DETECTOR_DEFAULTS
     src = ((manifest or {}).get("source") or {}).get("name")
-    return src if src in DETECTOR_DEFAULTS else None
+    return src if src in table else None
 
 
 def build_clusterer(
@@ -62,7 +64,7 @@ def build_clusterer(
     """Build a registered clusterer with dataset-aware defaults and, if learned, its model.
 
     Defaults taken from the dataset manifest unless given in ``options``: ``field_T`` for
-    ``hough`` (``extra.field_T``), ``detector`` for ``dbscan``/``hdbscan`` (the source name
+    ``hough`` (``extra.field_T``), ``detector`` for ``dbscan``/``hdbscan``/``hough`` (the source name
     when it has defaults, e.g. ``trackml``, ``sim-drift-chamber``).
 
     Args:
@@ -84,8 +86,8 @@ def build_clusterer(
     opts = dict(options or {})
     if method == "hough" and "field_T" not in opts and _field_default(manifest) is not None:
         opts["field_T"] = _field_default(manifest)
-    if method in ("dbscan", "hdbscan") and "detector" not in opts and _detector_default(manifest):
-        opts["detector"] = _detector_default(manifest)
+    if method in ("dbscan", "hdbscan", "hough") and "detector" not in opts:
+        opts["detector"] = _detector_default(method, manifest)
     if meta.get("needs_model"):
         want = meta.get("task")
         if run is None:
