@@ -1,1 +1,14 @@
-"""hepgraph.train."""
+"""Training: config, trainer, checkpoints, distributed, evaluation, prediction and export.
+
+>>> from hepgraph.train import resolve, run                                   # doctest: +SKIP
+>>> cfg = resolve(None, {"data.train": "ds", "model.name": "mlp", "task.name": "regression"}, [])
+>>> run(cfg, "runs/r1")                                                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from hepgraph.train import optim  # noqa: F401  (fills OPTIMIZERS and SCHEDULERS)
+from hepgraph.train.config import RunConfig, validate
+from hepgraph.train.run import resolve, run
+
+__all__ = ["RunConfig", "resolve", "run", "validate"]

@@ -1,0 +1,55 @@
+"""Rich progress display for training (implements the trainer's callback hooks)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+
+class RichTrainProgress:
+    """Epoch/step bar with loss, events/s, ETA and learning rate; one summary line per epoch."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("[bold]epoch {task.fields[epoch]}"),
+            BarColumn(),
+            TextColumn("step {task.completed}/{task.total}"),
+            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("{task.fields[rate]} ev/s"),
+            TextColumn("lr {task.fields[lr]}"),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self.task_id: Any = None
+
+    def __enter__(self) -> RichTrainProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def on_epoch_start(self, epoch: int, epochs: int, steps: int) -> None:
+        """Start a fresh bar for the epoch."""
+        if self.task_id is not None:
+            self.progress.remove_task(self.task_id)
+        self.task_id = self.progress.add_task("train", total=steps, epoch=f"{epoch}/{epochs}",
+                                              loss="-", rate="-", lr="-")
+
+    def on_step(self, info: Mapping[str, Any]) -> None:
+        """Advance the bar."""
+        self.progress.update(self.task_id, completed=info["step"], loss=f"{info['loss']:.4g}",
+                             rate=f"{info['events_per_s']:.1f}", lr=f"{info['lr']:.3g}")
+
+    def on_epoch_end(self, record: Mapping[str, Any]) -> None:
+        """Print the epoch's summary line."""
+        from hepgraph.train.trainer import summary_line
+
+        self.console.print(f"epoch {record['epoch']}: {summary_line(record)}", highlight=False,
+                           soft_wrap=True)

@@ -1,0 +1,97 @@
+"""``create_model`` / ``list_models`` over the ``MODELS`` registry, and ``register_model``.
+
+Registry metadata of every model: ``family`` (dense | sparse | graph | transformer | mlp),
+``representation`` (image | sparse | graph | points), ``levels`` (subset of event, hit,
+edge) and ``cls`` (the class, whose signature validates keyword arguments).
+
+>>> from hepgraph.models import create_model, list_models
+>>> model = create_model("edgeconv", in_channels=1, level="hit", out_channels=3)  # doctest: +SKIP
+>>> list_models("sparse-*")                                                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from torch import nn
+
+from hepgraph.errors import ConfigError
+from hepgraph.registry import MODELS, check_kwargs
+
+FAMILIES = ("dense", "sparse", "graph", "transformer", "mlp")
+REPRESENTATIONS = ("image", "sparse", "graph", "points")
+
+#: Family names that resolve to a default size.
+ALIASES = {
+    "dense-resnet": "dense-resnet18",
+    "dense-resnet-3d": "dense-resnet18-3d",
+    "dense-resnet-multiview": "dense-resnet18-multiview",
+    "sparse-resnet": "sparse-resnet18",
+}
+
+
+def register_model(
+    name: str, *, family: str, representation: str, levels: Sequence[str], cls: type
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a model entrypoint with its metadata (see module docstring)."""
+    assert family in FAMILIES and representation in REPRESENTATIONS, (family, representation)
+    return MODELS.register(
+        name, family=family, representation=representation, levels=tuple(levels), cls=cls
+    )
+
+
+def resolve_name(name: str) -> str:
+    """Map a family alias (``dense-resnet``) to its default model (``dense-resnet18``)."""
+    return ALIASES.get(name, name)
+
+
+def model_info(name: str) -> dict[str, Any]:
+    """Metadata of a registered model: family, representation, levels, cls."""
+    return MODELS.meta(resolve_name(name))
+
+
+def create_model(
+    name: str, *, in_channels: int, level: str, out_channels: int, **kwargs: Any
+) -> nn.Module:
+    """Build a model by registry name.
+
+    Args:
+        name: registered name (``hepgraph models`` lists them) or a family alias.
+        in_channels: features per hit (``len(feature spec)``).
+        level: ``event``, ``hit`` or ``edge``, as the task requires.
+        out_channels: outputs per event / hit / edge.
+        **kwargs: model and representation keyword arguments (``extent`` mm,
+            ``image_shape``, ``voxel_size`` mm, ``k``, ...); ``None`` values are dropped.
+
+    Returns:
+        The model: ``model(batch: HitBatch) -> {"out": Tensor, ("edge_index": Tensor)}``.
+
+    Raises:
+        UnknownNameError: the name is not registered.
+        ConfigError: the model does not support ``level`` or a keyword is unknown.
+
+    Example:
+        >>> m = create_model("mlp", in_channels=2, level="event", out_channels=3)
+        >>> type(m).__name__
+        'HitMLP'
+    """
+    full = resolve_name(name)
+    fn = MODELS.get(full)
+    meta = MODELS.meta(full)
+    levels = meta.get("levels", ())
+    if levels and level not in levels:
+        raise ConfigError(
+            f"model `{full}` does not support level `{level}`; it supports {', '.join(levels)} "
+            "(choose a task of a supported level or another model)"
+        )
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    if "cls" in meta:
+        check_kwargs(meta["cls"], {**kwargs, "in_channels": 0, "level": 0, "out_channels": 0},
+                     where=f"model `{full}`")
+    return fn(in_channels=in_channels, level=level, out_channels=out_channels, **kwargs)
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Sorted registered model names matching an fnmatch ``pattern``."""
+    return MODELS.names(pattern)

@@ -1,0 +1,169 @@
+"""Event regression of one or more event columns, with a predicted uncertainty.
+
+The model predicts, per target, a standardised mean and a log-variance; targets are
+standardised with the training-set mean and standard deviation (stored in the task's
+buffers, hence in checkpoints). ``loss: nll`` is the Gaussian negative log-likelihood
+(calibrated sigma), ``loss: mse`` ignores the variance half.
+
+YAML::
+
+    task: {name: regression, targets: [px, py, pz], loss: nll}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from hepgraph.errors import ConfigError, DataError
+from hepgraph.events.hitbatch import HitBatch
+from hepgraph.events.schema import kind_of
+from hepgraph.metrics.regression import pull_stats, pulls, residual_stats
+from hepgraph.registry import TASKS
+from hepgraph.tasks.base import Arrays, Task, manifest_columns, to_numpy
+
+LOSSES = ("nll", "mse")
+LOGVAR_CLAMP = 12.0
+
+
+@TASKS.register("regression", level="event")
+class RegressionTask(Task):
+    """Gaussian-NLL (or MSE) regression of event targets.
+
+    Args:
+        targets: event columns to regress (``px``, ``p``, ``theta``, ...); a comma
+            separated string is accepted.
+        loss: ``nll`` (mean and log-variance) or ``mse``.
+        mean: per-target centre (set by :meth:`fit`).
+        std: per-target scale (set by :meth:`fit`).
+
+    Shapes:
+        - **out:** (B, 2T): T standardised means then T log-variances
+        - **targets:** (B, T) in physical units
+    """
+
+    name = "regression"
+    level = "event"
+    headline = ("loss", "min")
+
+    def __init__(
+        self,
+        targets: Sequence[str] | str | None = None,
+        loss: str = "nll",
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(targets, str):
+            targets = [t.strip() for t in targets.split(",") if t.strip()]
+        if loss not in LOSSES:
+            raise ConfigError(f"task.loss `{loss}` is not a regression loss; valid: {', '.join(LOSSES)}")
+        self.target_names = list(targets) if targets else []
+        self.loss_name = loss
+        n = len(self.target_names)
+        self.register_buffer("mean", torch.tensor(mean if mean is not None else [0.0] * n, dtype=torch.float32))
+        self.register_buffer("std", torch.tensor(std if std is not None else [1.0] * n, dtype=torch.float32))
+
+    @property
+    def out_channels(self) -> int:
+        if not self.target_names:
+            raise ConfigError("task `regression` needs targets: use --targets px,py,pz")
+        return 2 * len(self.target_names)
+
+    def check(self, manifest: Mapping[str, Any]) -> None:
+        have = manifest_columns(manifest)
+        valid = sorted(c for c in have if kind_of(c) == "event" and c not in ("event_id", "label"))
+        if not self.target_names:
+            default = (manifest.get("extra") or {}).get("regression_targets")
+            if not default:
+                raise ConfigError(
+                    "task `regression` needs targets: use --targets with some of "
+                    f"{', '.join(valid) or '(none: this dataset has no event targets)'}"
+                )
+            self.target_names = list(default)
+            n = len(self.target_names)
+            self.mean, self.std = torch.zeros(n), torch.ones(n)
+        for t in self.target_names:
+            if t not in have or kind_of(t) != "event":
+                if not valid:
+                    raise DataError(
+                        f"regression target `{t}`: this dataset has no event-level targets; "
+                        "choose another --task"
+                    )
+                raise ConfigError(f"unknown regression target `{t}`; valid: {', '.join(valid)}")
+
+    def fit(self, sample: Mapping[str, np.ndarray]) -> None:
+        y = np.stack([np.asarray(sample[t], np.float64) for t in self.target_names], axis=1)
+        if not np.isfinite(y).all():
+            raise DataError("regression targets contain NaN or infinite values")
+        std = y.std(0) if len(y) > 1 else np.ones(y.shape[1])
+        self.mean = torch.tensor(y.mean(0) if len(y) else np.zeros(y.shape[1]), dtype=torch.float32)
+        self.std = torch.tensor(np.where(std > 0, std, 1.0), dtype=torch.float32)
+
+    def hparams(self) -> dict[str, Any]:
+        return {
+            "targets": list(self.target_names),
+            "loss": self.loss_name,
+            "mean": [float(v) for v in self.mean],
+            "std": [float(v) for v in self.std],
+        }
+
+    def targets(self, batch: HitBatch) -> dict[str, Tensor]:
+        missing = [t for t in self.target_names if t not in batch.event]
+        if missing:
+            raise DataError(f"batch has no event column(s) {missing} for task `regression`")
+        y = torch.stack([batch.event[t].float() for t in self.target_names], dim=1)
+        return {"y": y}
+
+    def _split(self, outputs: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
+        out = outputs["out"].float()
+        t = len(self.target_names)
+        return out[:, :t], out[:, t : 2 * t].clamp(-LOGVAR_CLAMP, LOGVAR_CLAMP)
+
+    def infer(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Tensor]:
+        mu_s, logvar = self._split(outputs)
+        output = {"mean": mu_s * self.std + self.mean}
+        if self.loss_name == "nll":
+            output["sigma"] = torch.exp(0.5 * logvar) * self.std
+        return output
+
+    def forward(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Any]:
+        mu_s, logvar = self._split(outputs)
+        y = self.targets(batch)["y"]
+        y_s = (y - self.mean) / self.std
+        if self.loss_name == "nll":
+            loss = 0.5 * (logvar + (y_s - mu_s) ** 2 * torch.exp(-logvar)).mean()
+        else:
+            loss = ((y_s - mu_s) ** 2).mean()
+        return {"loss": loss, "output": self.infer(outputs, batch), "targets": {"y": y}}
+
+    def collect(self, result: Mapping[str, Any], batch: HitBatch) -> Arrays:
+        out = {"mean": to_numpy(result["output"]["mean"]), "y": to_numpy(result["targets"]["y"])}
+        if "sigma" in result["output"]:
+            out["sigma"] = to_numpy(result["output"]["sigma"])
+        return out
+
+    def metrics(self, acc: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        mean, y = np.asarray(acc["mean"]), np.asarray(acc["y"])
+        for i, t in enumerate(self.target_names):
+            for k, v in residual_stats(y[:, i], mean[:, i]).items():
+                out[f"{t}/{k}"] = v
+            if "sigma" in acc:
+                for k, v in pull_stats(pulls(y[:, i], mean[:, i], acc["sigma"][:, i])).items():
+                    out[f"{t}/{k}"] = v
+        return out
+
+    def predictions(self, result: Mapping[str, Any], batch: HitBatch) -> Arrays:
+        cols: Arrays = {"event_id": to_numpy(batch.event_id)}
+        mean = to_numpy(result["output"]["mean"])
+        sigma = to_numpy(result["output"]["sigma"]) if "sigma" in result["output"] else None
+        for i, t in enumerate(self.target_names):
+            cols[f"pred_{t}"] = mean[:, i]
+            if sigma is not None:
+                cols[f"sigma_{t}"] = sigma[:, i]
+        return cols

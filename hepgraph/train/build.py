@@ -1,0 +1,157 @@
+"""Build the pieces of a run from a config and a dataset manifest: task, features, model.
+
+Used by training (from the user's config) and by evaluate/predict/export (from the
+resolved config stored in a checkpoint, so a model is rebuilt from the checkpoint alone).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from hepgraph.errors import ConfigError, DataError
+from hepgraph.events.features import FeatureSpec
+from hepgraph.registry import MODELS, TASKS
+from hepgraph.tasks.base import Task, manifest_columns
+from hepgraph.train.config import Component, check_component
+
+MODEL_INJECTED = ("in_channels", "level", "out_channels")
+
+
+def build_task(block: Component, manifest: Mapping[str, Any] | None) -> Task:
+    """Build and check the task; the name defaults to the manifest's ``default_task``.
+
+    Raises:
+        UnknownNameError: unknown task (lists the valid ones).
+        ConfigError: unknown task keyword.
+        DataError: the dataset has no labels for the task.
+    """
+    import hepgraph.tasks  # noqa: F401  (fills TASKS)
+
+    name = block.name or (manifest or {}).get("default_task")
+    if not name:
+        raise ConfigError(f"no --task given and the dataset has no default task; choose one of "
+                          f"{', '.join(TASKS.names())}")
+    cls = TASKS.get(name)
+    check_component("task", cls, block.kwargs)
+    task = cls(**{k: v for k, v in block.kwargs.items() if v is not None})
+    if manifest is not None:
+        task.check(manifest)
+    return task
+
+
+def resolve_features(features: Any, manifest: Mapping[str, Any]) -> FeatureSpec:
+    """The feature spec: the config's, else the manifest's default, else ``charge``.
+
+    Raises:
+        DataError: a feature column is not in the dataset.
+    """
+    cols = manifest_columns(manifest)
+    spec_raw = features or manifest.get("default_features") or (["charge"] if "charge" in cols else None)
+    if not spec_raw:
+        raise ConfigError("the dataset has no `charge` column and no default features; "
+                          "set data.features, e.g. --set 'data.features=[x, y, z]'")
+    spec = FeatureSpec.parse(spec_raw)
+    if cols:
+        missing = [n for n in spec.names if n not in cols]
+        if missing:
+            raise DataError(f"feature column(s) {', '.join(f'`{m}`' for m in missing)} not in the "
+                            f"dataset (have: {', '.join(sorted(cols))}); change data.features")
+    return spec
+
+
+def _accepts(fn: Any, key: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return key in params
+
+
+def resolve_model(name: str) -> tuple[str, Any, dict[str, Any]]:
+    """``(registered name, callable whose signature validates kwargs, metadata)``.
+
+    Raises:
+        UnknownNameError: the model is not registered (lists the valid names).
+    """
+    import hepgraph.models  # noqa: F401  (fills MODELS)
+
+    try:
+        from hepgraph.models.factory import resolve_name
+
+        name = resolve_name(name)
+    except ImportError:  # pragma: no cover - models branch without aliases
+        pass
+    fn = MODELS.get(name)
+    meta = MODELS.meta(name) if name in MODELS else {}
+    return name, meta.get("cls", fn), meta
+
+
+def model_kwargs(name: str, kwargs: Mapping[str, Any], manifest: Mapping[str, Any] | None) -> dict[str, Any]:
+    """User kwargs (checked) plus ``extent`` (mm) from the manifest when the model takes it.
+
+    Raises:
+        ConfigError: ``model.<key>: unknown key (did you mean ...?)``.
+    """
+    _, target, meta = resolve_model(name)
+    check_component("model", target, kwargs, injected=MODEL_INJECTED)
+    out = dict(kwargs)
+    extent = ((manifest or {}).get("extra") or {}).get("extent")
+    if extent is not None and "extent" not in out and _accepts(target, "extent"):
+        out["extent"] = [[float(a), float(b)] for a, b in extent]
+    return out
+
+
+def check_level(name: str, level: str, task_name: str) -> None:
+    """Raise :class:`ConfigError` when model ``name`` cannot produce ``level`` outputs."""
+    name, _, meta = resolve_model(name)
+    levels = meta.get("levels")
+    if levels is not None and level not in levels:
+        ok = [m for m in MODELS.names() if level in (MODELS.meta(m).get("levels") or [level])]
+        raise ConfigError(
+            f"model `{name}` supports {', '.join(levels)}-level outputs but task `{task_name}` "
+            f"needs `{level}`; models that do: {', '.join(ok) or 'none'}"
+        )
+
+
+def build_model(name: str, kwargs: Mapping[str, Any], *, in_channels: int, task: Task) -> nn.Module:
+    """``create_model(name, in_channels, level, out_channels, **kwargs)`` after the level check."""
+    check_level(name, task.level, task.name)
+    try:
+        from hepgraph.models import create_model
+    except ImportError:  # pragma: no cover - before the model zoo is merged
+        create_model = None
+    if create_model is None:
+        fn = MODELS.get(name)
+        return fn(in_channels=in_channels, level=task.level, out_channels=task.out_channels, **kwargs)
+    return create_model(name, in_channels=in_channels, level=task.level,
+                        out_channels=task.out_channels, **kwargs)
+
+
+def fit_sample(dataset: Any, max_events: int) -> dict[str, np.ndarray]:
+    """Event columns (and semantic class counts) of up to ``max_events`` evenly spaced events."""
+    n = len(dataset)
+    if n == 0:
+        raise DataError("the training dataset holds no events")
+    idx = np.unique(np.linspace(0, n - 1, min(n, max_events)).astype(np.int64))
+    cols: dict[str, list[Any]] = {}
+    sem = None
+    for i in idx:
+        ev = dataset[int(i)]
+        for k, v in ev.items():
+            if np.ndim(v) == 0:
+                cols.setdefault(k, []).append(v)
+        if "semantic" in ev:
+            s = np.asarray(ev["semantic"]).astype(np.int64)
+            s = s[s >= 0]
+            c = np.bincount(s) if s.size else np.zeros(1, np.int64)
+            sem = c if sem is None else np.pad(sem, (0, max(0, len(c) - len(sem)))) + np.pad(
+                c, (0, max(0, len(sem) - len(c))))
+    out = {k: np.asarray(v) for k, v in cols.items()}
+    if sem is not None:
+        out["semantic_counts"] = sem
+    return out

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from hepgraph.errors import ConfigError, DataError
+from hepgraph.events import collate_events
+from hepgraph.registry import TRANSFORMS
+from hepgraph.represent.graph import layer_graph, to_graph
+
+
+def test_to_graph_knn(tiny_batch):
+    g = to_graph(tiny_batch, method="knn", k=4)
+    assert g.num_graphs == 3
+    assert torch.equal(g.x, tiny_batch.feats) and torch.equal(g.pos, tiny_batch.pos)
+    assert g.edge_index.shape == (2, (40 + 25) * 4)
+    assert torch.equal(g.batch[g.edge_index[0]], g.batch[g.edge_index[1]])
+
+
+def test_to_graph_radius_needs_r(tiny_batch):
+    with pytest.raises(ConfigError, match="r=<mm>"):
+        to_graph(tiny_batch, method="radius")
+    g = to_graph(tiny_batch, method="radius", r=80.0)
+    d = (g.pos[g.edge_index[0]] - g.pos[g.edge_index[1]]).norm(dim=1)
+    assert (d <= 80.0).all()
+
+
+def test_layers_matches_brute_force(event_factory):
+    events = event_factory([120, 0, 90], seed=4, layers=5)
+    b = collate_events(events, features=["charge"])
+    dphi, dz = 0.6, 80.0
+    ei = layer_graph(b.pos, b.ptr, b.hit["layer"], dphi=dphi, dz=dz)
+    phi = torch.atan2(b.pos[:, 1].double(), b.pos[:, 0].double())
+    ev, lay = b.batch, b.hit["layer"].long()
+    ref = set()
+    for i in range(b.num_hits):
+        for j in range(b.num_hits):
+            dp = (phi[j] - phi[i] + math.pi) % (2 * math.pi) - math.pi
+            if ev[i] == ev[j] and lay[j] == lay[i] + 1 and abs(dp) <= dphi and abs(b.pos[j, 2] - b.pos[i, 2]) <= dz:
+                ref.add((i, j))
+    got = set(map(tuple, ei.t().tolist()))
+    assert got == ref and len(ref) > 50
+
+
+def test_layers_needs_layer_column(tiny_batch):
+    with pytest.raises(DataError, match="`layer`"):
+        to_graph(tiny_batch, method="layers")
+
+
+def test_transforms_registered(tiny_batch):
+    t = TRANSFORMS.build({"name": "knn-graph", "k": 3})
+    out = t(tiny_batch)
+    assert out.edge_index.shape == (2, 65 * 3)
+    assert "to-graph" in TRANSFORMS and "to-image" in TRANSFORMS and "to-points" in TRANSFORMS
+    assert "knn" in repr(TRANSFORMS.build({"name": "to-graph", "k": 3}))

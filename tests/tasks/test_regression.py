@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hepgraph.errors import ConfigError, DataError
+from hepgraph.tasks.regression import RegressionTask
+
+
+def test_nll_by_hand_and_destandardised_outputs(toy_batch, toy_manifest):
+    task = RegressionTask(targets="px,py")
+    task.check(toy_manifest)
+    task.fit({"px": np.array([1.0, 3.0]), "py": np.array([0.0, 2.0])})
+    assert task.mean.tolist() == [2.0, 1.0] and task.std.tolist() == [1.0, 1.0]
+    out = torch.tensor([[0.5, -0.5, 0.0, np.log(4.0)]] * 4, dtype=torch.float32)
+    res = task({"out": out}, toy_batch)
+    y = torch.stack([toy_batch.event["px"], toy_batch.event["py"]], 1).float()
+    ys = y - torch.tensor([2.0, 1.0])
+    logvar = torch.tensor([0.0, float(np.log(4.0))])
+    want = 0.5 * (logvar + (ys - torch.tensor([0.5, -0.5])) ** 2 / logvar.exp()).mean()
+    assert torch.allclose(res["loss"], want, atol=1e-6)
+    assert torch.allclose(res["output"]["mean"][0], torch.tensor([2.5, 0.5]))
+    assert torch.allclose(res["output"]["sigma"][0], torch.tensor([1.0, 2.0]))
+    cols = task.predictions(res, toy_batch)
+    assert set(cols) == {"event_id", "pred_px", "sigma_px", "pred_py", "sigma_py"}
+    m = task.metrics(task.collect(res, toy_batch))
+    assert m["px/bias"] == pytest.approx(float((2.5 - y[:, 0]).mean()), rel=1e-5)
+
+
+def test_mse_has_no_sigma(toy_batch):
+    task = RegressionTask(targets=["pz"], loss="mse")
+    out = torch.zeros(4, 2)
+    res = task({"out": out}, toy_batch)
+    assert torch.allclose(res["loss"], (toy_batch.event["pz"].float() ** 2).mean())
+    assert "sigma" not in res["output"]
+
+
+def test_unknown_target_lists_valid(toy_manifest):
+    with pytest.raises(ConfigError, match=r"unknown regression target `energy`; valid: .*px"):
+        RegressionTask(targets=["energy"]).check(toy_manifest)
+    with pytest.raises(ConfigError, match="--targets"):
+        RegressionTask().check(toy_manifest)
+    bare = {"columns": {"event_id": {}, "x": {}, "label": {}}}
+    with pytest.raises(DataError, match="no event-level targets"):
+        RegressionTask(targets=["px"]).check(bare)
+    with pytest.raises(ConfigError, match="nll, mse"):
+        RegressionTask(targets=["px"], loss="l1")

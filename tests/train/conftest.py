@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+TOY_MODEL = "hg_train_toy:ToyModel"
+
+
+@pytest.fixture(scope="session")
+def toy_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from hg_train_toy import build_toy
+
+    return build_toy(tmp_path_factory.mktemp("toy") / "ds", n_events=64)
