@@ -101,9 +101,18 @@ def main() -> None:
     print(f"### sim-drift-chamber, 10 tracks/event, {len(dc)} events, {len(t) / len(dc):.0f} hits/event, "
           f"noise {100 * (t == -1).mean():.1f}%\n")
     print(head)
+    reso = {}
     for name, opts, run in methods(args):
         c = build_clusterer(name, opts, run=run, manifest=dc.manifest)
-        print(row(name, opts, cluster_dataset(dc, c).metrics), flush=True)
+        res = cluster_dataset(dc, c)
+        reso.setdefault(name, res.resolution)
+        print(row(name, opts, res.metrics), flush=True)
+    r = reso["hough"]
+    print("\nTaubin fit of hough tracks matched to a particle (double majority), B = 1 T:\n")
+    print("| p_T bin [GeV] | tracks | bias (median) | σ(p_T)/p_T |\n|---|---|---|---|")
+    for lo, hi, n, b, sg in zip(r["edges"][:-1], r["edges"][1:], r["count"], r["bias"], r["sigma"]):
+        if n:
+            print(f"| {lo:g}–{hi:g} | {n} | {b:+.4f} | {sg:.4f} |")
 
     if args.gnn_run:
         print("\n" + edge_report(dc, args.gnn_run))
