@@ -42,7 +42,8 @@ def drift_chamber(out: Path, events: int, tracks: int, seed: int) -> Path:
 def methods(args: argparse.Namespace) -> list[tuple[str, dict, Path | None]]:
     out: list[tuple[str, dict, Path | None]] = [("dbscan", {}, None), ("hdbscan", {}, None), ("hough", {}, None)]
     if args.gnn_run:
-        out += [("gnn", {}, args.gnn_run), ("gnn", {"walk": True}, args.gnn_run)]
+        g = {"threshold": args.gnn_threshold, "min_hits": 6}
+        out += [("gnn", g, args.gnn_run), ("gnn", {**g, "walk": True}, args.gnn_run)]
     if args.oc_run:
         out.append(("condensation", {}, args.oc_run))
     return out
@@ -84,6 +85,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=100)
     ap.add_argument("--seed", type=int, default=101, help="test-set seed (train sets use other seeds)")
     ap.add_argument("--gnn-run", type=Path)
+    ap.add_argument("--gnn-threshold", type=float, default=0.6, help="chosen on the run's val split")
     ap.add_argument("--oc-run", type=Path)
     ap.add_argument("--trackml", type=Path, default=Path("/work/shared/data/trackml-event1"))
     args = ap.parse_args()
@@ -112,7 +114,7 @@ def main() -> None:
     print("| p_T bin [GeV] | tracks | bias (median) | σ(p_T)/p_T |\n|---|---|---|---|")
     for lo, hi, n, b, sg in zip(r["edges"][:-1], r["edges"][1:], r["count"], r["bias"], r["sigma"]):
         if n:
-            print(f"| {lo:g}–{hi:g} | {n} | {b:+.4f} | {sg:.4f} |")
+            print(f"| {lo:g}–{hi:g} | {int(n)} | {b:+.4f} | {sg:.4f} |")
 
     if args.gnn_run:
         print("\n" + edge_report(dc, args.gnn_run))
