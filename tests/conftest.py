@@ -49,7 +49,7 @@ def tiny_root_file(tmp_path: Path) -> Path:
 
     path = tmp_path / "tiny.root"
     with uproot.recreate(path) as f:
-        f["events"] = {
+        write_ttree(f, "events", {
             "evt": np.arange(100, 105, dtype=np.int64),
             "label": np.array([0, 1, 0, 1, 1], dtype=np.int32),
             "hit_x": jag(rng.normal(0, 10, n).astype(np.float32)),
@@ -59,5 +59,13 @@ def tiny_root_file(tmp_path: Path) -> Path:
             "hit_trk": jag(trk.astype(np.int64)),
             "part_id": jag(np.concatenate([np.arange(1, k + 1) for k in pcounts]).astype(np.int64), pcounts),
             "part_px": jag(rng.normal(0, 1, int(pcounts.sum())).astype(np.float32), pcounts),
-        }
+        })
     return path
+
+
+def write_ttree(f: Any, name: str, data: dict[str, Any]) -> None:
+    """Write a TTree (not an RNTuple, uproot's default for ``f[name] = ...``)."""
+    import awkward as ak
+
+    types = {k: (str(ak.type(v).content) if isinstance(v, ak.Array) else v.dtype) for k, v in data.items()}
+    f.mktree(name, types).extend(data)

@@ -108,3 +108,39 @@ def test_csv_missing_columns(tml, tmp_path):
     one_line_error(run("build-dataset", "--source", "trackml", "--input", tml, "--out", tmp_path / "ds"),
                    "lacks column", "vy")
     _nothing_written(tmp_path)
+
+
+def _root_mapping(tmp_path, **over):
+    import yaml
+
+    data = {"tree": "events", "hits": {"x": "hit_x", "y": "hit_y", "z": "hit_z"}, **over}
+    p = tmp_path / f"m{len(list(tmp_path.glob('m*.yaml')))}.yaml"
+    p.write_text(yaml.safe_dump(data))
+    return p
+
+
+def test_root_bad_inputs(tiny_root_file, tmp_path):
+    m = _root_mapping(tmp_path)
+    trunc = tmp_path / "t.root"
+    trunc.write_bytes(tiny_root_file.read_bytes()[:1500])
+    cases = [
+        ([trunc], m, "t.root"),
+        ([m], m, "not a readable ROOT file"),
+        ([tiny_root_file], _root_mapping(tmp_path, tree="evnts"), "close matches: events"),
+        ([tiny_root_file], _root_mapping(tmp_path, hits={"x": "hit_xx", "y": "hit_y", "z": "hit_z"}),
+         "close matches: hit_x"),
+        ([tiny_root_file], _root_mapping(tmp_path, hitz={}), "unknown key `hitz`"),
+        ([tiny_root_file], _root_mapping(tmp_path, selection="evt < 0"), "zero events"),
+    ]
+    for inputs, mapping, needle in cases:
+        res = run("build-dataset", "--source", "root", "--mapping", mapping, *[a for i in inputs for a in ("--input", i)],
+                  "--out", tmp_path / "out" / "ds")
+        one_line_error(res, needle)
+        assert not (tmp_path / "out").exists()
+
+
+def test_root_build_ok(tiny_root_file, tmp_path):
+    m = _root_mapping(tmp_path, event={"label": "label"}, label_names=["a", "b"])
+    res = run("build-dataset", "--source", "root", "--mapping", m, "--input", tiny_root_file, "--out", tmp_path / "ds")
+    assert res.exit_code == 0, res.output
+    assert "a: 2" in res.output and "b: 3" in res.output

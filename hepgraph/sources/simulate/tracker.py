@@ -121,8 +121,63 @@ def sort_hits(event: np.ndarray, *keys: np.ndarray) -> np.ndarray:
 def smear_tangential(rng: np.random.Generator, pos: np.ndarray, sigma: float) -> np.ndarray:
     """Move points on a cylinder by Gaussian(sigma) mm along the azimuthal direction (r*phi)."""
     r = np.hypot(pos[:, 0], pos[:, 1])
-    phi = np.arctan2(pos[:, 1], pos[:, 0]) + rng.standard_normal(pos.shape[0]) * sigma / np.maximum(r, 1e-9)
+    u = rng.standard_normal(pos.shape[0]) * sigma / np.maximum(r, 1e-9)   # tan of the phi shift
+    scale = 1.0 / np.sqrt(1.0 + u**2)                                     # stay on the cylinder
     out = pos.copy()
-    out[:, 0] = r * np.cos(phi)
-    out[:, 1] = r * np.sin(phi)
+    out[:, 0] = (pos[:, 0] - u * pos[:, 1]) * scale
+    out[:, 1] = (pos[:, 1] + u * pos[:, 0]) * scale
     return out
+
+
+def scattering_offsets(
+    rng: np.random.Generator, theta0: np.ndarray, path: np.ndarray, alive: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Displacements from thin scatterers at every crossing, in the small-angle limit.
+
+    A kick of angle theta_k at path length L_k displaces the track at L_j > L_k by
+    theta_k (L_j - L_k); summed over the earlier crossings this is
+    ``L_j * sum(theta_k) - sum(theta_k L_k)`` (two running sums along each track).
+
+    Args:
+        theta0: (N,) Highland angle per crossing of each track (rad).
+        path: (N, J) path length at each crossing (mm).
+        alive: (N, J) crossings that exist (kicks only there).
+
+    Returns:
+        Two (N, J) displacements (mm) along two directions orthogonal to the track.
+    """
+    out = []
+    for _ in range(2):
+        th = rng.standard_normal(path.shape) * theta0[:, None] * alive
+        a = np.cumsum(th, axis=1) - th
+        b = np.cumsum(th * path, axis=1) - th * path
+        out.append(path * a - b)
+    return out[0], out[1]
+
+
+def plane_hits(
+    rng: np.random.Generator, pos: np.ndarray, mom: np.ndarray, q: np.ndarray, mass_mev: np.ndarray,
+    b_tesla: float, planes: np.ndarray, x_over_x0: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Crossings of N tracks with J planes x = c_j (field along z), with multiple scattering.
+
+    Exact helices (:func:`helix.plane_crossings`) plus the thin-scatterer displacements of
+    :func:`scattering_offsets`, applied in the plane (along y and z, orthogonal to the
+    track) so the points stay on their planes.
+
+    Returns:
+        (pos (N, J, 3) mm, phase (N, J) rad, path (N, J) mm, ok (N, J)); ``ok`` is
+        cumulative (a track that misses a plane stops).
+    """
+    cpos, phase, path, ok = helix.plane_crossings(pos, mom, q, b_tesla, planes)
+    ok = np.logical_and.accumulate(ok, axis=1)
+    if x_over_x0 > 0 and ok.any():
+        p = np.linalg.norm(mom, axis=1) * 1e3
+        beta = p / np.hypot(p, mass_mev)
+        d1, d2 = scattering_offsets(rng, highland(p, beta, x_over_x0), path, ok)
+        # Offsets orthogonal to the track, projected onto the plane (divide by the x-cosine).
+        cos_x = np.maximum(np.abs(np.cos(phase)) * (np.hypot(mom[:, 0], mom[:, 1]) /
+                           np.linalg.norm(mom, axis=1))[:, None], 0.05)
+        cpos[..., 1] += d1 / cos_x
+        cpos[..., 2] += d2 / cos_x
+    return cpos, phase, path, ok

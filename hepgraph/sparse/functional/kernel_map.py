@@ -13,7 +13,8 @@ the same pairs with the roles of input and output swapped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -33,6 +34,7 @@ class KernelMap:
         n_out: number of output rows.
         identity: index of an offset mapping every row to itself (submanifold centre, whose
             pairs are not stored: ``sizes[identity] == 0``), or None.
+        cache: derived layouts (convolution plans), filled lazily.
     """
 
     in_idx: Tensor
@@ -41,6 +43,7 @@ class KernelMap:
     n_in: int
     n_out: int
     identity: int | None = None
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def num_pairs(self) -> int:
@@ -49,9 +52,13 @@ class KernelMap:
 
     def transposed(self) -> KernelMap:
         """The same pairs with input and output swapped (for transposed convolution)."""
-        return KernelMap(
-            self.out_idx, self.in_idx, self.sizes, self.n_out, self.n_in, self.identity
-        )
+        if "transposed" not in self.cache:
+            t = KernelMap(self.out_idx, self.in_idx, self.sizes, self.n_out, self.n_in, self.identity)
+            for key, twin in (("plan", "plan_t"), ("plan_t", "plan")):
+                if key in self.cache:
+                    t.cache[twin] = self.cache[key]
+            self.cache["transposed"] = t
+        return self.cache["transposed"]
 
 
 # A direct-address table is used when the padded bounding box has at most this many cells
