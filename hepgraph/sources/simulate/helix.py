@@ -208,12 +208,16 @@ def cylinder_crossings(
     psi = np.minimum(np.where(d1 < 1e-12, TWO_PI, d1), np.where(d2 < 1e-12, TWO_PI, d2))
     s_t = psi / np.abs(k)[:, None]                                            # (N, J) mm
     phase = phi0[:, None] + sgn * psi
-    out = np.empty(s_t.shape + (3,))
+    comp = np.empty((3,) + s_t.shape)            # (3, N, J): each coordinate contiguous
     ik = (1.0 / k)[:, None]
     sin_p, cos_p = np.sin(phase), np.cos(phase)
-    out[..., 0] = cx[:, None] + sin_p * ik
-    out[..., 1] = cy[:, None] - cos_p * ik
-    out[..., 2] = pos[:, 2:3] + s_t * tanl[:, None]
+    np.multiply(sin_p, ik, out=comp[0])
+    comp[0] += cx[:, None]
+    np.multiply(cos_p, -ik, out=comp[1])
+    comp[1] += cy[:, None]
+    np.multiply(s_t, tanl[:, None], out=comp[2])
+    comp[2] += pos[:, 2:3]
+    out = comp.transpose(1, 2, 0)                # (N, J, 3) view
     return out, phase, s_t * np.sqrt(1.0 + tanl**2)[:, None], ok, cos_p, sin_p
 
 
