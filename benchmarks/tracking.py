@@ -79,6 +79,39 @@ def edge_report(ds, run: Path) -> str:
             f"efficiency {c['edge_efficiency']:.4f}, purity {c['edge_purity']:.4f}")
 
 
+def gnn_breakdown(ds, run: Path, threshold: float) -> str:
+    """Time per event of each step of the gnn chain (collate, graph, network, components)."""
+    import torch
+
+    from hepgraph.cluster.graph import GNNClusterer
+    from hepgraph.cluster.learned import load_run
+    from hepgraph.events import collate_events
+    from hepgraph.represent.graph import build_edges
+
+    model, feats, _ = load_run(run)
+    c = GNNClusterer(threshold=threshold, min_hits=6)
+    tot = np.zeros(4)
+    for rep in range(2):  # first pass warms up
+        for i in range(len(ds)):
+            ev = ds[i]
+            t0 = time.perf_counter()
+            b = collate_events([ev], feats)
+            t1 = time.perf_counter()
+            b.edge_index = build_edges(b, model.graph, **model.graph_kwargs)
+            t2 = time.perf_counter()
+            with torch.no_grad():
+                out = model(b)
+            t3 = time.perf_counter()
+            c.cluster(ev, edge_index=out["edge_index"].numpy(), scores=torch.sigmoid(out["out"]).numpy().reshape(-1))
+            t4 = time.perf_counter()
+            if rep:
+                tot += [t1 - t0, t2 - t1, t3 - t2, t4 - t3]
+    ms = 1e3 * tot / len(ds)
+    return (f"gnn chain per event: collate {ms[0]:.1f} ms, graph ({model.graph}) {ms[1]:.1f} ms, "
+            f"network {ms[2]:.1f} ms, threshold + components {ms[3]:.1f} ms; "
+            f"graph + network + components {ms[1] + ms[2] + ms[3]:.1f} ms")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", type=Path, required=True)
@@ -142,6 +175,8 @@ def main() -> None:
         ms = 1e3 * m["seconds_per_event"]
         label = name + (" " + " ".join(f"{k}={v}" for k, v in opts.items()) if opts else "")
         print(f"| {label} | {ms:.1f} | {ms * 1000 / nh:.1f} |", flush=True)
+    if args.gnn_run:
+        print("\n" + gnn_breakdown(big, args.gnn_run, args.gnn_threshold))
 
 
 if __name__ == "__main__":
