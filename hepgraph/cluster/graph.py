@@ -1,0 +1,156 @@
+"""Track building from scored edges (the tracking-GNN chain's last step).
+
+Edges with score > ``threshold`` are kept, then
+
+- ``components`` (default): the connected components of the kept edges are the tracks
+  (``scipy.sparse.csgraph.connected_components``);
+- ``walk``: branchings are resolved first by following the highest-score edges: edges
+  are accepted in decreasing score while both of their hits have fewer than two accepted
+  edges, so every hit keeps its (at most) two best compatible edges and the tracks become
+  paths (a hit where a track would branch keeps only the best-scoring continuation). This
+  needs no orientation, so it also holds for curling tracks and same-layer neighbours.
+
+The scores come either from ``cluster(event, edge_index=..., scores=...)`` or, when a
+trained edge classifier is attached (``model=``), from running it on the event.
+
+YAML::
+
+    clusterer: {name: gnn, threshold: 0.5, walk: true, min_hits: 3}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from hepgraph.cluster.base import Clusterer
+from hepgraph.errors import ConfigError, DataError
+from hepgraph.registry import CLUSTERERS
+
+__all__ = ["connected_tracks", "walk_edges", "GNNClusterer"]
+
+
+def connected_tracks(edge_index: np.ndarray, num_hits: int) -> np.ndarray:
+    """(N,) component label of each hit for undirected ``edge_index`` (2, E)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    e = np.asarray(edge_index, np.int64).reshape(2, -1)
+    adj = coo_matrix((np.ones(e.shape[1], np.int8), (e[0], e[1])), shape=(num_hits, num_hits))
+    _, lab = connected_components(adj, directed=False)
+    return lab.astype(np.int64)
+
+
+def _rank_at_nodes(a: np.ndarray, b: np.ndarray, score: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rank (0 = best score) of each edge ``idx`` among the edges of its end ``a`` and of its end ``b``."""
+    m = idx.size
+    node = np.concatenate([a[idx], b[idx]])
+    eid = np.concatenate([idx, idx])
+    sc = np.concatenate([score[idx], score[idx]])
+    order = np.lexsort((eid, -sc, node))  # ties: lowest edge index first
+    sn = node[order]
+    start = np.r_[0, np.flatnonzero(sn[1:] != sn[:-1]) + 1]
+    grp_start = np.repeat(start, np.diff(np.r_[start, sn.size]))
+    rank = np.empty(2 * m, np.int64)
+    rank[order] = np.arange(2 * m) - grp_start
+    return rank[:m], rank[m:]
+
+
+def walk_edges(edge_index: np.ndarray, scores: np.ndarray, num_hits: int, max_degree: int = 2) -> np.ndarray:
+    """Bool mask of the edges kept by the greedy walk (see the module docstring).
+
+    Edges are accepted in decreasing score while both of their hits have fewer than
+    ``max_degree`` accepted edges; done in vectorised rounds (each round accepts every edge
+    that is among the best free edges of both its hits), which gives the same result as
+    the sequential greedy pass up to ties. With ``max_degree=2`` tracks become paths.
+
+    Args:
+        edge_index: (2, E) candidate edges (already thresholded), undirected.
+        scores: (E,) edge scores.
+        num_hits: N.
+        max_degree: most edges kept per hit.
+    """
+    e = np.asarray(edge_index, np.int64).reshape(2, -1)
+    s = np.asarray(scores, np.float64)
+    a, b = e[0], e[1]
+    kept = np.zeros(e.shape[1], bool)
+    deg = np.zeros(num_hits, np.int64)
+    free = a != b
+    while True:
+        free &= ~kept & (deg[a] < max_degree) & (deg[b] < max_degree)
+        idx = np.flatnonzero(free)
+        if idx.size == 0:
+            return kept
+        ra, rb = _rank_at_nodes(a, b, s, idx)
+        ok = (ra < max_degree - deg[a[idx]]) & (rb < max_degree - deg[b[idx]])
+        new = idx[ok]  # never empty: the best free edge ranks 0 at both ends
+        kept[new] = True
+        np.add.at(deg, a[new], 1)
+        np.add.at(deg, b[new], 1)
+
+
+@CLUSTERERS.register("gnn", needs_model=True, task="edge-classification")
+class GNNClusterer(Clusterer):
+    """Edge scores -> threshold -> connected components (or greedy walk).
+
+    Args:
+        threshold: keep edges with score > threshold.
+        walk: resolve branchings by the greedy highest-score walk.
+        min_hits: smaller tracks become noise.
+        model: optional trained edge classifier (``model(batch)["out"]`` logits per edge).
+        features: feature spec the model was trained with.
+        device: torch device for the model.
+    """
+
+    name = "gnn"
+    needs_model = True
+
+    def __init__(
+        self, *, threshold: float = 0.5, walk: bool = False, min_hits: int = 3,
+        model: Any = None, features: Any = None, device: str = "cpu",
+    ) -> None:
+        super().__init__(min_hits)
+        if not 0.0 <= threshold <= 1.0:
+            raise ConfigError(f"gnn `threshold` is an edge probability in [0, 1], got `{threshold}`")
+        self.threshold = float(threshold)
+        self.walk = bool(walk)
+        self.model = model
+        self.features = features
+        self.device = device
+
+    def _scores(self, event: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        if self.model is None:
+            raise DataError(
+                "method `gnn` needs edge scores: pass cluster(event, edge_index=..., scores=...) "
+                "or a trained edge-classification model (CLI: --run RUN_DIR)"
+            )
+        from hepgraph.cluster.learned import run_model
+
+        out = run_model(self.model, event, self.features, self.device)
+        if "edge_index" not in out:
+            raise DataError("the model returned no `edge_index`: it is not an edge-level model; "
+                            "train it with --task edge-classification")
+        logits = out["out"].reshape(-1)
+        return out["edge_index"], 1.0 / (1.0 + np.exp(-logits))
+
+    def _cluster(self, event: dict[str, Any], pos: np.ndarray, **inputs: Any) -> np.ndarray:
+        n = pos.shape[0]
+        if inputs.get("scores") is not None:
+            e = inputs.get("edge_index", event.get("edge_index"))
+            if e is None:
+                raise DataError("`scores` given without `edge_index` (2, E)")
+            s = inputs["scores"]
+        else:
+            e, s = self._scores(event)
+        e = np.asarray(e, np.int64).reshape(2, -1)
+        s = np.asarray(s, np.float64).reshape(-1)
+        if s.size != e.shape[1]:
+            raise DataError(f"`scores` has {s.size} entries but `edge_index` has {e.shape[1]} edges")
+        if e.size and (e.min() < 0 or e.max() >= n):
+            raise DataError(f"`edge_index` refers to hit `{int(e.max())}` but the event has {n} hits")
+        keep = s > self.threshold
+        e, s = e[:, keep], s[keep]
+        if self.walk and e.shape[1]:
+            e = e[:, walk_edges(e, s, n)]
+        return connected_tracks(e, n)
