@@ -71,5 +71,5 @@ def merge_params(defaults: Mapping[str, Any], params: Mapping[str, Any] | None, 
 
 def close_matches(name: str, candidates: Iterable[str], n: int = 3) -> str:
     """`` (close matches: a, b)`` or ``""``."""
-    close = difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.5)
+    close = difflib.get_close_matches(name, list(dict.fromkeys(candidates)), n=n, cutoff=0.5)
     return f" (close matches: {', '.join(close)})" if close else ""

@@ -110,8 +110,11 @@ class TrackMLSource(Source):
             )
         out = []
         for prefix, parts in sorted(events.items()):
-            for kind in ("hits", "truth", "particles"):
-                if kind not in parts:
+            for kind in ("hits", "truth", "particles", "cells"):
+                for ext in (".csv", ".csv.gz"):  # siblings of a globbed hits file
+                    if kind not in parts and Path(f"{prefix}-{kind}{ext}").is_file():
+                        parts[kind] = f"{prefix}-{kind}{ext}"
+                if kind not in parts and kind != "cells":
                     raise DataError(f"TrackML event `{prefix}` has no {kind} file ({prefix}-{kind}.csv[.gz])")
             out.append(parts)
         return out

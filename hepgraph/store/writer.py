@@ -87,8 +87,13 @@ def _run_parallel(source: Source, tasks: Sequence[Any], tmp: Path, workers: int,
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    # spawn: forked children of a process with Arrow/torch thread pools can deadlock.
-    ctx = mp.get_context("spawn")
+    # Not plain fork: forked children of a process with Arrow/torch thread pools can
+    # deadlock. A fork server (POSIX) imports hepgraph once and forks clean workers.
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["hepgraph.store.shards"])
+    else:
+        ctx = mp.get_context("spawn")
     q = ctx.Queue()
     results: list[ShardSummary | None] = [None] * len(tasks)
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
@@ -168,6 +173,7 @@ def build_dataset(
     if not tasks:
         raise DataError(f"zero events selected: source `{source.name}` planned no work; check the inputs")
 
+    created = [p for p in (out.parent, *out.parent.parents) if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_tmp(out)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
@@ -188,6 +194,11 @@ def build_dataset(
         _commit(tmp, out, overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        for p in created:  # parents this build made (innermost first)
+            try:
+                p.rmdir()
+            except OSError:
+                break
         raise
     log.info("wrote %s: %d events, %d hits", out, manifest["counts"]["events"], manifest["counts"]["hits"])
     return out

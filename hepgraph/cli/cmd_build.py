@@ -1,0 +1,153 @@
+"""``hepgraph build-dataset``: read a source and write a dataset directory."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from hepgraph.cli.options import OverwriteOption, SeedOption, SetOption, WorkersOption, handle_errors
+
+
+def _source_names() -> list[str]:
+    import hepgraph.sources  # noqa: F401  (fills SOURCES)
+    from hepgraph.registry import SOURCES
+
+    return SOURCES.names()
+
+
+def resolve_mapping(mapping: str | None) -> Path | None:
+    """A mapping path, or the name of a shipped mapping in ``configs/sources/``.
+
+    Raises:
+        ConfigError: neither a file nor a shipped mapping name.
+    """
+    from hepgraph.config import repo_configs_dir
+    from hepgraph.errors import ConfigError
+
+    if mapping is None:
+        return None
+    p = Path(mapping)
+    if p.is_file():
+        return p
+    shipped = repo_configs_dir() / "sources"
+    for cand in (shipped / mapping, shipped / f"{mapping}.yaml"):
+        if cand.is_file():
+            return cand
+    names = sorted(q.stem for q in shipped.glob("*.yaml")) if shipped.is_dir() else []
+    raise ConfigError(
+        f"mapping `{mapping}` is neither a file nor a shipped mapping (shipped: {', '.join(names) or 'none'})"
+    )
+
+
+def _rate_column() -> Any:
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Events per second and hits per second."""
+
+        def render(self, task: Any) -> Text:
+            el = task.elapsed or 0.0
+            if el <= 0:
+                return Text("")
+            hits = task.fields.get("hits", 0)
+            return Text(f"{task.completed / el:,.0f} events/s  {hits / el:,.0f} hits/s", style="cyan")
+
+    return RateColumn()
+
+
+def summary_table(out: Path, manifest: dict[str, Any], seconds: float) -> Any:
+    """The one-screen summary printed after a build."""
+    from rich.table import Table
+
+    c, st = manifest["counts"], manifest.get("stats", {}).get("hits_per_event", {})
+    size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
+    t = Table(title=f"dataset {out}", show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("source", f"{manifest['source']['name']}")
+    t.add_row("events", f"{c['events']:,}")
+    t.add_row("hits", f"{c['hits']:,}  (per event min {st.get('min')}, median {st.get('median')}, "
+              f"max {st.get('max')})")
+    if c.get("particles"):
+        t.add_row("particles", f"{c['particles']:,}")
+    t.add_row("shards", f"{len(manifest['shards'])}  ({size / 2**20:.2f} MiB on disk)")
+    t.add_row("columns", ", ".join(manifest["columns"]))
+    sp = manifest.get("splits", {}).get("counts", {})
+    t.add_row("splits", "  ".join(f"{k} {v:,}" for k, v in sp.items()))
+    labels = manifest.get("stats", {}).get("label_counts", {}).get("label")
+    if labels:
+        names = manifest.get("label_names") or []
+        t.add_row("labels", ", ".join(
+            f"{names[int(k)] if 0 <= int(k) < len(names) else k}: {v}" for k, v in sorted(labels.items(), key=lambda kv: int(kv[0]))))
+    rate = c["events"] / seconds if seconds > 0 else float("nan")
+    t.add_row("time", f"{seconds:.1f} s  ({rate:,.0f} events/s, {c['hits'] / max(seconds, 1e-9):,.0f} hits/s)")
+    return t
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``build-dataset``."""
+
+    @app.command("build-dataset")
+    @handle_errors
+    def build_dataset_cmd(
+        source: Annotated[str, typer.Option("--source", help="Event source: " + ", ".join(_source_names()) + ".")],
+        out: Annotated[Path, typer.Option("--out", help="Dataset directory to create.")],
+        input_: Annotated[
+            Optional[list[str]],
+            typer.Option("--input", "-i", help="Input file, directory or glob (repeatable)."),
+        ] = None,
+        paths: Annotated[
+            Optional[list[str]], typer.Argument(help="More input paths (e.g. from a shell glob).", show_default=False)
+        ] = None,
+        mapping: Annotated[
+            Optional[str],
+            typer.Option("--mapping", help="YAML mapping file (root, csv), or a name in configs/sources/."),
+        ] = None,
+        events: Annotated[
+            Optional[int], typer.Option("--events", help="At most this many events (>= 1).")
+        ] = None,
+        seed: SeedOption = 0,
+        workers: WorkersOption = 0,
+        overwrite: OverwriteOption = False,
+        set_: SetOption = None,
+    ) -> None:
+        """Build a dataset (Parquet shards + manifest) from a source. Lengths mm, times ns, momenta GeV."""
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        from hepgraph.config import apply_overrides
+        from hepgraph.registry import SOURCES
+        from hepgraph.store.manifest import read_manifest
+        from hepgraph.store.writer import build_dataset
+
+        _source_names()
+        factory = SOURCES.get(source)
+        params = apply_overrides({}, set_)
+        inputs = [*(input_ or []), *(paths or [])] or None
+        src = factory(inputs=inputs, mapping=resolve_mapping(mapping), seed=seed, params=params)
+        console = Console(stderr=True)
+        t0 = time.perf_counter()
+        state: dict[str, Any] = {}
+
+        def progress(n_ev: int, n_hits: int) -> None:
+            if "bar" not in state:  # started lazily: errors found while planning print alone
+                bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                               MofNCompleteColumn(), _rate_column(), TimeElapsedColumn(),
+                               console=console, transient=True)
+                bar.start()
+                state["bar"], state["task"] = bar, bar.add_task(f"{source} -> {out}", total=events, hits=0)
+            bar, task = state["bar"], state["task"]
+            bar.update(task, advance=n_ev, hits=bar.tasks[0].fields.get("hits", 0) + n_hits)
+
+        try:
+            path = build_dataset(src, out, max_events=events, seed=seed, workers=workers,
+                                 overwrite=overwrite, progress=progress)
+        finally:
+            if "bar" in state:
+                state["bar"].stop()
+        seconds = time.perf_counter() - t0
+        Console().print(summary_table(path, read_manifest(path), seconds))

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from hepgraph.errors import DataError
+from hepgraph.events import table_from_events, validate_table
+
+
+def test_valid_chunk_cast_to_schema(tiny_hits):
+    t = validate_table(table_from_events(tiny_hits))
+    assert t.schema.field("x").type == pa.list_(pa.float32())
+    assert t.schema.field("layer").type == pa.list_(pa.int32())
+    assert t.schema.field("label").type == pa.int32()
+    assert t.num_rows == 3
+
+
+def test_hit_lengths_mismatch(tiny_hits):
+    tiny_hits[1]["charge"] = tiny_hits[1]["charge"][:-1]
+    with pytest.raises(DataError, match=r"event 1 \(event_id=1\).*`charge`"):
+        validate_table(table_from_events(tiny_hits))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_coordinates(tiny_hits, bad):
+    tiny_hits[1]["y"][4] = bad
+    with pytest.raises(DataError, match=r"event_id=1.*`y`.*hit 4"):
+        validate_table(table_from_events(tiny_hits))
+
+
+def test_track_id_without_particle(tiny_hits):
+    tiny_hits[0]["track_id"][3] = 7
+    with pytest.raises(DataError, match="track_id 7"):
+        validate_table(table_from_events(tiny_hits))
+    tiny_hits[0]["track_id"][3] = -1  # noise is fine
+    validate_table(table_from_events(tiny_hits))
+
+
+def test_unsafe_casts(tiny_hits):
+    tiny_hits[0]["layer"] = tiny_hits[0]["layer"].astype(np.float64) + 0.5
+    with pytest.raises(DataError, match="`layer`"):
+        validate_table(table_from_events(tiny_hits))
+
+
+def test_overflowing_int(tiny_hits):
+    for ev in tiny_hits:
+        ev["layer"] = ev["layer"].astype(np.int64)
+    tiny_hits[0]["layer"][0] = 2**40
+    with pytest.raises(DataError, match="`layer`"):
+        validate_table(table_from_events(tiny_hits))
+
+
+def test_missing_required_and_duplicates(tiny_hits):
+    for ev in tiny_hits:
+        del ev["z"]
+    with pytest.raises(DataError, match="`z`"):
+        validate_table(table_from_events(tiny_hits))
+
+
+def test_duplicate_event_id(tiny_hits):
+    tiny_hits[1]["event_id"] = 0
+    with pytest.raises(DataError, match="event_id 0"):
+        validate_table(table_from_events(tiny_hits))
