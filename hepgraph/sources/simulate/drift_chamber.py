@@ -26,9 +26,9 @@ from hepgraph.registry import SOURCES
 from hepgraph.sources.base import SourceInfo
 from hepgraph.sources.simulate import gun
 from hepgraph.sources.simulate.base import SimulatedSource, check_positive, check_range, make_factory
-from hepgraph.sources.simulate.helix import TrackState
-from hepgraph.sources.simulate.material import bethe_bloch, landau_factor, material, mip_dedx
-from hepgraph.sources.simulate.tracker import propagate, smear_tangential, sort_hits
+from hepgraph.sources.simulate.helix import cylinder_crossings
+from hepgraph.sources.simulate.material import bethe_bloch, highland, landau_factor, material, mip_dedx
+from hepgraph.sources.simulate.tracker import scattering_offsets, smear_tangential
 from hepgraph.sources.simulate.truth import ParticleList
 
 C_MM_NS = 299.792458
@@ -134,37 +134,50 @@ class DriftChamber(SimulatedSource):
         mass = masses[sp]
 
         radii, half = self.radii, float(c["half_length"])
+        cpos, phase, plen, ok = cylinder_crossings(vtx, mom, charges[sp].astype(np.float64),
+                                                   float(c["field_T"]), radii)
+        ok &= np.abs(cpos[..., 2]) <= half
+        ok = np.logical_and.accumulate(ok, axis=1)                 # a track that leaves stops
+        p_mev = pt / sin_t * 1e3
+        beta_t = p_mev / np.hypot(p_mev, mass)
         x_x0 = float(c["layer_thickness_x0"])
-        cr = propagate(rng, TrackState(vtx.copy(), mom.copy(), charges[sp].astype(np.float64)),
-                       mass, float(c["field_T"]), [("cylinder", r) for r in radii], x_x0,
-                       lambda p: np.abs(p[:, 2]) <= half)
-        keep = rng.random(cr.track.size) < float(c["efficiency"])
-        trk, lay, pos, mo, path = cr.track[keep], cr.surface[keep], cr.pos[keep], cr.mom[keep], cr.path[keep]
+        cp, sp_ = np.cos(phase), np.sin(phase)
+        if x_x0 > 0:
+            d1, d2 = scattering_offsets(rng, highland(p_mev, beta_t, x_x0), plen, ok)
+            cos_l, sin_l = sin_t[:, None], (d[:, 2])[:, None]
+            cpos[..., 0] += -d1 * sp_ - d2 * sin_l * cp
+            cpos[..., 1] += d1 * cp - d2 * sin_l * sp_
+            cpos[..., 2] += d2 * cos_l
+            scale = radii[None, :] / np.hypot(cpos[..., 0], cpos[..., 1])   # back onto the layer
+            cpos[..., 0] *= scale
+            cpos[..., 1] *= scale
+        keep = ok & (rng.random(ok.shape) < float(c["efficiency"]))
+        trk, lay = np.nonzero(keep)
+        pos, ph, path = cpos[trk, lay], phase[trk, lay], plen[trk, lay]
+        ut = np.stack([cp[trk, lay], sp_[trk, lay]], axis=1)
         nw = self.wires
         stagger = np.where(np.arange(radii.size) % 2 == 1, 0.5, 0.0)
         dphi = 2 * np.pi / nw
         phi = np.arctan2(pos[:, 1], pos[:, 0])
         wire = np.mod(np.rint(phi / dphi[lay] - stagger[lay]), nw[lay]).astype(np.int64)
         wphi = (wire + stagger[lay]) * dphi[lay]
-        wpos = np.stack([radii[lay] * np.cos(wphi), radii[lay] * np.sin(wphi)], axis=1)
-        ut = mo[:, :2] / np.linalg.norm(mo[:, :2], axis=1, keepdims=True)
-        rel = wpos - pos[:, :2]
-        dca = np.abs(rel[:, 0] * ut[:, 1] - rel[:, 1] * ut[:, 0])
+        # Wire W and crossing P on the same circle: W - P = 2 r sin(D/2) (-sin m, cos m),
+        # m = (phi_W + phi_P) / 2, so the distance of W to the track line is |2 r sin(D/2) cos(ph - m)|.
+        dca = np.abs(2 * radii[lay] * np.sin(0.5 * (wphi - phi)) * np.cos(ph - 0.5 * (wphi + phi)))
         sig = float(c["sigma_rphi"])
         drift = np.abs(dca + rng.standard_normal(dca.size) * sig)
         hpos = smear_tangential(rng, pos, sig)
         hpos[:, 2] += rng.standard_normal(dca.size) * float(c["sigma_z"])
-        p = np.linalg.norm(mo, axis=1)
-        m = mass[trk]
-        kin = np.sqrt((p * 1e3) ** 2 + m**2) - m
-        beta = p * 1e3 / np.hypot(p * 1e3, m)
-        cos_r = np.abs(np.sum(mo * np.c_[pos[:, :2], np.zeros(len(p))], axis=1)) / (p * radii[lay])
+        pm = p_mev[trk]
+        beta = beta_t[trk]
+        # cos of the angle between the track and the radial direction (3D).
+        cos_r = np.abs(ut[:, 0] * pos[:, 0] + ut[:, 1] * pos[:, 1]) / radii[lay] * sin_t[trk]
         seg_cm = np.minimum(c["cell_size"] / np.maximum(cos_r, 0.2), 5 * c["cell_size"]) / 10.0
-        charge = np.zeros(p.size)
-        for mm in np.unique(m):
-            s = m == mm
-            charge[s] = bethe_bloch(kin[s], float(mm), mat)
-        charge *= seg_cm * landau_factor(rng, p.size, float(c["landau_shape"]))
+        dedx = np.zeros(nt)                                          # MeV/cm, constant along a track
+        for mm in np.unique(mass):
+            s = mass == mm
+            dedx[s] = bethe_bloch(np.sqrt(p_mev[s] ** 2 + mm**2) - mm, float(mm), mat)
+        charge = dedx[trk] * seg_cm * landau_factor(rng, pm.size, float(c["landau_shape"]))
         v = float(c["drift_velocity"])
         time = path / (beta * C_MM_NS) + drift / v
 
@@ -185,7 +198,7 @@ class DriftChamber(SimulatedSource):
         hev = np.concatenate([ev[trk], nev])
         layer = np.concatenate([lay, nl]).astype(np.int32)
         wires = np.concatenate([wire, nwire]).astype(np.int32)
-        order = sort_hits(hev, layer, wires)
+        order = np.argsort((hev * radii.size + layer) * (int(nw.max()) + 1) + wires, kind="stable")
         hits = {
             "x": np.concatenate([hpos[:, 0], npos[:, 0]]), "y": np.concatenate([hpos[:, 1], npos[:, 1]]),
             "z": np.concatenate([hpos[:, 2], npos[:, 2]]),

@@ -170,3 +170,47 @@ def fit_circle(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     sol, *_ = np.linalg.lstsq(a, rhs, rcond=None)
     xc, yc = sol[0] / 2, sol[1] / 2
     return float(xc), float(yc), float(np.sqrt(sol[2] + xc**2 + yc**2))
+
+
+def cylinder_crossings(
+    pos: np.ndarray, mom: np.ndarray, q: np.ndarray, b: float, radii: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """First outward crossings of N helices with J cylinders, all at once (no scattering).
+
+    With centre c = (x0 - sin(phi0)/k, y0 + cos(phi0)/k) and signed curvature k = h/R,
+    the point at phase Phi is c + (sin Phi, -cos Phi)/k, so ``|p|^2 = r^2`` reads
+    ``|c| sin(Phi - alpha) = (r^2 - |c|^2 - 1/k^2) k / 2`` with alpha = atan2(c_y, c_x).
+
+    Args:
+        pos: (N, 3) vertices (mm); mom: (N, 3) momenta (GeV); q: (N,) charges; b: field (T).
+        radii: (J,) cylinder radii (mm), increasing.
+
+    Returns:
+        (pos (N, J, 3), transverse direction phase Phi (N, J), 3D path from the vertex (N, J),
+        ok (N, J)); ``ok`` is False where the helix never reaches the radius.
+    """
+    pt = np.hypot(mom[:, 0], mom[:, 1])
+    phi0 = np.arctan2(mom[:, 1], mom[:, 0])
+    tanl = mom[:, 2] / pt
+    k = -np.sign(q * b) / radius_mm(pt, b)                                   # (N,) 1/mm, signed
+    cx = pos[:, 0] - np.sin(phi0) / k
+    cy = pos[:, 1] + np.cos(phi0) / k
+    c2 = cx**2 + cy**2
+    cn = np.sqrt(c2)
+    alpha = np.arctan2(cy, cx)
+    w = (radii[None, :] ** 2 - c2[:, None] - 1.0 / k[:, None] ** 2) * k[:, None] / 2.0   # (N, J)
+    v = w / cn[:, None]
+    ok = np.abs(v) <= 1.0
+    a = np.arcsin(np.clip(v, -1.0, 1.0))
+    sgn = np.sign(k)[:, None]
+    d1 = np.mod(sgn * (alpha[:, None] + a - phi0[:, None]), TWO_PI)
+    d2 = np.mod(sgn * (alpha[:, None] + np.pi - a - phi0[:, None]), TWO_PI)
+    psi = np.minimum(np.where(d1 < 1e-12, TWO_PI, d1), np.where(d2 < 1e-12, TWO_PI, d2))
+    s_t = psi / np.abs(k)[:, None]                                            # (N, J) mm
+    phase = phi0[:, None] + sgn * psi
+    out = np.empty(s_t.shape + (3,))
+    ik = (1.0 / k)[:, None]
+    out[..., 0] = cx[:, None] + np.sin(phase) * ik
+    out[..., 1] = cy[:, None] - np.cos(phase) * ik
+    out[..., 2] = pos[:, 2:3] + s_t * tanl[:, None]
+    return out, phase, s_t * np.sqrt(1.0 + tanl**2)[:, None], ok

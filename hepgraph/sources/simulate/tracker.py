@@ -121,8 +121,35 @@ def sort_hits(event: np.ndarray, *keys: np.ndarray) -> np.ndarray:
 def smear_tangential(rng: np.random.Generator, pos: np.ndarray, sigma: float) -> np.ndarray:
     """Move points on a cylinder by Gaussian(sigma) mm along the azimuthal direction (r*phi)."""
     r = np.hypot(pos[:, 0], pos[:, 1])
-    phi = np.arctan2(pos[:, 1], pos[:, 0]) + rng.standard_normal(pos.shape[0]) * sigma / np.maximum(r, 1e-9)
+    u = rng.standard_normal(pos.shape[0]) * sigma / np.maximum(r, 1e-9)   # tan of the phi shift
+    scale = 1.0 / np.sqrt(1.0 + u**2)                                     # stay on the cylinder
     out = pos.copy()
-    out[:, 0] = r * np.cos(phi)
-    out[:, 1] = r * np.sin(phi)
+    out[:, 0] = (pos[:, 0] - u * pos[:, 1]) * scale
+    out[:, 1] = (pos[:, 1] + u * pos[:, 0]) * scale
     return out
+
+
+def scattering_offsets(
+    rng: np.random.Generator, theta0: np.ndarray, path: np.ndarray, alive: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Displacements from thin scatterers at every crossing, in the small-angle limit.
+
+    A kick of angle theta_k at path length L_k displaces the track at L_j > L_k by
+    theta_k (L_j - L_k); summed over the earlier crossings this is
+    ``L_j * sum(theta_k) - sum(theta_k L_k)`` (two running sums along each track).
+
+    Args:
+        theta0: (N,) Highland angle per crossing of each track (rad).
+        path: (N, J) path length at each crossing (mm).
+        alive: (N, J) crossings that exist (kicks only there).
+
+    Returns:
+        Two (N, J) displacements (mm) along two directions orthogonal to the track.
+    """
+    out = []
+    for _ in range(2):
+        th = rng.standard_normal(path.shape) * theta0[:, None] * alive
+        a = np.cumsum(th, axis=1) - th
+        b = np.cumsum(th * path, axis=1) - th * path
+        out.append(path * a - b)
+    return out[0], out[1]

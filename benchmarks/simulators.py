@@ -1,0 +1,104 @@
+"""Simulator throughput: events/s per detector on one core, and scaling with 2 workers.
+
+Usage:
+    python benchmarks/simulators.py [--events N] [--detectors lartpc,drift-chamber] [--build]
+
+Single-core speed is measured by running shard tasks (``plan`` / ``read``) in this
+process (wall and CPU time). Scaling runs the same tasks with 1 and 2 worker processes
+(through ``hepgraph.store.build_dataset`` with ``--build`` when the store is available,
+else a process pool over the tasks) and reports the ratio measured side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+
+def _run_task(args: tuple[str, int, object]) -> int:
+    name, seed, task = args
+    import hepgraph.sources  # noqa: F401 - fills SOURCES
+    from hepgraph.registry import SOURCES
+
+    src = SOURCES.get(name)(seed=seed)
+    return sum(t.num_rows for t in src.read(task))
+
+
+def single_core(name: str, events: int) -> tuple[float, float, float]:
+    """(events/s wall, events/s CPU, mean hits per event) running tasks in-process."""
+    import pyarrow.compute as pc
+
+    import hepgraph.sources  # noqa: F401
+    from hepgraph.registry import SOURCES
+
+    src = SOURCES.get(name)(seed=0)
+    tasks = src.plan(events)
+    next(src.read(src.plan(min(events, 50))[0]))   # warm-up: tables, imports
+    hits = 0
+    w0, c0 = time.perf_counter(), time.process_time()
+    for task in tasks:
+        for table in src.read(task):
+            hits += int(pc.sum(pc.list_value_length(table.column("x"))).as_py())
+    w, c = time.perf_counter() - w0, time.process_time() - c0
+    return events / w, events / c, hits / events
+
+
+def with_workers(name: str, events: int, workers: int, build: bool) -> float:
+    """Events/s wall with ``workers`` processes (build_dataset, or a pool over tasks)."""
+    import hepgraph.sources  # noqa: F401
+    from hepgraph.registry import SOURCES
+
+    src = SOURCES.get(name)(seed=0)
+    if build:
+        from hepgraph.store import build_dataset
+
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            build_dataset(src, os.path.join(tmp, "ds"), max_events=events, seed=0, workers=workers)
+            return events / (time.perf_counter() - t0)
+    tasks = src.plan(events)
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(_run_task, [(name, 0, tasks[0])] * workers))   # warm the workers
+        t0 = time.perf_counter()
+        n = sum(pool.map(_run_task, [(name, 0, t) for t in tasks]))
+        return n / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=0, help="events per detector (0: per-detector default)")
+    ap.add_argument("--detectors", default="lartpc,drift-chamber,pad-tpc,geiger-grid")
+    ap.add_argument("--build", action="store_true", help="scale through build_dataset (needs the store)")
+    ap.add_argument("--no-scaling", action="store_true")
+    args = ap.parse_args()
+    import hepgraph.sources  # noqa: F401
+    from hepgraph.registry import SOURCES
+
+    defaults = {"lartpc": 1000, "drift-chamber": 10000, "pad-tpc": 10000, "geiger-grid": 10000}
+    print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cpus, python {platform.python_version()}, date {time.strftime('%Y-%m-%d %H:%M')}")
+    print("| detector | events | hits/event | events/s (1 core, wall) | events/s (1 core, CPU) |"
+          " 1 worker ev/s | 2 workers ev/s | scaling |")
+    print("|---|---|---|---|---|---|---|---|")
+    for det in args.detectors.split(","):
+        name = f"sim-{det}"
+        if name not in SOURCES:
+            continue
+        n = args.events or defaults.get(det, 2000)
+        wall, cpu, hpe = single_core(name, n)
+        row = f"| {det} | {n} | {hpe:.0f} | {wall:.0f} | {cpu:.0f} |"
+        if not args.no_scaling:
+            w1 = with_workers(name, n, 1, args.build)
+            w2 = with_workers(name, n, 2, args.build)
+            row += f" {w1:.0f} | {w2:.0f} | {w2 / w1:.2f}x |"
+        else:
+            row += " - | - | - |"
+        print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()
