@@ -100,3 +100,19 @@ class HitModel(nn.Module):
 
     def extra_repr(self) -> str:
         return f"in_channels={self.in_channels}, out_channels={self.out_channels}, level={self.level!r}"
+
+
+def normalise_pos(pos: Tensor, extent: Any = None) -> Tensor:
+    """Positions mapped to about [-1, 1]: centre and half-size of ``extent`` (mm).
+
+    Args:
+        pos: (N, 3) mm.
+        extent: (3, 2) mm; default the 2 m cube of :data:`hepgraph.represent.image.DEFAULT_EXTENT`.
+    """
+    import torch
+
+    from hepgraph.represent.image import parse_extent
+
+    ext = torch.tensor(parse_extent(extent), dtype=pos.dtype, device=pos.device)  # (3, 2)
+    centre, half = ext.mean(1), (ext[:, 1] - ext[:, 0]) / 2
+    return (pos - centre) / half

@@ -2,8 +2,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from hepgraph.events import collate_events
+
+# tiny tensors on a shared 2-core machine: more threads only spin (100x slower here)
+torch.set_num_threads(1)
 
 
 def make_events(sizes, seed=0, scale=100.0, layers=None):

@@ -1,0 +1,82 @@
+"""``hepgraph models``: list the registered models (family, representation, size, tasks)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from hepgraph.cli.options import handle_errors
+
+#: tasks (branch train) by the output level they need (contracts.md)
+TASKS_BY_LEVEL = {
+    "event": ["classification", "regression", "track-count"],
+    "hit": ["segmentation", "condensation"],
+    "edge": ["edge-classification"],
+}
+
+
+def model_rows(pattern: str = "*", in_channels: int = 1, out_channels: int = 2) -> list[dict[str, Any]]:
+    """One row per registered model; parameters counted on the ``meta`` device (no memory).
+
+    Args:
+        pattern: fnmatch filter on names.
+        in_channels: input features per hit used for the count.
+        out_channels: head outputs used for the count.
+    """
+    import torch
+
+    from hepgraph.models import create_model, list_models, model_info
+
+    rows = []
+    for name in list_models(pattern):
+        meta = model_info(name)
+        levels = list(meta["levels"])
+        with torch.device("meta"):
+            model = create_model(name, in_channels=in_channels, level=levels[0],
+                                 out_channels=out_channels)
+        n = sum(p.numel() for p in model.parameters())
+        rows.append({
+            "name": name, "family": meta["family"], "representation": meta["representation"],
+            "parameters": int(n), "levels": levels,
+            "tasks": [t for lvl in levels for t in TASKS_BY_LEVEL[lvl]],
+        })
+    return rows
+
+
+def _fmt(n: int) -> str:
+    return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.1f}k"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``models`` command."""
+
+    @app.command("models")
+    @handle_errors
+    def models_cmd(
+        pattern: Annotated[str, typer.Argument(help="Name filter (fnmatch), e.g. 'sparse-*'.")] = "*",
+        in_channels: Annotated[
+            int, typer.Option("--in-channels", min=1, help="Input features per hit for the parameter count.")
+        ] = 1,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    ) -> None:
+        """List models: name, family, representation, parameters (default sizes), supported tasks."""
+        import json
+
+        rows = model_rows(pattern, in_channels)
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"hepgraph models (in_channels={in_channels}, default sizes)")
+        for col in ("name", "family", "representation", "parameters", "levels", "tasks"):
+            table.add_column(col, justify="right" if col == "parameters" else "left",
+                             no_wrap=col != "tasks")
+        for r in rows:
+            table.add_row(r["name"], r["family"], r["representation"], _fmt(r["parameters"]),
+                          ", ".join(r["levels"]), ", ".join(r["tasks"]))
+        console = Console()
+        console.width = max(console.width, 150)  # keep one line per model when piped
+        console.print(table)

@@ -1,0 +1,1 @@
+"""Graph neural networks: DGCNN/EdgeConv, GravNet, Interaction Network, GATv2."""

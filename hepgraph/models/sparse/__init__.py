@@ -1,0 +1,1 @@
+"""Sparse CNNs: ResNets and a U-Net built from the same blocks as the dense ones."""

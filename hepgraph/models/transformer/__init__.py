@@ -1,0 +1,1 @@
+"""Point transformers: local attention over kNN neighbourhoods."""
