@@ -1,0 +1,184 @@
+"""Density clustering (scikit-learn DBSCAN and HDBSCAN) in a chosen hit space.
+
+Spaces (``space=``):
+
+- ``xyz``: hit positions in mm; ``eps`` is a distance in mm. Tracks are chains of hits, so
+  ``eps`` must exceed the hit spacing along a track (the layer pitch).
+- ``direction``: the unit vector from the origin to the hit, (x, y, z) / |r|; ``eps`` is
+  an angle in rad. Straight (or stiff) tracks from the vertex are points in this space.
+- ``helix``: (cos φ₀, sin φ₀, z/r·scale) with φ₀ = φ + asin(κ·r/2) the azimuth at the
+  origin of a circle through the origin of curvature ``curvature`` (1/mm) — with a list
+  of curvatures each hit takes the value where its cluster is largest (helix unrolling).
+- ``embedding``: a learned space, passed as ``cluster(event, embedding=(N, D) array)``.
+
+YAML::
+
+    clusterer: {name: dbscan, space: xyz, eps: 25.0, min_samples: 3}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from hepgraph.cluster.base import Clusterer, compact_labels
+from hepgraph.errors import ConfigError, DataError
+from hepgraph.registry import CLUSTERERS
+
+SPACES = ("xyz", "direction", "helix", "embedding")
+
+_BUILTIN: dict[str, Any] = {"space": "xyz", "eps": 20.0, "min_samples": 3, "curvature": 0.0,
+                             "z_scale": 1.0, "max_hits": None, "min_hits": 3}
+
+#: Per-detector defaults (``detector=`` picks one; explicit kwargs win). TrackML: helix
+#: unrolling over 13 curvatures |κ| <= 1.2e-3 /mm (p_T >= 0.5 GeV at 2 T), tuned on the
+#: shared TrackML event (see docs/benchmarks.md, "Track finding").
+DETECTOR_DEFAULTS: dict[str, dict[str, Any]] = {
+    "generic": {},
+    "trackml": {"space": "helix", "eps": 0.02, "min_samples": 2, "z_scale": 0.1, "max_hits": 20,
+                "curvature": [round(k, 6) for k in np.linspace(-1.2e-3, 1.2e-3, 13).tolist()]},
+    "sim-drift-chamber": {"space": "xyz", "eps": 35.0, "min_samples": 2, "min_hits": 6},
+    "sim-pad-tpc": {"space": "xyz", "eps": 15.0, "min_samples": 3},
+    "sim-geiger-grid": {"space": "xyz", "eps": 25.0, "min_samples": 2},
+    "sim-lartpc": {"space": "xyz", "eps": 10.0, "min_samples": 3},
+}
+
+
+def hit_space(
+    pos: np.ndarray, space: str, *, curvature: float = 0.0, z_scale: float = 1.0,
+    embedding: np.ndarray | None = None,
+) -> np.ndarray:
+    """(N, D) coordinates of the hits in ``space`` (see the module docstring).
+
+    Raises:
+        ConfigError: unknown space. DataError: ``embedding`` space without embeddings.
+    """
+    if space == "xyz":
+        return pos
+    if space == "direction":
+        r = np.linalg.norm(pos, axis=1, keepdims=True)
+        return pos / np.maximum(r, 1e-9)
+    if space == "helix":
+        r = np.hypot(pos[:, 0], pos[:, 1])
+        phi0 = np.arctan2(pos[:, 1], pos[:, 0]) + np.arcsin(np.clip(curvature * r / 2, -1, 1))
+        return np.stack([np.cos(phi0), np.sin(phi0), z_scale * pos[:, 2] / np.maximum(r, 1e-9)], 1)
+    if space == "embedding":
+        if embedding is None:
+            raise DataError("space `embedding` needs cluster(event, embedding=(N, D) array)")
+        emb = np.asarray(embedding, np.float64)
+        if emb.ndim != 2 or emb.shape[0] != pos.shape[0]:
+            raise DataError(f"`embedding` must be (N={pos.shape[0]}, D), got {emb.shape}")
+        return emb
+    raise ConfigError(f"unknown clustering space `{space}`; valid: {', '.join(SPACES)}")
+
+
+class _Density(Clusterer):
+    def __init__(
+        self, *, detector: str = "generic", space: str | None = None, eps: float | None = None,
+        min_samples: int | None = None, curvature: float | list[float] | None = None,
+        z_scale: float | None = None, min_hits: int | None = None, max_hits: int | None = None,
+    ) -> None:
+        if detector not in DETECTOR_DEFAULTS:
+            raise ConfigError(
+                f"no clustering defaults for detector `{detector}`; valid: "
+                f"{', '.join(DETECTOR_DEFAULTS)} (or give space/eps/min_samples yourself)"
+            )
+        d = {**_BUILTIN, **DETECTOR_DEFAULTS[detector]}
+        given = dict(space=space, eps=eps, min_samples=min_samples, curvature=curvature,
+                     z_scale=z_scale, max_hits=max_hits)
+        v = {k: (val if val is not None else d[k]) for k, val in given.items()}
+        super().__init__(int(min_hits if min_hits is not None else d["min_hits"]))
+        self.detector = detector
+        self.space = v["space"]
+        if self.space not in SPACES:
+            raise ConfigError(f"unknown clustering space `{self.space}`; valid: {', '.join(SPACES)}")
+        self.eps = float(v["eps"])
+        self.min_samples = int(v["min_samples"])
+        self.curvature = v["curvature"]
+        self.z_scale = float(v["z_scale"])
+        self.max_hits = None if v["max_hits"] is None else int(v["max_hits"])
+        import sklearn.cluster  # noqa: F401  (load now, so per-event timings exclude the import)
+
+    def _labels(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _cluster(self, event: dict[str, Any], pos: np.ndarray, **inputs: Any) -> np.ndarray:
+        emb = inputs.get("embedding", event.get("embedding"))
+        curv = np.atleast_1d(np.asarray(self.curvature, np.float64))
+        if self.space != "helix" or curv.size == 1:
+            x = hit_space(pos, self.space, curvature=float(curv[0]), z_scale=self.z_scale, embedding=emb)
+            return self._labels(x)
+        # helix unrolling: cluster at each curvature, each hit keeps its largest cluster
+        best = np.full(pos.shape[0], -1, np.int64)
+        best_size = np.zeros(pos.shape[0], np.int64)
+        offset = 0
+        for c in curv:
+            lab = compact_labels(self._labels(hit_space(pos, "helix", curvature=c, z_scale=self.z_scale)),
+                                 self.min_hits)
+            size = np.bincount(lab[lab >= 0], minlength=1)[np.maximum(lab, 0)] * (lab >= 0)
+            if self.max_hits is not None:  # merged blobs at a wrong curvature must not win
+                size = np.where(size > self.max_hits, 0, size)
+            better = size > best_size
+            best[better] = lab[better] + offset
+            best_size[better] = size[better]
+            offset += int(lab.max()) + 1 if (lab >= 0).any() else 0
+        return best
+
+
+@CLUSTERERS.register("dbscan", needs_model=False)
+class DBSCANClusterer(_Density):
+    """DBSCAN (scikit-learn) in a hit space; ``eps`` in the space's unit (mm for ``xyz``).
+
+    Args:
+        detector: picks defaults from :data:`DETECTOR_DEFAULTS`.
+        space: ``xyz``, ``direction``, ``helix`` or ``embedding``.
+        eps: neighbourhood radius (mm for ``xyz``, rad for ``direction``).
+        min_samples: neighbours (self included) that make a core hit.
+        curvature: κ in 1/mm for the ``helix`` space, or a list to scan.
+        z_scale: weight of z/r in the ``helix`` space.
+        min_hits: smaller clusters become noise.
+        max_hits: in a curvature scan, clusters larger than this never win a hit.
+    """
+
+    name = "dbscan"
+
+    def _labels(self, x: np.ndarray) -> np.ndarray:
+        from sklearn.cluster import DBSCAN
+
+        return DBSCAN(eps=self.eps, min_samples=self.min_samples).fit_predict(x)
+
+
+@CLUSTERERS.register("hdbscan", needs_model=False)
+class HDBSCANClusterer(_Density):
+    """HDBSCAN (scikit-learn) in a hit space (``eps`` is not used).
+
+    Args: as :class:`DBSCANClusterer`, plus ``min_cluster_size`` (default ``min_hits``) and
+    ``selection_eps`` (scikit-learn's ``cluster_selection_epsilon``, in the space's unit) and
+    ``min_probability`` (hits with membership probability at or below it become noise).
+    """
+
+    name = "hdbscan"
+
+    def __init__(
+        self, *, min_cluster_size: int | None = None, selection_eps: float = 0.0,
+        min_probability: float = 0.0, **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.min_probability = float(min_probability)
+        self.min_cluster_size = int(min_cluster_size or max(self.min_hits, 2))
+        self.selection_eps = float(selection_eps)
+
+    def _labels(self, x: np.ndarray) -> np.ndarray:
+        from sklearn.cluster import HDBSCAN
+
+        if x.shape[0] < 2:
+            return np.full(x.shape[0], -1, np.int64)
+        h = HDBSCAN(
+            min_cluster_size=min(self.min_cluster_size, x.shape[0]),
+            min_samples=self.min_samples,
+            cluster_selection_epsilon=self.selection_eps,
+            copy=True,
+        ).fit(x)
+        # scikit-learn can leave far outliers in a cluster with membership probability 0
+        return np.where(h.probabilities_ > self.min_probability, h.labels_, -1)

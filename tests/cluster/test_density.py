@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import hepgraph.cluster  # noqa: F401
+from hepgraph.errors import ConfigError, DataError
+from hepgraph.registry import CLUSTERERS
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _tracks import curved_event, same_partition, straight_event  # noqa: E402
+
+
+@pytest.mark.parametrize("cfg", [
+    {"name": "dbscan", "space": "xyz", "eps": 150.0, "min_samples": 2},
+    {"name": "dbscan", "space": "direction", "eps": 0.01},
+    {"name": "hdbscan", "space": "direction", "min_samples": 2, "min_probability": 0.01},
+    {"name": "hdbscan", "space": "xyz", "min_samples": 2},
+])
+def test_straight_tracks_recovered_exactly(cfg):
+    ev = straight_event()
+    lab = CLUSTERERS.build(cfg).cluster(ev)
+    assert lab.dtype == np.int64 and lab.shape == ev["track_id"].shape
+    assert same_partition(lab, ev["track_id"])
+    assert set(lab[lab >= 0].tolist()) == set(range(5))
+
+
+def test_helix_space_unrolls_curved_tracks():
+    ev = curved_event(field=1.0)
+    kappas = [k * 1e-4 for k in range(-4, 5)]
+    c = CLUSTERERS.build({"name": "dbscan", "space": "helix", "curvature": kappas, "eps": 0.02,
+                          "min_samples": 2})
+    assert same_partition(c.cluster(ev), ev["track_id"])
+
+
+def test_empty_event_gets_no_tracks():
+    ev = {"x": np.zeros(0), "y": np.zeros(0), "z": np.zeros(0)}
+    for name in ("dbscan", "hdbscan"):
+        assert CLUSTERERS.build(name).cluster(ev).shape == (0,)
+
+
+def test_detector_defaults_and_errors():
+    c = CLUSTERERS.build({"name": "dbscan", "detector": "trackml"})
+    assert c.space == "helix" and c.eps == 0.02 and len(c.curvature) == 13
+    assert CLUSTERERS.build({"name": "dbscan", "detector": "trackml", "eps": 0.5}).eps == 0.5
+    with pytest.raises(ConfigError, match="sim-drift-chamber"):
+        CLUSTERERS.build({"name": "dbscan", "detector": "nope"})
+    with pytest.raises(ConfigError, match="space"):
+        CLUSTERERS.build({"name": "dbscan", "space": "polar"})
+    with pytest.raises(DataError, match="positions"):
+        CLUSTERERS.build("dbscan").cluster({"charge": np.ones(3)})
+    with pytest.raises(DataError, match="embedding"):
+        CLUSTERERS.build({"name": "dbscan", "space": "embedding"}).cluster(straight_event())
+
+
+def test_embedding_space():
+    ev = straight_event(noise=False)
+    emb = np.eye(5)[ev["track_id"]] * 10 + np.random.default_rng(0).normal(0, 0.01, (len(ev["x"]), 5))
+    lab = CLUSTERERS.build({"name": "dbscan", "space": "embedding", "eps": 0.5}).cluster(ev, embedding=emb)
+    assert same_partition(lab, ev["track_id"])

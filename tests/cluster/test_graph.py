@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hepgraph.cluster.graph import GNNClusterer, connected_tracks, walk_edges
+from hepgraph.errors import ConfigError, DataError
+
+# track A: hits 0, 1, 2 at r = 100, 200, 300; track B: hits 3, 4, 5 at r = 100, 200, 300;
+# hit 6 noise. A fake edge 1 -> 4 (0.6) would merge them; 2 - 3 (0.3) is below threshold.
+EVENT = {
+    "x": np.array([100.0, 200.0, 300.0, 0.0, 0.0, 0.0, 50.0]),
+    "y": np.array([0.0, 0.0, 0.0, 100.0, 200.0, 300.0, 50.0]),
+    "z": np.zeros(7),
+}
+EDGES = np.array([[0, 1, 3, 4, 2, 1, 6], [1, 2, 4, 5, 3, 4, 0]])
+SCORES = np.array([0.9, 0.8, 0.95, 0.7, 0.3, 0.6, 0.2])
+
+
+def test_components_merge_through_fake_edge():
+    lab = GNNClusterer(threshold=0.5).cluster(EVENT, edge_index=EDGES, scores=SCORES)
+    assert lab.tolist() == [0, 0, 0, 0, 0, 0, -1]
+
+
+def test_walk_resolves_branching_by_highest_score():
+    lab = GNNClusterer(threshold=0.5, walk=True).cluster(EVENT, edge_index=EDGES, scores=SCORES)
+    assert lab.tolist() == [0, 0, 0, 1, 1, 1, -1]
+
+
+def test_walk_takes_second_best_when_best_is_taken():
+    # hit 0 -> {1 (0.9), 2 (0.8)}; hit 3 -> 1 (0.95) wins hit 1, so 0 continues to 2
+    e = np.array([[0, 0, 3], [1, 2, 1]])
+    s = np.array([0.9, 0.8, 0.95])
+    order = np.array([1.0, 2.0, 2.0, 1.0])
+    kept = walk_edges(e, s, order)
+    assert kept.tolist() == [False, True, True]
+
+
+def test_walk_orients_edges_outwards():
+    e = np.array([[2, 1], [1, 0]])  # given inwards
+    kept = walk_edges(e, np.array([0.9, 0.9]), np.array([1.0, 2.0, 3.0]))
+    assert kept.all()
+
+
+def test_connected_tracks_labels():
+    lab = connected_tracks(np.array([[0, 2], [1, 3]]), 5)
+    assert lab[0] == lab[1] and lab[2] == lab[3] and len(set(lab.tolist())) == 3
+
+
+def test_threshold_min_hits_and_empty():
+    lab = GNNClusterer(threshold=0.85, min_hits=2).cluster(EVENT, edge_index=EDGES, scores=SCORES)
+    assert lab.tolist() == [0, 0, -1, 1, 1, -1, -1]
+    empty = {"x": np.zeros(0), "y": np.zeros(0), "z": np.zeros(0)}
+    assert GNNClusterer().cluster(empty, edge_index=np.zeros((2, 0)), scores=np.zeros(0)).size == 0
+    no_edges = GNNClusterer().cluster(EVENT, edge_index=np.zeros((2, 0)), scores=np.zeros(0))
+    assert (no_edges == -1).all()
+
+
+def test_bad_input():
+    with pytest.raises(DataError, match="--run"):
+        GNNClusterer().cluster(EVENT)
+    with pytest.raises(DataError, match="edges"):
+        GNNClusterer().cluster(EVENT, edge_index=EDGES, scores=SCORES[:3])
+    with pytest.raises(DataError, match="hit `9`"):
+        GNNClusterer().cluster(EVENT, edge_index=np.array([[0], [9]]), scores=np.array([0.9]))
+    with pytest.raises(ConfigError, match="threshold"):
+        GNNClusterer(threshold=2.0)

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hepgraph.cluster.hough import HoughClusterer, arc_length
+from hepgraph.errors import ConfigError
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _tracks import curved_event, same_partition, straight_event  # noqa: E402
+
+
+def test_straight_tracks_without_field():
+    ev = straight_event()
+    lab = HoughClusterer(field_T=0.0).cluster(ev)
+    assert same_partition(lab, ev["track_id"])
+
+
+@pytest.mark.parametrize("field", [1.0, 2.0])
+def test_curved_tracks_from_origin(field):
+    ev = curved_event(field=field)
+    lab = HoughClusterer(field_T=field, pt_min=0.5, n_phi=720, n_kappa=101).cluster(ev)
+    assert same_partition(lab, ev["track_id"])
+
+
+def test_theta_split_separates_same_circle():
+    ev = straight_event(n_tracks=1, noise=False)
+    ev2 = {k: np.r_[v, -v if k == "z" else v] for k, v in ev.items() if k != "track_id"}
+    truth = np.r_[np.zeros(10, int), np.ones(10, int)]
+    lab = HoughClusterer(field_T=0.0).cluster(ev2)
+    assert same_partition(lab, truth)
+    lab = HoughClusterer(field_T=0.0, cot_tol=float("inf")).cluster(ev2)
+    assert (lab == 0).all()
+
+
+def test_arc_length_limits():
+    r = np.array([10.0, 500.0])
+    assert arc_length(r, 0.0) == pytest.approx(r)
+    assert arc_length(np.array([2.0]), 1.0)[0] == pytest.approx(np.pi)  # half a turn, R = 1
+
+
+def test_bad_config():
+    with pytest.raises(ConfigError, match="pt_min"):
+        HoughClusterer(pt_min=0.0)
