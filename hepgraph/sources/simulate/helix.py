@@ -214,3 +214,48 @@ def cylinder_crossings(
     out[..., 1] = cy[:, None] - np.cos(phase) * ik
     out[..., 2] = pos[:, 2:3] + s_t * tanl[:, None]
     return out, phase, s_t * np.sqrt(1.0 + tanl**2)[:, None], ok
+
+
+def plane_crossings(
+    pos: np.ndarray, mom: np.ndarray, q: np.ndarray, b: float, planes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """First crossings of N helices (or lines, for q B = 0) with J planes x = c_j, all at once.
+
+    On the circle x = c_x + sin(Phi)/k, so ``sin(Phi) = (c - c_x) k`` (two solutions; the
+    first one ahead of the particle is kept). Planes must be crossed in the given order;
+    a plane behind the track or out of reach gives ``ok = False``.
+
+    Returns:
+        (pos (N, J, 3), transverse phase Phi (N, J), 3D path from the vertex (N, J), ok (N, J)).
+    """
+    pt = np.hypot(mom[:, 0], mom[:, 1])
+    phi0 = np.arctan2(mom[:, 1], mom[:, 0])
+    tanl = mom[:, 2] / pt
+    curved = (q * b != 0)
+    with np.errstate(divide="ignore"):
+        k = np.where(curved, -np.sign(q * b) / radius_mm(pt, b if b else 1.0), 0.0)
+    ks = np.where(curved, k, 1.0)
+    cx = pos[:, 0] - np.sin(phi0) / ks
+    cy = pos[:, 1] + np.cos(phi0) / ks
+    v = (planes[None, :] - cx[:, None]) * ks[:, None]
+    a = np.arcsin(np.clip(v, -1.0, 1.0))
+    sgn = np.sign(ks)[:, None]
+    d1 = np.mod(sgn * (a - phi0[:, None]), TWO_PI)
+    d2 = np.mod(sgn * (np.pi - a - phi0[:, None]), TWO_PI)
+    psi = np.minimum(np.where(d1 < 1e-12, TWO_PI, d1), np.where(d2 < 1e-12, TWO_PI, d2))
+    s_circ = psi / np.abs(ks)[:, None]
+    ux = np.cos(phi0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_line = (planes[None, :] - pos[:, :1]) / ux[:, None]
+    cv = curved[:, None]
+    s_t = np.where(cv, s_circ, s_line)
+    ok = np.where(cv, np.abs(v) <= 1.0, s_line > 1e-9) & np.isfinite(s_t)
+    s_t = np.where(ok, s_t, 0.0)
+    phase = np.where(cv, phi0[:, None] + sgn * psi, phi0[:, None])
+    out = np.empty(s_t.shape + (3,))
+    ik = (1.0 / ks)[:, None]
+    out[..., 0] = np.where(cv, cx[:, None] + np.sin(phase) * ik, pos[:, :1] + s_line * ux[:, None])
+    out[..., 0] = np.where(cv, out[..., 0], planes[None, :])
+    out[..., 1] = np.where(cv, cy[:, None] - np.cos(phase) * ik, pos[:, 1:2] + s_t * np.sin(phi0)[:, None])
+    out[..., 2] = pos[:, 2:3] + s_t * tanl[:, None]
+    return out, phase, s_t * np.sqrt(1.0 + tanl**2)[:, None], ok

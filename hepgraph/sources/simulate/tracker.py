@@ -153,3 +153,31 @@ def scattering_offsets(
         b = np.cumsum(th * path, axis=1) - th * path
         out.append(path * a - b)
     return out[0], out[1]
+
+
+def plane_hits(
+    rng: np.random.Generator, pos: np.ndarray, mom: np.ndarray, q: np.ndarray, mass_mev: np.ndarray,
+    b_tesla: float, planes: np.ndarray, x_over_x0: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Crossings of N tracks with J planes x = c_j (field along z), with multiple scattering.
+
+    Exact helices (:func:`helix.plane_crossings`) plus the thin-scatterer displacements of
+    :func:`scattering_offsets`, applied in the plane (along y and z, orthogonal to the
+    track) so the points stay on their planes.
+
+    Returns:
+        (pos (N, J, 3) mm, phase (N, J) rad, path (N, J) mm, ok (N, J)); ``ok`` is
+        cumulative (a track that misses a plane stops).
+    """
+    cpos, phase, path, ok = helix.plane_crossings(pos, mom, q, b_tesla, planes)
+    ok = np.logical_and.accumulate(ok, axis=1)
+    if x_over_x0 > 0 and ok.any():
+        p = np.linalg.norm(mom, axis=1) * 1e3
+        beta = p / np.hypot(p, mass_mev)
+        d1, d2 = scattering_offsets(rng, highland(p, beta, x_over_x0), path, ok)
+        # Offsets orthogonal to the track, projected onto the plane (divide by the x-cosine).
+        cos_x = np.maximum(np.abs(np.cos(phase)) * (np.hypot(mom[:, 0], mom[:, 1]) /
+                           np.linalg.norm(mom, axis=1))[:, None], 0.05)
+        cpos[..., 1] += d1 / cos_x
+        cpos[..., 2] += d2 / cos_x
+    return cpos, phase, path, ok

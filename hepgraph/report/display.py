@@ -1,0 +1,269 @@
+"""The event display: 3D hits and the three 2D projections, with the detector outline.
+
+>>> fig = render_event(ds[0], ds.manifest, color="truth")      # doctest: +SKIP
+>>> fig.savefig("event.png", dpi=110)                           # doctest: +SKIP
+
+Colours: ``truth`` (one colour per ``track_id``, noise grey), ``semantic`` (one colour
+per class, names from the manifest) or ``charge`` (colour map with a colour bar). With
+``predictions`` (an array of predicted track ids, one per hit) a second row shows the
+predicted clusters beside the truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from hepgraph.errors import ConfigError, DataError
+
+COLORS = ("truth", "semantic", "charge")
+PDG_NAMES = {11: "e-", -11: "e+", 13: "mu-", -13: "mu+", 211: "pi+", -211: "pi-", 2212: "p",
+             22: "gamma", 321: "K+", -321: "K-", 2112: "n"}
+VIEWS = (("x", "y"), ("z", "x"), ("z", "y"))   # beam-style z horizontal in the side views
+
+
+def _palette(n: int) -> np.ndarray:
+    import matplotlib
+
+    base = np.concatenate([matplotlib.colormaps["tab10"](np.arange(10)),
+                           matplotlib.colormaps["Dark2"](np.arange(8)),
+                           matplotlib.colormaps["Set1"](np.arange(9))])
+    return base[np.arange(max(n, 1)) % len(base)]
+
+
+def _categorical(ids: np.ndarray) -> tuple[np.ndarray, list[tuple[int, Any]]]:
+    """RGBA per hit for integer ids (< 0 = grey), plus (id, colour) in order of size."""
+    colors = np.tile(np.array([0.7, 0.7, 0.7, 0.5]), (ids.size, 1))
+    uniq, counts = np.unique(ids[ids >= 0], return_counts=True)
+    order = uniq[np.argsort(-counts, kind="stable")]
+    pal = _palette(order.size)
+    lut = {int(u): pal[i] for i, u in enumerate(order)}
+    for u, c in lut.items():
+        colors[ids == u] = c
+    return colors, list(lut.items())
+
+
+def _limits(pos: np.ndarray, extent: list[list[float]] | None) -> np.ndarray:
+    """(3, 2) axis limits, per axis: the detector when the hits span most of it, else the hits."""
+    if pos.shape[0]:
+        lo, hi = pos.min(axis=0), pos.max(axis=0)
+    else:
+        lo, hi = np.full(3, -1.0), np.full(3, 1.0)
+    span = np.maximum(hi - lo, 50.0)
+    mid = (hi + lo) / 2
+    lim = np.stack([mid - 0.6 * span, mid + 0.6 * span], axis=1)
+    if extent is not None:
+        ext = np.asarray(extent, dtype=float)
+        full = (hi - lo > 0.5 * (ext[:, 1] - ext[:, 0])) | (pos.shape[0] == 0)
+        pad = 0.03 * (ext[:, 1] - ext[:, 0])
+        lim[full] = ext[full] + np.stack([-pad, pad], axis=1)[full]
+    return lim
+
+
+def _outline_2d(ax: Any, extra: Mapping[str, Any], a: int, b: int) -> None:
+    """Detector outline on a projection with axis indices (a, b) (0=x, 1=y, 2=z)."""
+    from matplotlib.patches import Circle, Rectangle
+
+    style = dict(fill=False, lw=0.8, ec="0.45", ls="-", zorder=0)
+    if extra.get("geometry") == "cylinders" and (a, b) == (0, 1):
+        for r in (extra.get("r_min"), extra.get("r_max")):
+            if r:
+                ax.add_patch(Circle((0, 0), r, **style))
+        for r in extra.get("layer_radii", [])[:: max(1, len(extra.get("layer_radii", [])) // 8)]:
+            ax.add_patch(Circle((0, 0), r, fill=False, lw=0.3, ec="0.8", zorder=0))
+        return
+    ext = extra.get("extent")
+    if ext:
+        ax.add_patch(Rectangle((ext[a][0], ext[b][0]), ext[a][1] - ext[a][0], ext[b][1] - ext[b][0], **style))
+    for plane in extra.get("planes_x", []) if a == 0 else []:
+        ax.axvline(plane, lw=0.3, color="0.85", zorder=0)
+
+
+def _outline_3d(ax: Any, extra: Mapping[str, Any]) -> None:
+    ext = extra.get("extent")
+    if not ext:
+        return
+    if extra.get("geometry") == "cylinders":
+        t = np.linspace(0, 2 * np.pi, 80)
+        r = extra.get("r_max", ext[0][1])
+        for z in ext[2]:
+            ax.plot(z + 0 * t, r * np.cos(t), r * np.sin(t), color="0.6", lw=0.6)
+        return
+    (x0, x1), (y0, y1), (z0, z1) = ext
+    for xs, ys, zs in (
+        ([x0, x1], [y0, y0], [z0, z0]), ([x0, x1], [y1, y1], [z0, z0]), ([x0, x1], [y0, y0], [z1, z1]),
+        ([x0, x1], [y1, y1], [z1, z1]), ([x0, x0], [y0, y1], [z0, z0]), ([x1, x1], [y0, y1], [z0, z0]),
+        ([x0, x0], [y0, y1], [z1, z1]), ([x1, x1], [y0, y1], [z1, z1]), ([x0, x0], [y0, y0], [z0, z1]),
+        ([x1, x1], [y0, y0], [z0, z1]), ([x0, x0], [y1, y1], [z0, z1]), ([x1, x1], [y1, y1], [z0, z1]),
+    ):
+        ax.plot(zs, xs, ys, color="0.6", lw=0.6)    # 3D axes show (z, x, y): z along the beam
+
+
+def _colours(event: Mapping[str, Any], manifest: Mapping[str, Any], color: str, ids: np.ndarray | None):
+    """(per-hit colours or values, legend entries, colorbar label or None)."""
+    if color == "charge":
+        q = np.asarray(event.get("charge", np.ones(len(event["x"]))), dtype=float)
+        unit = manifest.get("columns", {}).get("charge", {}).get("unit", "")
+        return q, [], f"charge [{unit}]" if unit else "charge"
+    if color == "semantic":
+        if "semantic" not in event:
+            raise DataError("the dataset has no `semantic` column; use --color truth or --color charge")
+        names = manifest.get("semantic_names") or []
+        sem = np.asarray(event["semantic"], dtype=np.int64)
+        pal = _palette(max(len(names), int(sem.max(initial=0)) + 1))
+        cols = pal[np.clip(sem, 0, len(pal) - 1)]
+        present = sorted(set(sem.tolist()))
+        return cols, [(names[s] if s < len(names) else str(s), pal[s]) for s in present], None
+    if ids is None:
+        if "track_id" not in event:
+            raise DataError("the dataset has no `track_id` column; use --color charge")
+        ids = np.asarray(event["track_id"], dtype=np.int64)
+    cols, lut = _categorical(ids)
+    pdg_of = {}
+    if "particle_id" in event and "particle_pdg" in event:
+        pdg_of = dict(zip(np.asarray(event["particle_id"]).tolist(), np.asarray(event["particle_pdg"]).tolist()))
+    legend = [(f"{k} {PDG_NAMES.get(pdg_of.get(k), '')}".strip(), c) for k, c in lut[:12]]
+    if (ids < 0).any():
+        legend.append(("noise", (0.7, 0.7, 0.7, 0.8)))
+    return cols, legend, None
+
+
+def _title(event: Mapping[str, Any], manifest: Mapping[str, Any]) -> str:
+    parts = [f"event_id {int(event['event_id'])}", f"{len(event['x'])} hits"]
+    names = manifest.get("label_names")
+    if "label" in event and names:
+        lab = int(event["label"])
+        parts.append(f"label {names[lab] if 0 <= lab < len(names) else lab}")
+    if "particle_id" in event:
+        parts.append(f"{len(event['particle_id'])} particles")
+    for key, unit in (("p", "GeV"), ("energy", "GeV"), ("n_tracks", "")):
+        if key in event and not (key == "n_tracks" and "particle_id" in event):
+            parts.append(f"{key} {float(event[key]):.3g}{(' ' + unit) if unit else ''}")
+    src = manifest.get("source", {}).get("name", "")
+    return (f"{src}: " if src else "") + ", ".join(parts)
+
+
+def render_event(
+    event: Mapping[str, Any], manifest: Mapping[str, Any], color: str = "truth",
+    predictions: np.ndarray | None = None,
+) -> Any:
+    """Draw one event: 3D view plus x-y, z-x and z-y projections, with the detector outline.
+
+    Args:
+        event: one event dict (``x, y, z`` in mm; ``track_id``, ``semantic``, ``charge``...).
+        manifest: the dataset manifest (class names, units, ``extra.extent``, geometry).
+        color: ``truth``, ``semantic`` or ``charge``.
+        predictions: (N,) predicted track id per hit (-1 = unassigned); adds a second row.
+
+    Returns:
+        A ``matplotlib.figure.Figure`` (Agg canvas).
+
+    Raises:
+        ConfigError: unknown ``color``. DataError: the colour needs a column the event lacks.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    if color not in COLORS:
+        raise ConfigError(f"--color `{color}` is not one of {', '.join(COLORS)}")
+    pos = np.stack([np.asarray(event[k], dtype=float) for k in ("x", "y", "z")], axis=1)
+    extra = manifest.get("extra", {}) or {}
+    signal = pos
+    if "track_id" in event and (np.asarray(event["track_id"]) >= 0).any():
+        signal = pos[np.asarray(event["track_id"]) >= 0]      # noise hits do not set the zoom
+    lim = _limits(signal, extra.get("extent"))
+    rows = [("truth" if color == "truth" else color, None)]
+    if predictions is not None:
+        rows.append(("predicted", np.asarray(predictions, dtype=np.int64)))
+    fig = Figure(figsize=(19, 4.9 * len(rows)), dpi=100, layout="constrained")
+    size = float(np.clip(300.0 / np.sqrt(max(len(pos), 1)), 0.8, 16.0))
+    grid = fig.add_gridspec(len(rows), 4, width_ratios=[1.25, 1, 1, 1], wspace=0.08)
+    order = np.argsort(np.asarray(event.get("charge", np.zeros(len(pos))), dtype=float), kind="stable")
+    for r, (name, ids) in enumerate(rows):
+        vals, legend, cbar = _colours(event, manifest, "truth" if ids is not None else color, ids)
+        kw: dict[str, Any] = dict(s=size, linewidths=0, rasterized=True)
+        if cbar:
+            from matplotlib.colors import LogNorm
+
+            pos_vals = vals[vals > 0]
+            norm = LogNorm(vmin=max(pos_vals.min(), 1e-9), vmax=pos_vals.max()) if pos_vals.size else None
+            kw.update(c=np.maximum(vals, 1e-9)[order], cmap="viridis", norm=norm)
+            pts = pos[order]
+        else:
+            kw.update(c=vals)
+            pts = pos
+        ax3 = fig.add_subplot(grid[r, 0], projection="3d")
+        ax3.scatter(pts[:, 2], pts[:, 0], pts[:, 1], **kw)
+        ext = extra.get("extent")
+        if ext and (lim[:, 1] - lim[:, 0] >= 0.99 * np.ptp(np.asarray(ext, float), axis=1)).all():
+            _outline_3d(ax3, extra)      # only when the whole detector is in view (3D lines are not clipped)
+        ax3.set(xlim=lim[2], ylim=lim[0], zlim=lim[1])
+        ax3.set_xlabel("z [mm]", fontsize=8, labelpad=-2)
+        ax3.set_ylabel("x [mm]", fontsize=8, labelpad=-2)
+        ax3.set_zlabel("y [mm]", fontsize=8, labelpad=-4)
+        ax3.set_title(f"{name}: 3D", fontsize=10)
+        ax3.tick_params(labelsize=6, pad=0)
+        sc = None
+        for j, (a, b) in enumerate(VIEWS):
+            ia, ib = "xyz".index(a), "xyz".index(b)
+            ax = fig.add_subplot(grid[r, 1 + j])
+            _outline_2d(ax, extra, ia, ib)
+            sc = ax.scatter(pts[:, ia], pts[:, ib], **kw)
+            # Square panels with the same mm scale on both axes: widen the shorter range.
+            half = max(np.ptp(lim[ia]), np.ptp(lim[ib])) / 2
+            ax.set(xlim=lim[ia].mean() + np.array([-half, half]), ylim=lim[ib].mean() + np.array([-half, half]),
+                   xlabel=f"{a} [mm]", ylabel=f"{b} [mm]", box_aspect=1)
+            ax.set_title(f"{name}: {a}-{b}", fontsize=10)
+            ax.tick_params(labelsize=8)
+        if cbar and sc is not None:
+            fig.colorbar(sc, ax=ax, label=cbar, shrink=0.85)
+        if legend:
+            handles = [Line2D([], [], ls="", marker="o", color=c, label=lab) for lab, c in legend]
+            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
+                      frameon=False, title="track" if ids is not None or color == "truth" else color)
+    fig.suptitle(_title(event, manifest), fontsize=12)
+    return fig
+
+
+def load_predictions(path: Any, event_id: int, n_hits: int, hit_id: np.ndarray | None = None) -> np.ndarray:
+    """Predicted track id per hit of one event from a CSV/Parquet file (event_id, hit_id, track_id).
+
+    Hits are matched on ``hit_id`` (the event's own ``hit_id`` column when it has one, else
+    the hit's index within the event). Hits absent from the file get -1.
+
+    Raises:
+        DataError: missing file/columns, or no rows for the event.
+    """
+    from pathlib import Path
+
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"predictions file `{p}` does not exist")
+    table = pq.read_table(p) if p.suffix in (".parquet", ".pq") else pacsv.read_csv(p)
+    need = {"event_id", "hit_id", "track_id"}
+    if not need <= set(table.column_names):
+        raise DataError(
+            f"predictions file `{p}` needs columns event_id, hit_id, track_id "
+            f"(has {', '.join(table.column_names)})"
+        )
+    ev = table.column("event_id").to_numpy()
+    sel = ev == event_id
+    if not sel.any():
+        raise DataError(f"predictions file `{p}` has no rows for event_id {event_id}")
+    hid = table.column("hit_id").to_numpy()[sel].astype(np.int64)
+    tid = table.column("track_id").to_numpy()[sel].astype(np.int64)
+    keys = np.arange(n_hits, dtype=np.int64) if hit_id is None else np.asarray(hit_id, dtype=np.int64)
+    out = np.full(n_hits, -1, dtype=np.int64)
+    order = np.argsort(keys)
+    idx = np.searchsorted(keys[order], hid)
+    ok = (idx < n_hits) & (keys[order][np.minimum(idx, n_hits - 1)] == hid)
+    out[order[idx[ok]]] = tid[ok]
+    return out

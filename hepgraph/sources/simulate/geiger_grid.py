@@ -1,0 +1,161 @@
+"""``sim-geiger-grid``: a planar tracker of Geiger cells on both sides of a source foil (SuperNEMO style).
+
+The source foil is the plane x = 0. On each side, ``layers`` planes of drift cells
+(``columns`` cells of ``cell_size`` mm along y, wires along z) start at
+``foil_gap`` mm. Each event emits 0..``max_tracks`` electrons (uniform; kinetic energy in
+``kinetic`` MeV, isotropic directions) from one point of the foil. Tracks are straight
+in zero field or helices in a weak field along z (``field_T``), with Highland kicks per
+layer. A track fires the cell(s) it crosses in each layer (entry and exit cells when
+they differ) with efficiency ``efficiency``; a hit is at the wire (cell centre in x, y),
+with the distance of closest approach to the wire (``drift_radius``, smeared by
+``sigma_r``) and the longitudinal position z from the plasma propagation (smeared by
+``sigma_z``). Noise cells fire with probability ``noise_rate`` per cell and event.
+
+Event label: ``n_tracks`` = number of electrons with at least ``min_hits`` hits (track
+counting); class names "0".."max_tracks". Preset: ``configs/detectors/geiger-grid.yaml``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from hepgraph.errors import ConfigError
+from hepgraph.events import table_from_flat
+from hepgraph.registry import SOURCES
+from hepgraph.sources.base import SourceInfo
+from hepgraph.sources.simulate import gun
+from hepgraph.sources.simulate.base import SimulatedSource, check_positive, check_range, make_factory
+from hepgraph.sources.simulate.material import ME_MEV
+from hepgraph.sources.simulate.tracker import plane_hits
+from hepgraph.sources.simulate.truth import ParticleList
+
+
+class GeigerGrid(SimulatedSource):
+    """Geiger-cell tracker simulator (see the module docstring)."""
+
+    detector = "geiger-grid"
+
+    def validate(self) -> None:
+        c = self.cfg
+        check_positive(c, "layers", "columns")
+        check_positive(c, "cell_size", "half_height", integer=False)
+        if not isinstance(c["max_tracks"], int) or c["max_tracks"] < 0:
+            raise ConfigError(f"`max_tracks` must be an integer >= 0, got `{c['max_tracks']}`")
+        check_range(c["kinetic"], "kinetic")
+        for i, ax in enumerate("yz"):
+            check_range(c["vertex_box"][i], f"vertex_box.{ax}", positive=False)
+
+    @property
+    def planes(self) -> np.ndarray:
+        c = self.cfg
+        return c["foil_gap"] + (np.arange(int(c["layers"])) + 0.5) * c["cell_size"]
+
+    @property
+    def extent(self) -> list[list[float]]:
+        c = self.cfg
+        xm = float(c["foil_gap"] + c["layers"] * c["cell_size"])
+        ym = float(c["columns"] * c["cell_size"] / 2)
+        return [[-xm, xm], [-ym, ym], [-float(c["half_height"]), float(c["half_height"])]]
+
+    def info(self) -> SourceInfo:
+        c = self.cfg
+        ext = self.extent
+        return SourceInfo(
+            label_names=[str(i) for i in range(int(c["max_tracks"]) + 1)],
+            default_task="track-count",
+            units={"charge": "MeV"},
+            default_features=[["x", 0.0, 1.0 / ext[0][1]], ["y", 0.0, 1.0 / ext[1][1]],
+                              ["z", 0.0, 1.0 / ext[2][1]], ["drift_radius", 0.0, 2.0 / c["cell_size"]]],
+            extra={
+                "detector": "geiger-grid", "extent": ext, "field_T": float(c["field_T"]),
+                "planes_x": [float(v) for v in np.r_[-self.planes[::-1], self.planes]],
+                "layers_per_side": int(c["layers"]), "columns": int(c["columns"]),
+                "cell_size": float(c["cell_size"]), "geometry": "box",
+            },
+        )
+
+    def simulate(self, rng: np.random.Generator, n: int, start: int) -> pa.Table:
+        c = self.cfg
+        cell, ncol, nlay = float(c["cell_size"]), int(c["columns"]), int(c["layers"])
+        ntrk = rng.integers(0, int(c["max_tracks"]) + 1, n)
+        ev = np.repeat(np.arange(n), ntrk)
+        nt = ev.size
+        kin = gun.uniform(rng, c["kinetic"][0], c["kinetic"][1], nt)
+        p = np.sqrt(kin * (kin + 2 * ME_MEV)) * 1e-3                        # GeV
+        d = gun.isotropic(rng, nt)
+        vtx_e = np.zeros((n, 3))                                            # on the foil, x = 0
+        vtx_e[:, 1] = gun.uniform(rng, c["vertex_box"][0][0], c["vertex_box"][0][1], n)
+        vtx_e[:, 2] = gun.uniform(rng, c["vertex_box"][1][0], c["vertex_box"][1][1], n)
+        vtx = vtx_e[ev]
+        truth = ParticleList(n)
+        pid = truth.add(ev, np.full(nt, 11), np.full(nt, -1), d * p[:, None], vtx)
+
+        # Mirror the -x side onto +x (a reflection flips the sense of rotation: flip q).
+        side = np.where(d[:, 0] < 0, -1.0, 1.0)
+        mom_m = d * p[:, None]
+        mom_m[:, 0] *= side
+        q = -1.0 * side
+        x_x0 = float(c["layer_x0"]) if c["multiple_scattering"] else 0.0
+        cpos, phase, _, ok = plane_hits(rng, vtx, mom_m, q, np.full(nt, ME_MEV), float(c["field_T"]),
+                                        self.planes, x_x0)
+        ext = np.asarray(self.extent)
+        ok &= (np.abs(cpos[..., 1]) < ext[1, 1]) & (np.abs(cpos[..., 2]) < ext[2, 1])
+        ok = np.logical_and.accumulate(ok, axis=1)
+        trk, lay = np.nonzero(ok)
+        pos, ph = cpos[trk, lay], phase[trk, lay]
+        # Entry and exit cells of the crossing (the track runs along ph in the x-y plane).
+        slope = np.tan(ph)
+        y_in, y_out = pos[:, 1] - slope * cell / 2, pos[:, 1] + slope * cell / 2
+        c_in = np.clip(np.floor((y_in - ext[1, 0]) / cell), 0, ncol - 1).astype(np.int64)
+        c_out = np.clip(np.floor((y_out - ext[1, 0]) / cell), 0, ncol - 1).astype(np.int64)
+        two = c_out != c_in
+        h_trk = np.concatenate([trk, trk[two]])
+        h_lay = np.concatenate([lay, lay[two]])
+        h_col = np.concatenate([c_in, c_out[two]])
+        h_pos = np.concatenate([pos, pos[two]])
+        h_ph = np.concatenate([ph, ph[two]])
+        keep = rng.random(h_trk.size) < float(c["efficiency"])
+        h_trk, h_lay, h_col, h_pos, h_ph = h_trk[keep], h_lay[keep], h_col[keep], h_pos[keep], h_ph[keep]
+        wx = self.planes[h_lay]
+        wy = ext[1, 0] + (h_col + 0.5) * cell
+        dca = np.abs((wx - h_pos[:, 0]) * np.sin(h_ph) - (wy - h_pos[:, 1]) * np.cos(h_ph))
+        drift = np.clip(dca + rng.standard_normal(dca.size) * float(c["sigma_r"]), 0.0, cell * 0.75)
+        z = h_pos[:, 2] + rng.standard_normal(dca.size) * float(c["sigma_z"])
+        sgn = side[h_trk]
+        layer = np.where(sgn > 0, nlay + h_lay, nlay - 1 - h_lay)        # 0..2*layers-1 from -x to +x
+
+        # Noise cells.
+        n_cells = 2 * nlay * ncol
+        nn = rng.poisson(float(c["noise_rate"]) * n_cells, n)
+        nev = np.repeat(np.arange(n), nn)
+        cid = rng.integers(0, n_cells, nev.size)
+        nlayer, ncolumn = cid // ncol, cid % ncol
+        nx = np.where(nlayer >= nlay, self.planes[np.minimum(np.abs(nlayer - nlay), nlay - 1)],
+                      -self.planes[np.minimum(nlay - 1 - nlayer, nlay - 1)])
+        hev = np.concatenate([ev[h_trk], nev])
+        all_layer = np.concatenate([layer, nlayer]).astype(np.int32)
+        all_col = np.concatenate([h_col, ncolumn]).astype(np.int32)
+        tid = np.concatenate([pid[h_trk], np.full(nev.size, -1)]).astype(np.int64)
+        # One hit per fired cell: a cell crossed by two tracks keeps the first.
+        key = (hev * (2 * nlay) + all_layer) * ncol + all_col
+        _, first = np.unique(key, return_index=True)                   # sorted by event, layer, column
+        hits = {
+            "x": np.concatenate([wx * sgn, nx]), "y": np.concatenate([wy, ext[1, 0] + (ncolumn + 0.5) * cell]),
+            "z": np.concatenate([z, rng.uniform(ext[2, 0], ext[2, 1], nev.size)]),
+            "drift_radius": np.concatenate([drift, rng.uniform(0, cell / 2, nev.size)]),
+            "layer": all_layer, "wire": all_col, "track_id": tid,
+            "pdg": np.where(tid >= 0, 11, 0).astype(np.int32),
+        }
+        hits = {k: (v[first].astype(np.float32) if v.dtype == np.float64 else v[first]) for k, v in hits.items()}
+        hit_ev = hev[first]
+        counts = np.bincount(hit_ev, minlength=n)
+        pcounts, pcols = truth.columns(hit_ev, hits["track_id"])
+        visible = pcols.get("particle_nhits", np.zeros(0, np.int32)) >= int(c["min_hits"])
+        pev = np.repeat(np.arange(n), pcounts)
+        n_vis = np.bincount(pev[visible], minlength=n).astype(np.int32)
+        events = {"event_id": np.arange(start, start + n, dtype=np.int64), "n_tracks": n_vis, "label": n_vis}
+        return table_from_flat(counts, hits, events, pcounts, pcols)
+
+
+SOURCES.register("sim-geiger-grid", kind="simulator", detector="geiger-grid")(make_factory(GeigerGrid))
