@@ -84,7 +84,7 @@ def compare(
     model_set: Annotated[Optional[list[str]], typer.Option("--model-set", help="Per-model option MODEL.key=value (repeatable), e.g. sparse-resnet18.voxel_size=24 (mm).")] = None,
     scan_voxel: Annotated[Optional[str], typer.Option("--scan-voxel", help="Resolution scan instead of training: voxel sizes in mm, e.g. 96,48,24.")] = None,
     scan_resolution: Annotated[Optional[str], typer.Option("--scan-resolution", help="Resolution scan: cells along the longest axis, e.g. 16,32,64.")] = None,
-    scan_models: Annotated[str, typer.Option("--scan-models", help="Dense,sparse twin pair for the scan.")] = "dense-resnet18-3d,sparse-resnet18",
+    scan_models: Annotated[str, typer.Option("--scan-models", help="Dense,sparse twin pair for the scan (shared model options via --set model.key=value).")] = "dense-resnet18-3d,sparse-resnet18",
 ) -> None:
     """Train each model on the same split with the same seed and budget; write an honest table.
 
@@ -100,7 +100,7 @@ def compare(
     dev = "cuda" if device in ("auto", "cuda") and _cuda(device) else "cpu"
     per = parse_model_sets(model_set)
     if scan_voxel or scan_resolution:
-        _scan(data, out, scan_voxel, scan_resolution, scan_models, task, batch_size, dev, seed, per, console)
+        _scan(data, out, scan_voxel, scan_resolution, scan_models, task, batch_size, dev, seed, set_ or [], console)
         return
     if not models:
         raise ConfigError("give --models a,b (see `hepgraph models`) or a --scan-voxel/--scan-resolution")
@@ -137,7 +137,7 @@ def _cuda(device: str) -> bool:
 
 def _scan(data: Path, out: Path, scan_voxel: str | None, scan_resolution: str | None, pair: str,
           task: str | None, batch_size: int | None, device: str, seed: int,
-          per: dict[str, list[str]], console: Any) -> None:
+          sets: list[str], console: Any) -> None:
     import json
 
     from hepgraph import open_dataset
@@ -156,7 +156,7 @@ def _scan(data: Path, out: Path, scan_voxel: str | None, scan_resolution: str | 
         voxels += voxels_from_resolution(extent, [int(c) for c in _floats(scan_resolution, "--scan-resolution")])
     if any(v <= 0 for v in voxels):
         raise ConfigError(f"voxel sizes must be positive (got {voxels})")
-    shared = apply_overrides({}, [s for s in per.get(names[0], []) if s in per.get(names[1], [])]).get("model", {})
+    shared = apply_overrides({}, sets).get("model", {})
     with console.status("resolution scan") as st:
         scan = run_scan(data, sorted(voxels, reverse=True), dense=names[0], sparse=names[1],
                         model_kwargs=shared, task=task, batch_size=batch_size or 4, device=device,
