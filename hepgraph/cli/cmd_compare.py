@@ -71,7 +71,7 @@ class _Progress:
 def compare(
     data: Annotated[Path, typer.Option("--data", help="Dataset directory (its train/val/test splits are used).")],
     out: Annotated[Path, typer.Option("--out", help="Output directory (comparison.md/.json, plots, one run per model).")],
-    models: Annotated[Optional[str], typer.Option("--models", help="Comma-separated model names (`hepgraph models`).")] = None,
+    models: Annotated[Optional[str], typer.Option("--models", help="Comma-separated model names (`hepgraph models`), or LABEL=MODEL entries to compare one model under several --model-set options.")] = None,
     task: Annotated[Optional[str], typer.Option("--task", help="Task (default: the dataset's default task).")] = None,
     epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="Epochs per model (the same for all).")] = None,
     budget_minutes: Annotated[Optional[float], typer.Option("--budget-minutes", min=0.0, help="Wall-clock training budget per model (minutes); stops after the epoch that spends it.")] = None,
@@ -107,7 +107,7 @@ def compare(
     from hepgraph.compare import compare_models, write_comparison
 
     names = [m.strip() for m in models.split(",") if m.strip()]
-    unknown = sorted(set(per) - set(names))
+    unknown = sorted(set(per) - {n.partition("=")[0] if "=" in n else n for n in names})
     if unknown:
         raise ConfigError(f"--model-set names `{unknown[0]}`, which is not in --models ({', '.join(names)})")
     prog = _Progress(console)

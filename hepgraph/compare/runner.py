@@ -181,9 +181,11 @@ def compare_models(data: str | Path, models: Sequence[str], out: str | Path, *,
 
     Args:
         data: dataset directory.
-        models: registered model names (each trained with the same settings).
-        out: comparison directory; model ``m`` goes to ``out/models/m``.
-        model_overrides: extra ``--set`` overrides per model name (e.g. ``model.base_channels=8``).
+        models: registered model names (each trained with the same settings), or
+            ``label=name`` entries to compare one model under several options (e.g.
+            ``binary=small-cnn,total=small-cnn`` with per-label ``model_overrides``).
+        out: comparison directory; model (label) ``m`` goes to ``out/models/m``.
+        model_overrides: extra ``--set`` overrides per label (e.g. ``model.base_channels=8``).
         progress: object with ``on_model(name, index, total)`` plus the trainer hooks, or None.
         **kwargs: passed to :func:`train_and_evaluate` (task, epochs, budget_minutes, seed,
             device, batch_size, config, overrides, target).
@@ -204,12 +206,15 @@ def compare_models(data: str | Path, models: Sequence[str], out: str | Path, *,
     per = dict(model_overrides or {})
     base = list(kwargs.pop("overrides", None) or ())
     results = []
-    for i, name in enumerate(names):
+    for i, entry in enumerate(names):
+        label, _, name = entry.partition("=") if "=" in entry else (entry, "", entry)
         if progress is not None and hasattr(progress, "on_model"):
-            progress.on_model(name, i, len(names))
-        kw = {**kwargs, "overrides": [*base, *per.get(name, ())]}
-        log.info("compare: training %s (%d/%d)", name, i + 1, len(names))
-        results.append(train_and_evaluate(data, name, out / "models" / name, callback=progress, **kw))
+            progress.on_model(label, i, len(names))
+        kw = {**kwargs, "overrides": [*base, *per.get(label, ())]}
+        log.info("compare: training %s (%d/%d)", entry, i + 1, len(names))
+        r = train_and_evaluate(data, name.strip(), out / "models" / label.strip(), callback=progress, **kw)
+        r["model"], r["architecture"] = label.strip(), name.strip()
+        results.append(r)
     settings = {**{k: v for k, v in kwargs.items() if k != "callback"}, "overrides": base,
                 "model_overrides": per}
     return {"data": str(data), "settings": _plain(settings), "models": results}
