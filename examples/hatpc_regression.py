@@ -20,7 +20,7 @@ import numpy as np
 from _common import compare, parse_args, save, simulate
 
 SCALES = {
-    "small": {"events": 500, "epochs": 4, "batch": 16, "fit_events": 500,
+    "small": {"events": 300, "epochs": 3, "batch": 16, "fit_events": 300,
               "models": {"dense-resnet18": ["model.view=yz", "model.base_channels=8", "model.image_shape=[40,80]"],
                          "sparse-resnet18": ["model.base_channels=8", "model.voxel_size=20.0"],
                          "edgeconv": ["model.hidden_channels=32", "model.num_layers=2", "model.k=8"]}},
@@ -90,7 +90,7 @@ def main() -> None:
     args = parse_args(__doc__.splitlines()[0], "studies/hatpc_regression")
     s = SCALES[args.scale]
     data = simulate("sim-pad-tpc", args.out / "data", s["events"], args.seed)
-    fit = circle_fit_study(open_dataset(data).split("test"), s["fit_events"])
+    fit = circle_fit_study(open_dataset(data), s["fit_events"])  # no training: all events
     plot_fit(fit, args.out / "circle_fit.png")
     logging.getLogger("study").info("circle fit: %s", fit)
     res = compare(data, s["models"], args.out / "compare", "HA-TPC momentum/angle regression",

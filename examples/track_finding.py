@@ -21,7 +21,7 @@ from _common import parse_args, save, simulate
 TRACKML = Path(os.environ.get("HEPGRAPH_TRACKML", "/work/shared/data/trackml-event1"))
 
 SCALES = {
-    "small": {"events": 120, "epochs": 4, "batch": 4,
+    "small": {"events": 80, "epochs": 3, "batch": 4,
               "gnn": ["model.hidden_channels=32", "model.num_iterations=3", "model.k=6"]},
     "full": {"events": 20000, "epochs": 40, "batch": 16, "gnn": ["model.k=12"]},
 }

@@ -41,8 +41,10 @@ def demo(
     con.print(f"[bold]hepgraph demo[/bold] finished in {fmt(res.seconds['total'])} s", highlight=False)
     for m in res.pid["models"]:
         con.print(f"  particle ID  {m['model']:<18} test {m['headline']} {fmt(m['test'].get(m['headline']))}"
-                  f"  ({fmt(m['train_events_per_s'])} train ev/s, {fmt(m['parameters'])} parameters)", highlight=False)
+                  f"  ({fmt(m['train_events_per_s'])} train ev/s, {fmt(m['parameters'])} parameters)", highlight=False,
+                  soft_wrap=True)
     for method, mt in res.tracking.items():
         con.print(f"  tracking     {method:<18} efficiency {fmt(mt.get('efficiency'))}  fake rate "
-                  f"{fmt(mt.get('fake_rate'))}  TrackML score {fmt(mt.get('trackml_score'))}", highlight=False)
+                  f"{fmt(mt.get('fake_rate'))}  TrackML score {fmt(mt.get('trackml_score'))}", highlight=False,
+                  soft_wrap=True)
     con.print(f"Report: [green]{res.report}[/green]", highlight=False)

@@ -44,10 +44,11 @@ class DemoPlan:
     sparse_options: tuple[str, ...] = ("model.base_channels=8", "model.voxel_size=24.0")
     gnn_options: tuple[str, ...] = ("model.hidden_channels=32", "model.num_iterations=3", "model.k=6")
     batch_size: int = 8
+    lartpc_displays: int = 2
     seed: int = 0
 
 
-QUICK = DemoPlan(lartpc_events=60, chamber_events=30, pid_epochs=1, gnn_epochs=2,
+QUICK = DemoPlan(lartpc_events=60, chamber_events=30, pid_epochs=2, gnn_epochs=2, lartpc_displays=1,
                  dense_options=("model.base_channels=4", "model.image_shape=[32,32]"),
                  sparse_options=("model.base_channels=4", "model.voxel_size=36.0"),
                  gnn_options=("model.hidden_channels=16", "model.num_iterations=2", "model.k=6"))
@@ -125,7 +126,8 @@ def _clusterer(method: str, run_dir: str, manifest: dict[str, Any]) -> Any:
                              "device": "cpu"})
 
 
-def _displays(lartpc: Path, chamber: Path, found: dict[str, Any], out: Path) -> list[tuple[str, Path]]:
+def _displays(lartpc: Path, chamber: Path, found: dict[str, Any], out: Path,
+              n_lartpc: int = 2) -> list[tuple[str, Path]]:
     """Event displays: one LArTPC event per class, one drift-chamber event with truth/gnn/dbscan."""
     import numpy as np
 
@@ -141,7 +143,7 @@ def _displays(lartpc: Path, chamber: Path, found: dict[str, Any], out: Path) -> 
     for i in range(len(lar)):
         ev = lar[i]
         lab = int(ev.get("label", -1))
-        if lab in seen or len(seen) >= 2:
+        if lab in seen or len(seen) >= n_lartpc:
             continue
         seen.add(lab)
         fig = render_event(ev, lar.manifest, color="semantic" if "semantic" in ev else "charge")
@@ -200,7 +202,7 @@ def run_demo(out: str | Path, plan: DemoPlan = FULL, *, progress: Any = None,
     res.tracking = {m: dict(r.metrics) for m, r in found.items()}
     lap("tracking")
     say("event displays")
-    figs = _displays(lar, dc, found, out)
+    figs = _displays(lar, dc, found, out, plan.lartpc_displays)
     lap("displays")
     res.seconds["total"] = time.perf_counter() - t_all
     write_report(res, plan, figs)

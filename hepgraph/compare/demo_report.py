@@ -48,7 +48,7 @@ def write_report(res: Any, plan: Any, figs: Sequence[tuple[str, Path]]) -> Path:
         if (out / "pid" / name).is_file():
             L += [f"![{name[:-4]}]({_rel(out / 'pid' / name, out)})", ""]
     for m in pid["models"]:
-        cm = Path(m["run_dir"]).parent / "test" / "confusion.png"
+        cm = Path(m["run_dir"]).parent / "test" / "confusion_matrix.png"
         if cm.is_file():
             L += [f"Test confusion matrix of `{m['model']}`:", "", f"![confusion {m['model']}]({_rel(cm, out)})", ""]
     t = gnn["test"]

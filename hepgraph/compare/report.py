@@ -100,7 +100,10 @@ def plot_history(result: Mapping[str, Any], path: Path) -> Path | None:
         axes[0].axhline(target, color="grey", ls="--", lw=1, label="target")
     axes[0].set(xlabel="epoch", ylabel=f"validation {metric}", title=f"validation {metric} vs epoch")
     axes[1].set(xlabel="epoch", ylabel="training loss", title="training loss vs epoch")
+    from matplotlib.ticker import MaxNLocator
+
     for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     return _save(fig, path)
@@ -154,8 +157,9 @@ def write_comparison(result: Mapping[str, Any], out: str | Path, *, title: str =
     if s.get("target") is not None:
         lines += [f"Time to target: training seconds until the validation {rows[0]['metric']} "
                   f"first reached {s['target']} (`-` = never).", ""]
-    lines += ["Peak memory: CPU resident-set growth (or CUDA max allocated) during training / a test "
-              "pass. Throughputs include representation building (image, sparse tensor, graph).", ""]
+    lines += ["Peak memory: growth of the CPU resident set over its value at the start of training / of a "
+              "test pass (0 = served from memory the process already held), or CUDA max allocated. "
+              "Throughputs include representation building (image, sparse tensor, graph).", ""]
     for key, cap in (("history", "Validation metric and training loss vs epoch"),
                      ("costs", "Throughput and memory")):
         if key in paths:
