@@ -24,7 +24,7 @@ def _models(shape: int, channels: str, gnn: list[str]) -> dict[str, list[str]]:
 
 
 SCALES = {
-    "small": {"events": 300, "epochs": 3, "batch": 16,
+    "small": {"events": 800, "epochs": 5, "batch": 16,
               "models": _models(48, "[16,32,64]", ["model.hidden_channels=32", "model.num_layers=2", "model.k=8"])},
     "full": {"events": 60000, "epochs": 30, "batch": 64,
              "models": _models(128, "[32,64,128]", ["model.k=16"])},

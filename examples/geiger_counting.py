@@ -13,7 +13,7 @@ from __future__ import annotations
 from _common import compare, headline, parse_args, save, simulate
 
 SCALES = {
-    "small": {"events": 400, "epochs": 3, "batch": 16,
+    "small": {"events": 3000, "epochs": 8, "batch": 16,
               "models": {"small-cnn": ["model.views=[xy,yz,xz]", "model.image_shape=[40,40]",
                                        "model.channels=[16,32,64]"],
                          "edgeconv": ["model.hidden_channels=32", "model.num_layers=2", "model.k=8"]}},

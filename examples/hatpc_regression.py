@@ -20,7 +20,7 @@ import numpy as np
 from _common import compare, parse_args, save, simulate
 
 SCALES = {
-    "small": {"events": 300, "epochs": 3, "batch": 16, "fit_events": 300,
+    "small": {"events": 600, "epochs": 4, "batch": 16, "fit_events": 600,
               "models": {"dense-resnet18": ["model.view=yz", "model.base_channels=8", "model.image_shape=[40,80]"],
                          "sparse-resnet18": ["model.base_channels=8", "model.voxel_size=20.0"],
                          "edgeconv": ["model.hidden_channels=32", "model.num_layers=2", "model.k=8"]}},

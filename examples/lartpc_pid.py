@@ -14,7 +14,7 @@ from __future__ import annotations
 from _common import compare, headline, parse_args, save, simulate
 
 SCALES = {
-    "small": {"events": 240, "epochs": 3, "batch": 8,
+    "small": {"events": 400, "epochs": 3, "batch": 8,
               "models": {"inception-cvn": ["model.width=0.25", "model.image_shape=[48,48]"],
                          "dense-resnet18": ["model.base_channels=8", "model.image_shape=[48,48]"],
                          "dense-resnet18-multiview": ["model.base_channels=8", "model.image_shape=[48,48]"],

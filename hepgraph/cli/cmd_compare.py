@@ -84,6 +84,7 @@ def compare(
     model_set: Annotated[Optional[list[str]], typer.Option("--model-set", help="Per-model option MODEL.key=value (repeatable), e.g. sparse-resnet18.voxel_size=24 (mm).")] = None,
     scan_voxel: Annotated[Optional[str], typer.Option("--scan-voxel", help="Resolution scan instead of training: voxel sizes in mm, e.g. 96,48,24.")] = None,
     scan_resolution: Annotated[Optional[str], typer.Option("--scan-resolution", help="Resolution scan: cells along the longest axis, e.g. 16,32,64.")] = None,
+    threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads (0 = auto: 1 when the machine is busy).")] = 0,
     scan_models: Annotated[str, typer.Option("--scan-models", help="Dense,sparse twin pair for the scan (shared model options via --set model.key=value).")] = "dense-resnet18-3d,sparse-resnet18",
 ) -> None:
     """Train each model on the same split with the same seed and budget; write an honest table.
@@ -96,7 +97,10 @@ def compare(
 
     from hepgraph.errors import ConfigError
 
+    from hepgraph.cli.threads import apply_threads
+
     console = Console(stderr=True)
+    apply_threads(threads)
     dev = "cuda" if device in ("auto", "cuda") and _cuda(device) else "cpu"
     per = parse_model_sets(model_set)
     if scan_voxel or scan_resolution:

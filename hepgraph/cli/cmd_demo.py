@@ -20,6 +20,7 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Output directory for the datasets, runs and report.md.")] = Path("hepgraph-demo"),
     quick: Annotated[bool, typer.Option("--quick", help="Smaller plan (about 2 minutes on a 2-core CPU instead of 10).")] = False,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed -> same result).")] = 0,
+    threads: Annotated[int, typer.Option("--threads", min=0, help="CPU threads (0 = auto: 1 when the machine is busy).")] = 0,
 ) -> None:
     """The whole chain on built-in simulators: LArTPC particle ID (dense vs sparse), drift-chamber
     track finding (GNN vs DBSCAN), event displays; writes OUT/report.md."""
@@ -31,7 +32,10 @@ def demo(
     from hepgraph.compare.demo import FULL, QUICK, run_demo
     from hepgraph.compare.report import fmt
 
+    from hepgraph.cli.threads import apply_threads
+
     console = Console(stderr=True)
+    console.print(f"[cyan]>[/cyan] {apply_threads(threads)} CPU thread(s)", highlight=False)
     plan = dataclasses.replace(QUICK if quick else FULL, seed=seed)
     prog = _Progress(console)
     with prog.inner:

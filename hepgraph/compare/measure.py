@@ -93,6 +93,9 @@ class Timer:
         self.device = device
         self.seconds = float("nan")
 
+    def __repr__(self) -> str:
+        return f"Timer(device={self.device!r}, seconds={self.seconds:.4g})"
+
     def __enter__(self) -> Timer:
         if self.device.startswith("cuda"):
             torch.cuda.synchronize()
