@@ -23,6 +23,7 @@ def parse_args(description: str, default_out: str) -> argparse.Namespace:
     ap.add_argument("--out", type=Path, default=Path(default_out), help="output directory")
     ap.add_argument("--seed", type=int, default=0, help="random seed")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    ap.add_argument("--fit-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     if args.device == "auto":

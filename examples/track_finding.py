@@ -1,7 +1,7 @@
 """Study 5: track finding on ``sim-drift-chamber`` and on the TrackML sample.
 
 Drift chamber: an interaction-network edge classifier is trained, and its ``gnn`` clusterer
-(threshold + greedy walk) is compared with ``dbscan`` and ``hough`` on the test split
+(edges above 0.5 -> connected components, ``gnn``; or the greedy walk, ``gnn-walk``) is compared with ``dbscan`` and ``hough`` on the test split
 (efficiency, fake rate, TrackML score). TrackML (``/work/shared/data/trackml-event1`` or
 ``--trackml DIR``): the classic clusterers on the sample event (one event: no GNN training).
 
@@ -21,7 +21,7 @@ from _common import parse_args, save, simulate
 TRACKML = Path(os.environ.get("HEPGRAPH_TRACKML", "/work/shared/data/trackml-event1"))
 
 SCALES = {
-    "small": {"events": 80, "epochs": 3, "batch": 4,
+    "small": {"events": 200, "epochs": 6, "batch": 4,
               "gnn": ["model.hidden_channels=32", "model.num_iterations=3", "model.k=6"]},
     "full": {"events": 20000, "epochs": 40, "batch": 16, "gnn": ["model.k=12"]},
 }
@@ -35,9 +35,10 @@ def _cluster_all(ds, methods, run_dir=None):
 
     out = {}
     for method in methods:
-        if method == "gnn":
+        if method.startswith("gnn"):
             loaded = load_run(run_dir, "cpu")
-            cl = CLUSTERERS.build({"name": "gnn", "walk": True, "model": loaded.model, "features": loaded.features})
+            cl = CLUSTERERS.build({"name": "gnn", "walk": method == "gnn-walk", "model": loaded.model,
+                                   "features": loaded.features})
         else:
             cl = build_clusterer(method, manifest=ds.manifest)
         t0 = time.perf_counter()
@@ -58,7 +59,7 @@ def main() -> None:
                              epochs=s["epochs"], seed=args.seed, device=args.device, batch_size=s["batch"],
                              overrides=s["gnn"])
     test = open_dataset(data).split("test")
-    chamber = _cluster_all(test, ["gnn", "dbscan", "hough"], gnn["run_dir"])
+    chamber = _cluster_all(test, ["gnn", "gnn-walk", "dbscan", "hough"], gnn["run_dir"])
     record = {"scale": args.scale, "events": s["events"], "epochs": s["epochs"],
               "edge_classifier": {k: gnn["test"].get(k) for k in ("auc", "efficiency", "purity")},
               "parameters": gnn["parameters"], "drift_chamber": chamber}
