@@ -2,7 +2,7 @@
 
 The same small CNN on x-y images with the four pixel encodings (binary, total charge,
 average charge, per-hit) vs a GNN (EdgeConv) on the raw hits; same split/seed/epochs.
-ROC curves and per-pair AUCs in ``models/*/test/`` (``auc_macro`` in the table).
+ROC curves in ``models/*/test/roc.png``; one-vs-rest AUC per class and macro AUC in ``study.json``.
 
     python examples/chamber_classification.py --scale small
     python examples/chamber_classification.py --scale full
@@ -40,7 +40,8 @@ def main() -> None:
                   batch_size=s["batch"])
     save(args.out, {"scale": args.scale, "events": s["events"], "epochs": s["epochs"],
                     "accuracy": headline(res),
-                    "auc_macro": {m["model"]: m["test"].get("auc_macro") for m in res["models"]}})
+                    "auc_macro": {m["model"]: m["test"].get("auc_macro") for m in res["models"]},
+                    "auc_per_class": {m["model"]: m["test"].get("auc_per_class") for m in res["models"]}})
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from __future__ import annotations
 from _common import compare, headline, parse_args, save, simulate
 
 SCALES = {
-    "small": {"events": 3000, "epochs": 8, "batch": 16,
+    "small": {"events": 2000, "epochs": 6, "batch": 16,
               "models": {"small-cnn": ["model.views=[xy,yz,xz]", "model.image_shape=[40,40]",
                                        "model.channels=[16,32,64]"],
                          "edgeconv": ["model.hidden_channels=32", "model.num_layers=2", "model.k=8"]}},
@@ -32,7 +32,7 @@ def main() -> None:
                   batch_size=s["batch"])
     save(args.out, {"scale": args.scale, "events": s["events"], "epochs": s["epochs"],
                     "accuracy": headline(res), "target": 0.996,
-                    "confusion": {m["model"]: m["test"].get("confusion") for m in res["models"]}})
+                    "confusion": {m["model"]: m["test"].get("confusion_matrix") for m in res["models"]}})
 
 
 if __name__ == "__main__":

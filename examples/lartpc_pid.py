@@ -34,10 +34,10 @@ def main() -> None:
     res = compare(data, s["models"], args.out / "compare", "LArTPC 5-class particle ID",
                   task="classification", epochs=s["epochs"], seed=args.seed, device=args.device,
                   batch_size=s["batch"])
-    cms = {m["model"]: m["test"].get("confusion") for m in res["models"]}
+    cms = {m["model"]: m["test"].get("confusion_matrix") for m in res["models"]}
     save(args.out, {"scale": args.scale, "events": s["events"], "epochs": s["epochs"],
                     "accuracy": headline(res), "confusion": cms,
-                    "class_names": res["models"][0]["test"].get("class_names")})
+                    "auc_per_class": {m["model"]: m["test"].get("auc_per_class") for m in res["models"]}})
 
 
 if __name__ == "__main__":
