@@ -135,8 +135,13 @@ def plot_scan(scan: dict[str, Any], path: Path) -> Path:
         x = [p["voxel_mm"] for p in pts]
         axes[0].plot(x, [p[kind]["seconds_per_event"] for p in pts], style, label=scan[kind])
         axes[1].plot(x, [max(p[kind]["peak_mib"], 1e-3) for p in pts], style, label=scan[kind])
-    for ax, lab in zip(axes, ("training-step time per event (s)", "peak memory (MiB)")):
-        ax.set(xlabel="voxel size (mm)  (finer to the left)", ylabel=lab, xscale="log", yscale="log")
+    from matplotlib.ticker import NullFormatter
+
+    ticks = sorted({p["voxel_mm"] for p in scan["points"]})
+    for ax, lab in zip(axes, ("training-step time per event (s)", "peak memory growth (MiB)")):
+        ax.set(xlabel="voxel size (mm), finer to the right", ylabel=lab, xscale="log", yscale="log")
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.invert_xaxis()
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
