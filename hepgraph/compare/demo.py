@@ -122,7 +122,7 @@ def _clusterer(method: str, run_dir: str, manifest: dict[str, Any]) -> Any:
     if method != "gnn":
         return build_clusterer(method, manifest=manifest)
     loaded = load_run(run_dir, "cpu")
-    return CLUSTERERS.build({"name": "gnn", "walk": True, "model": loaded.model, "features": loaded.features,
+    return CLUSTERERS.build({"name": "gnn", "model": loaded.model, "features": loaded.features,
                              "device": "cpu"})
 
 

@@ -56,7 +56,7 @@ def write_report(res: Any, plan: Any, figs: Sequence[tuple[str, Path]]) -> Path:
           f"`sim-drift-chamber`, {plan.chamber_events} events. Edge classifier `interaction-network` "
           f"({', '.join(plan.gnn_options)}), {plan.gnn_epochs} epoch(s), {fmt(gnn['parameters'])} parameters; "
           f"test edge AUC {fmt(t.get('auc'))}, efficiency {fmt(t.get('efficiency'))}, purity {fmt(t.get('purity'))} "
-          f"at threshold 0.5. Tracks: the `gnn` clusterer (edges above 0.5, branchings resolved by the greedy highest-score walk) vs "
+          f"at threshold 0.5. Tracks: the `gnn` clusterer (connected components of the edges scored above 0.5) vs "
           f"`dbscan`, on the test split, scored against the truth (a particle is found when a track holds "
           f"more than half of its hits and more than half of the track's hits are its own).", "",
           tracking_table(res.tracking), ""]
