@@ -34,10 +34,10 @@ class DemoPlan:
         seed: the seed of everything.
     """
 
-    lartpc_events: int = 300
-    chamber_events: int = 80
-    pid_epochs: int = 4
-    gnn_epochs: int = 4
+    lartpc_events: int = 600
+    chamber_events: int = 160
+    pid_epochs: int = 6
+    gnn_epochs: int = 8
     dense: str = "dense-resnet18"
     sparse: str = "sparse-resnet18"
     dense_options: tuple[str, ...] = ("model.base_channels=8", "model.image_shape=[48,48]")
