@@ -8,7 +8,13 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from hepgraph.cli.options import OverwriteOption, SeedOption, SetOption, WorkersOption, handle_errors
+from hepgraph.cli.options import (
+    OverwriteOption,
+    SeedOption,
+    SetOption,
+    WorkersOption,
+    handle_errors,
+)
 
 
 def _source_names() -> list[str]:
@@ -38,7 +44,8 @@ def resolve_mapping(mapping: str | None) -> Path | None:
             return cand
     names = sorted(q.stem for q in shipped.glob("*.yaml")) if shipped.is_dir() else []
     raise ConfigError(
-        f"mapping `{mapping}` is neither a file nor a shipped mapping (shipped: {', '.join(names) or 'none'})"
+        f"mapping `{mapping}` is neither a file nor a shipped mapping "
+        f"(shipped: {', '.join(names) or 'none'})"
     )
 
 
@@ -54,7 +61,8 @@ def _rate_column() -> Any:
             if el <= 0:
                 return Text("")
             hits = task.fields.get("hits", 0)
-            return Text(f"{task.completed / el:,.0f} events/s  {hits / el:,.0f} hits/s", style="cyan")
+            rate = f"{task.completed / el:,.0f} events/s  {hits / el:,.0f} hits/s"
+            return Text(rate, style="cyan")
 
     return RateColumn()
 
@@ -81,10 +89,12 @@ def summary_table(out: Path, manifest: dict[str, Any], seconds: float) -> Any:
     labels = manifest.get("stats", {}).get("label_counts", {}).get("label")
     if labels:
         names = manifest.get("label_names") or []
+        items = sorted(labels.items(), key=lambda kv: int(kv[0]))
         t.add_row("labels", ", ".join(
-            f"{names[int(k)] if 0 <= int(k) < len(names) else k}: {v}" for k, v in sorted(labels.items(), key=lambda kv: int(kv[0]))))
+            f"{names[int(k)] if 0 <= int(k) < len(names) else k}: {v}" for k, v in items))
     rate = c["events"] / seconds if seconds > 0 else float("nan")
-    t.add_row("time", f"{seconds:.1f} s  ({rate:,.0f} events/s, {c['hits'] / max(seconds, 1e-9):,.0f} hits/s)")
+    hit_rate = c["hits"] / max(seconds, 1e-9)
+    t.add_row("time", f"{seconds:.1f} s  ({rate:,.0f} events/s, {hit_rate:,.0f} hits/s)")
     return t
 
 
@@ -94,18 +104,23 @@ def register(app: typer.Typer) -> None:
     @app.command("build-dataset")
     @handle_errors
     def build_dataset_cmd(
-        source: Annotated[str, typer.Option("--source", help="Event source: " + ", ".join(_source_names()) + ".")],
+        source: Annotated[
+            str, typer.Option("--source", help="Event source: " + ", ".join(_source_names()) + ".")
+        ],
         out: Annotated[Path, typer.Option("--out", help="Dataset directory to create.")],
         input_: Annotated[
             Optional[list[str]],
             typer.Option("--input", "-i", help="Input file, directory or glob (repeatable)."),
         ] = None,
         paths: Annotated[
-            Optional[list[str]], typer.Argument(help="More input paths (e.g. from a shell glob).", show_default=False)
+            Optional[list[str]],
+            typer.Argument(help="More input paths (e.g. from a shell glob).", show_default=False),
         ] = None,
         mapping: Annotated[
             Optional[str],
-            typer.Option("--mapping", help="YAML mapping file (root, csv), or a name in configs/sources/."),
+            typer.Option(
+                "--mapping", help="YAML mapping file (root, csv), or a name in configs/sources/."
+            ),
         ] = None,
         events: Annotated[
             Optional[int], typer.Option("--events", help="At most this many events (>= 1).")
@@ -115,9 +130,19 @@ def register(app: typer.Typer) -> None:
         overwrite: OverwriteOption = False,
         set_: SetOption = None,
     ) -> None:
-        """Build a dataset (Parquet shards + manifest) from a source. Lengths mm, times ns, momenta GeV."""
+        """Build a dataset (Parquet shards + manifest) from a source.
+
+        Units: lengths mm, times ns, momenta GeV, deposited energy MeV.
+        """
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         from hepgraph.config import apply_overrides
         from hepgraph.registry import SOURCES
@@ -139,7 +164,8 @@ def register(app: typer.Typer) -> None:
                                MofNCompleteColumn(), _rate_column(), TimeElapsedColumn(),
                                console=console, transient=True)
                 bar.start()
-                state["bar"], state["task"] = bar, bar.add_task(f"{source} -> {out}", total=events, hits=0)
+                state["bar"] = bar
+                state["task"] = bar.add_task(f"{source} -> {out}", total=events, hits=0)
             bar, task = state["bar"], state["task"]
             bar.update(task, advance=n_ev, hits=bar.tasks[0].fields.get("hits", 0) + n_hits)
 

@@ -28,9 +28,12 @@ def dataset_info(path: str | Path) -> dict[str, Any]:
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
-        n = np.concatenate([pc.list_value_length(pq.read_table(d / s["path"], columns=["x"]).column(0))
-                            .to_numpy(zero_copy_only=False) for s in m["shards"]])
-        st = {"min": int(n.min()), "median": float(np.median(n)), "mean": float(n.mean()), "max": int(n.max())}
+        n = np.concatenate([
+            pc.list_value_length(pq.read_table(d / s["path"], columns=["x"]).column(0))
+            .to_numpy(zero_copy_only=False) for s in m["shards"]
+        ])
+        st = {"min": int(n.min()), "median": float(np.median(n)), "mean": float(n.mean()),
+              "max": int(n.max())}
     labels: dict[str, Any] = {}
     for col, names_key in (("label", "label_names"), ("semantic", "semantic_names")):
         counts = m.get("stats", {}).get("label_counts", {}).get(col)
@@ -38,7 +41,8 @@ def dataset_info(path: str | Path) -> dict[str, Any]:
             continue
         names = m.get(names_key) or []
         labels[col] = [
-            {"index": int(k), "name": names[int(k)] if 0 <= int(k) < len(names) else None, "count": int(v)}
+            {"index": int(k), "name": names[int(k)] if 0 <= int(k) < len(names) else None,
+             "count": int(v)}
             for k, v in sorted(counts.items(), key=lambda kv: int(kv[0]))
         ]
     size = sum(f.stat().st_size for f in d.iterdir() if f.is_file())
@@ -67,9 +71,11 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def info_cmd(
         path: Annotated[Path, typer.Argument(help="Dataset directory.", show_default=False)],
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print JSON instead of tables.")
+        ] = False,
     ) -> None:
-        """Show a dataset: events, hits per event (min/median/max), columns with units, labels, size."""
+        """Show a dataset: events, hits per event, columns with units, labels, size on disk."""
         info = dataset_info(path)
         if as_json:
             typer.echo(json.dumps(info, indent=2))
@@ -82,9 +88,11 @@ def register(app: typer.Typer) -> None:
         con.print(f"[bold]{info['path']}[/bold]  source [cyan]{info['source']}[/cyan]  "
                   f"{info['events']:,} events, {info['hits']:,} hits "
                   f"(per event min {h['min']}, median {h['median']:g}, max {h['max']}), "
-                  f"{info['shards']} shard(s), {info['size_bytes'] / 2**20:.2f} MiB on disk", highlight=False)
+                  f"{info['shards']} shard(s), {info['size_bytes'] / 2**20:.2f} MiB on disk",
+                  highlight=False)
         if info["splits"]:
-            con.print("splits: " + ", ".join(f"{k} {v:,}" for k, v in info["splits"].items()), highlight=False)
+            splits = ", ".join(f"{k} {v:,}" for k, v in info["splits"].items())
+            con.print("splits: " + splits, highlight=False)
         if info["default_task"]:
             con.print(f"default task: {info['default_task']}", highlight=False)
         t = Table(title="columns")

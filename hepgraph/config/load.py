@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,22 @@ from typing import Any
 import yaml
 
 from hepgraph.errors import ConfigError
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-3`` (no dot, YAML 1.1 says string) as a float."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` with exponent floats such as ``1e-3`` read as numbers."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 def repo_configs_dir() -> Path:
@@ -31,7 +48,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise ConfigError(f"config file `{p}` does not exist")
     try:
-        data = yaml.safe_load(p.read_text()) or {}
+        data = safe_load(p.read_text()) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"`{p}` is not valid YAML: {str(err).splitlines()[0]}") from None
     if not isinstance(data, dict):
@@ -74,7 +91,7 @@ def parse_set(item: str) -> tuple[list[str], Any]:
     if not sep or not key.strip():
         raise ConfigError(f"--set `{item}` must look like key.path=value")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = safe_load(raw) if raw.strip() else None
     except yaml.YAMLError:
         value = raw
     return key.strip().split("."), value

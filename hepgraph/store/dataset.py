@@ -37,7 +37,7 @@ ALWAYS = ("event_id", "x", "y", "z")
 class _RowGroup:
     """One decoded row group: per-kind shared offsets and flat values."""
 
-    __slots__ = ("hit_off", "hits", "part_off", "parts", "scalars")
+    __slots__ = ("hit_off", "hits", "part_off", "parts", "scalars", "hit_off_np", "part_off_np")
 
     def __init__(self, table: pa.Table) -> None:
         self.hits: list[tuple[str, np.ndarray]] = []
@@ -62,6 +62,8 @@ class _RowGroup:
                         self.hit_off = off.tolist()
             else:
                 self.scalars.append((name, col.to_numpy(zero_copy_only=False)))
+        self.hit_off_np = np.asarray(self.hit_off, dtype=np.int64)
+        self.part_off_np = np.asarray(self.part_off, dtype=np.int64)
 
     def event(self, j: int) -> dict[str, Any]:
         a, b = self.hit_off[j], self.hit_off[j + 1]
@@ -77,6 +79,82 @@ class _RowGroup:
     @property
     def nbytes(self) -> int:
         return sum(v.nbytes for _, v in self.hits + self.parts + self.scalars)
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, s + c)`` for each (s, c), vectorised."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    shift = starts - (np.cumsum(counts) - counts)
+    return np.repeat(shift, counts) + np.arange(total)
+
+
+class FlatBatch:
+    """Several events as flat arrays: ``counts``/``pcounts`` per event plus column values.
+
+    Attributes:
+        counts: (B,) hits per event.
+        hits: hit columns, each (sum(counts),), rows ordered by event.
+        events: event columns, each (B,).
+        pcounts: (B,) particles per event, or None.
+        particles: particle columns, each (sum(pcounts),).
+    """
+
+    __slots__ = ("counts", "hits", "events", "pcounts", "particles")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FlatBatch, (self.counts, self.hits, self.events, self.pcounts, self.particles))
+
+    def __init__(self, counts: np.ndarray, hits: dict[str, np.ndarray],
+                 events: dict[str, np.ndarray], pcounts: np.ndarray | None,
+                 particles: dict[str, np.ndarray]) -> None:
+        self.counts, self.hits, self.events = counts, hits, events
+        self.pcounts, self.particles = pcounts, particles
+
+    @classmethod
+    def gather(cls, decoded: dict[int, _RowGroup], groups: dict[int, np.ndarray], local: np.ndarray,
+               b: int) -> FlatBatch:
+        first = next(iter(decoded.values()))
+        counts = np.zeros(b, dtype=np.int64)
+        pcounts = np.zeros(b, dtype=np.int64) if first.parts else None
+        for r, pos in groups.items():
+            rg, j = decoded[r], local[pos]
+            counts[pos] = rg.hit_off_np[j + 1] - rg.hit_off_np[j]
+            if pcounts is not None:
+                pcounts[pos] = rg.part_off_np[j + 1] - rg.part_off_np[j]
+        ptr = np.concatenate([[0], np.cumsum(counts)])
+        hits = {name: np.empty(int(ptr[-1]), dtype=v.dtype) for name, v in first.hits}
+        events = {name: np.empty(b, dtype=v.dtype) for name, v in first.scalars}
+        parts: dict[str, np.ndarray] = {}
+        if pcounts is not None:
+            pptr = np.concatenate([[0], np.cumsum(pcounts)])
+            parts = {name: np.empty(int(pptr[-1]), dtype=v.dtype) for name, v in first.parts}
+        for r, pos in groups.items():
+            rg, j = decoded[r], local[pos]
+            contiguous = len(pos) > 0 and pos[-1] - pos[0] == len(pos) - 1  # sorted batch: slices
+            src = _ranges(rg.hit_off_np[j], counts[pos])
+            if contiguous:
+                lo, hi = int(ptr[pos[0]]), int(ptr[pos[-1] + 1])
+                for name, v in rg.hits:
+                    np.take(v, src, out=hits[name][lo:hi])
+            else:
+                dst = _ranges(ptr[pos], counts[pos])
+                for name, v in rg.hits:
+                    hits[name][dst] = v[src]
+            for name, v in rg.scalars:
+                events[name][pos] = v[j]
+            if pcounts is not None:
+                src = _ranges(rg.part_off_np[j], pcounts[pos])
+                if contiguous:
+                    lo, hi = int(pptr[pos[0]]), int(pptr[pos[-1] + 1])
+                    for name, v in rg.parts:
+                        np.take(v, src, out=parts[name][lo:hi])
+                else:
+                    dst = _ranges(pptr[pos], pcounts[pos])
+                    for name, v in rg.parts:
+                        parts[name][dst] = v[src]
+        return cls(counts, hits, events, pcounts, parts)
 
 
 class EventDataset(Dataset):
@@ -119,13 +197,17 @@ class EventDataset(Dataset):
         if verify:
             bad = verify_shards(self.path, self.manifest)
             if bad:
-                raise DataError(f"shard `{bad[0]}` of `{self.path}` does not match its SHA-256; rebuild")
+                raise DataError(
+                    f"shard `{bad[0]}` of `{self.path}` does not match its SHA-256; rebuild"
+                )
         self._shard_paths: list[Path] = []
         rg_shard, rg_local, rg_rows = [], [], []
         for si, shard in enumerate(self.manifest["shards"]):
             p = self.path / shard["path"]
             if not p.is_file():
-                raise DataError(f"shard `{shard['path']}` of `{self.path}` is missing; rebuild the dataset")
+                raise DataError(
+                    f"shard `{shard['path']}` of `{self.path}` is missing; rebuild the dataset"
+                )
             self._shard_paths.append(p)
             md = pq.read_metadata(p)
             for k in range(md.num_row_groups):
@@ -212,12 +294,34 @@ class EventDataset(Dataset):
         local = g - self._rg_start[rgs]
         return [self._row_group(r).event(j) for r, j in zip(rgs.tolist(), local.tolist())]
 
+    def gather(self, indices: Sequence[int] | np.ndarray) -> FlatBatch:
+        """Events ``indices`` as flat column arrays in the given order (vectorised per row group).
+
+        This is what the loader uses: no per-event Python work, so a batch costs a few
+        numpy gathers per column.
+        """
+        n = len(self)
+        idx = np.asarray(indices, dtype=np.int64)
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            raise IndexError(f"event index out of range for {n} events")
+        idx = np.where(idx < 0, idx + n, idx)
+        g = idx if self._indices is None else self._indices[idx]
+        rgs = np.searchsorted(self._rg_start, g, side="right") - 1
+        local = g - self._rg_start[rgs]
+        groups = {int(r): np.flatnonzero(rgs == r) for r in np.unique(rgs)}
+        if not groups:  # empty batch: row group 0 only provides the columns and dtypes
+            groups = {0: np.zeros(0, dtype=np.int64)}
+        decoded = {r: self._row_group(r) for r in groups}
+        return FlatBatch.gather(decoded, groups, local, len(idx))
+
     # ----------------------------------------------------------------------------------
     def event_ids(self) -> np.ndarray:
         """(len,) int64 event ids in dataset order (read once from the shards)."""
         if self._event_ids is None:
-            parts = [pq.read_table(p, columns=["event_id"]).column(0).to_numpy() for p in self._shard_paths]
-            self._event_ids = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+            parts = [pq.read_table(p, columns=["event_id"]).column(0).to_numpy()
+                     for p in self._shard_paths]
+            self._event_ids = (np.concatenate(parts).astype(np.int64) if parts
+                               else np.zeros(0, np.int64))
         return self._event_ids if self._indices is None else self._event_ids[self._indices]
 
     def subset(self, indices: Sequence[int] | np.ndarray) -> EventDataset:

@@ -11,11 +11,14 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from torch.utils.data import DataLoader, Sampler
 
 from hepgraph.errors import ConfigError
 from hepgraph.events.features import FeatureSpec
 from hepgraph.events.hitbatch import collate_events
+from hepgraph.store.batching import EpochBatchSampler, HitLoader
+from hepgraph.store.dataset import EventDataset
 from hepgraph.store.sampler import BlockShuffleSampler
 
 
@@ -53,8 +56,10 @@ def make_loader(
         **kwargs: passed to ``DataLoader`` (``prefetch_factor``, ``multiprocessing_context``, ...).
 
     Returns:
-        The loader; with no custom sampler, ``loader.sampler`` is a
-        :class:`~hepgraph.store.sampler.BlockShuffleSampler` (it has ``set_epoch``).
+        The loader. ``loader.sampler.set_epoch(e)`` reshuffles per epoch. For an
+        :class:`EventDataset` the loader fetches whole batches at once
+        (:meth:`EventDataset.gather` + :func:`~hepgraph.store.batching.collate_flat`, identical
+        to ``collate_events`` on the same events), and ``loader.sampler`` yields index lists.
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size `{batch_size}` must be >= 1")
@@ -62,10 +67,19 @@ def make_loader(
         raise ConfigError(f"num_workers `{num_workers}` must be >= 0")
     spec = FeatureSpec.parse(features) if features is not None else None
     if sampler is None:
-        sampler = BlockShuffleSampler(dataset, window=window, seed=seed, shuffle=shuffle, rank=rank,
+        blocks = dataset if hasattr(dataset, "blocks") else [np.arange(len(dataset))]
+        # Worker-affine batches give each worker window/num_workers row groups: widen the
+        # window so that mixing does not shrink with more workers.
+        wide = window * max(num_workers, 1) if shuffle else window
+        sampler = BlockShuffleSampler(blocks, window=wide, seed=seed, shuffle=shuffle, rank=rank,
                                       world_size=world_size, drop_last=drop_last)
     if num_workers > 0:
         kwargs.setdefault("persistent_workers", True)
+    if isinstance(dataset, EventDataset):
+        # shuffle=False keeps storage order, so batches are not made worker-affine then.
+        batches = EpochBatchSampler(sampler, batch_size, drop_last, num_workers if shuffle else 0)
+        return HitLoader(dataset, batches, features=spec, num_workers=num_workers,
+                         pin_memory=pin_memory, **kwargs)
     return DataLoader(
         dataset,
         batch_size=batch_size,

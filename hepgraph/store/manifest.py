@@ -56,7 +56,9 @@ def _dtype_name(t: pa.DataType) -> str:
         return str(t)
 
 
-def describe_columns(schema: pa.Schema, units: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
+def describe_columns(
+    schema: pa.Schema, units: dict[str, str] | None = None
+) -> dict[str, dict[str, str]]:
     """``{name: {kind, dtype, unit}}`` for every column of a shard schema.
 
     Args:
@@ -105,11 +107,14 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     """
     d = Path(directory)
     if not d.is_dir():
-        raise DataError(f"dataset directory `{d}` does not exist; build it with `hepgraph build-dataset`")
+        raise DataError(
+            f"dataset directory `{d}` does not exist; build it with `hepgraph build-dataset`"
+        )
     path = find_manifest(d)
     if path is None:
         raise DataError(
-            f"`{d}` is not a hepgraph dataset (no {MANIFEST_NAME}); build it with `hepgraph build-dataset`"
+            f"`{d}` is not a hepgraph dataset (no {MANIFEST_NAME}); "
+            "build it with `hepgraph build-dataset`"
         )
     try:
         manifest = json.loads(path.read_text())

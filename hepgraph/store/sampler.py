@@ -56,7 +56,10 @@ class BlockShuffleSampler(Sampler[int]):
             raise ConfigError(f"window `{window}` must be >= 1 row group")
         if world_size < 1 or not 0 <= rank < world_size:
             raise ConfigError(f"rank `{rank}` must lie in [0, world_size={world_size})")
-        self.blocks = list(dataset.blocks()) if hasattr(dataset, "blocks") else [np.asarray(b) for b in dataset]
+        if hasattr(dataset, "blocks"):
+            self.blocks = list(dataset.blocks())
+        else:
+            self.blocks = [np.asarray(b) for b in dataset]
         self.window = window
         self.seed = seed
         self.shuffle = shuffle

@@ -162,16 +162,22 @@ def build_dataset(
     """
     out = Path(out)
     if out.exists() and not overwrite:
-        raise ConfigError(f"output directory `{out}` already exists; pass --overwrite to replace it")
+        raise ConfigError(
+            f"output directory `{out}` already exists; pass --overwrite to replace it"
+        )
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"output path `{out}` is a file, not a dataset directory; choose another --out")
+        raise ConfigError(
+            f"output path `{out}` is a file, not a dataset directory; choose another --out"
+        )
     if max_events is not None and max_events <= 0:
         raise DataError(f"zero events selected (--events {max_events}); ask for at least one event")
     if workers < 0:
         raise ConfigError(f"workers `{workers}` must be >= 0")
     tasks = list(source.plan(max_events))
     if not tasks:
-        raise DataError(f"zero events selected: source `{source.name}` planned no work; check the inputs")
+        raise DataError(
+            f"zero events selected: source `{source.name}` planned no work; check the inputs"
+        )
 
     created = [p for p in (out.parent, *out.parent.parents) if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -200,7 +206,8 @@ def build_dataset(
             except OSError:
                 break
         raise
-    log.info("wrote %s: %d events, %d hits", out, manifest["counts"]["events"], manifest["counts"]["hits"])
+    counts = manifest["counts"]
+    log.info("wrote %s: %d events, %d hits", out, counts["events"], counts["hits"])
     return out
 
 
@@ -209,7 +216,9 @@ def _commit(tmp: Path, out: Path, overwrite: bool) -> None:
     old = None
     if out.exists():
         if not overwrite:
-            raise ConfigError(f"output directory `{out}` appeared during the build; pass --overwrite")
+            raise ConfigError(
+                f"output directory `{out}` appeared during the build; pass --overwrite"
+            )
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         shutil.rmtree(old, ignore_errors=True)
         os.rename(out, old)
@@ -229,7 +238,9 @@ def _manifest(source: Source, shards: list[ShardSummary], *, seed: int, max_even
     for s in shards[1:]:
         if s.schema != schema:
             a, b = set(schema.names), set(s.schema.names)
-            diff = sorted(a ^ b) or [f.name for f in s.schema if f.type != schema.field(f.name).type]
+            diff = sorted(a ^ b) or [
+                f.name for f in s.schema if f.type != schema.field(f.name).type
+            ]
             raise DataError(
                 f"shard `{s.path}` differs from `{shards[0].path}` in columns {diff}; every event "
                 "of a dataset needs the same columns and types"

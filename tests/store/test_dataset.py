@@ -98,3 +98,18 @@ def test_verify_detects_corruption(tmp_path):
     shard.write_bytes(bytes(data))
     with pytest.raises(DataError, match="SHA-256"):
         EventDataset(out, verify=True)
+
+
+def test_gather_matches_getitem(ds_path):
+    ds = EventDataset(ds_path, cache_row_groups=3)
+    idx = [88, 3, 40, 3, 17]
+    fb = ds.gather(idx)
+    ptr = np.concatenate([[0], np.cumsum(fb.counts)])
+    pptr = np.concatenate([[0], np.cumsum(fb.pcounts)])
+    for k, i in enumerate(idx):
+        ev = ds[i]
+        np.testing.assert_array_equal(fb.hits["track_id"][ptr[k] : ptr[k + 1]], ev["track_id"])
+        np.testing.assert_array_equal(fb.particles["particle_id"][pptr[k] : pptr[k + 1]], ev["particle_id"])
+        assert fb.events["event_id"][k] == ev["event_id"]
+    empty = ds.gather([])
+    assert len(empty.counts) == 0 and empty.hits["x"].dtype == np.float32

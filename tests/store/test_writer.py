@@ -170,3 +170,12 @@ def test_sigkill_midway_leaves_nothing_and_rerun_succeeds(tmp_path):
     build_dataset(ToySource(n_events=30, per_task=10), out)
     assert len(hepgraph.open_dataset(out)) == 30
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_failed_overwrite_keeps_old_dataset(tmp_path):
+    out = build_dataset(ToySource(n_events=10, per_task=10), tmp_path / "ds")
+    before = (out / MANIFEST_NAME).read_text()
+    with pytest.raises(DataError):
+        build_dataset(ToySource(n_events=30, per_task=10, nan_event=25), out, overwrite=True)
+    assert (out / MANIFEST_NAME).read_text() == before and len(hepgraph.open_dataset(out)) == 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
