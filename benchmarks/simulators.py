@@ -47,6 +47,17 @@ def single_core(name: str, events: int) -> tuple[float, float, float]:
     return events / w, events / c, hits / events
 
 
+def calibration_ms() -> float:
+    """CPU ms of a fixed numpy workload (a*1.5+a on 430k float64): how loaded/fast the core is."""
+    import numpy as np
+
+    a = np.random.default_rng(0).random(430_000)
+    c0 = time.process_time()
+    for _ in range(50):
+        a * 1.5 + a
+    return (time.process_time() - c0) / 50 * 1e3
+
+
 def with_workers(name: str, events: int, workers: int, build: bool) -> float:
     """Events/s wall with ``workers`` processes (build_dataset, or a pool over tasks)."""
     import hepgraph.sources  # noqa: F401
@@ -81,6 +92,8 @@ def main() -> None:
     defaults = {"lartpc": 1000, "drift-chamber": 10000, "pad-tpc": 10000, "geiger-grid": 10000}
     print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cpus, python {platform.python_version()}, date {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"calibration: 430k-element a*1.5+a takes {calibration_ms():.2f} ms CPU; "
+          f"load average {os.getloadavg()[0]:.1f}; scaling via {'build_dataset' if args.build else 'process pool (warm workers)'}")
     print("| detector | events | hits/event | events/s (1 core, wall) | events/s (1 core, CPU) |"
           " 1 worker ev/s | 2 workers ev/s | scaling |")
     print("|---|---|---|---|---|---|---|---|")

@@ -134,52 +134,57 @@ class DriftChamber(SimulatedSource):
         mass = masses[sp]
 
         radii, half = self.radii, float(c["half_length"])
-        cpos, phase, plen, ok = cylinder_crossings(vtx, mom, charges[sp].astype(np.float64),
+        cpos, phase, plen, ok, cp, sp_ = cylinder_crossings(vtx, mom, charges[sp].astype(np.float64),
                                                    float(c["field_T"]), radii)
         ok &= np.abs(cpos[..., 2]) <= half
         ok = np.logical_and.accumulate(ok, axis=1)                 # a track that leaves stops
         p_mev = pt / sin_t * 1e3
         beta_t = p_mev / np.hypot(p_mev, mass)
         x_x0 = float(c["layer_thickness_x0"])
-        cp, sp_ = np.cos(phase), np.sin(phase)
         if x_x0 > 0:
             d1, d2 = scattering_offsets(rng, highland(p_mev, beta_t, x_x0), plen, ok)
             cos_l, sin_l = sin_t[:, None], (d[:, 2])[:, None]
-            cpos[..., 0] += -d1 * sp_ - d2 * sin_l * cp
-            cpos[..., 1] += d1 * cp - d2 * sin_l * sp_
-            cpos[..., 2] += d2 * cos_l
-            scale = radii[None, :] / np.hypot(cpos[..., 0], cpos[..., 1])   # back onto the layer
-            cpos[..., 0] *= scale
-            cpos[..., 1] *= scale
+            cx, cy, cz = cpos[..., 0], cpos[..., 1], cpos[..., 2]      # contiguous views
+            d2s = d2 * sin_l
+            cx += -d1 * sp_ - d2s * cp
+            cy += d1 * cp - d2s * sp_
+            cz += d2 * cos_l
+            scale = radii[None, :] / np.hypot(cx, cy)                    # back onto the layer
+            cx *= scale
+            cy *= scale
         keep = ok & (rng.random(ok.shape) < float(c["efficiency"]))
-        trk, lay = np.nonzero(keep)
-        pos, ph, path = cpos[trk, lay], phase[trk, lay], plen[trk, lay]
-        ut = np.stack([cp[trk, lay], sp_[trk, lay]], axis=1)
+        flat = np.flatnonzero(keep)                                # 1-D gathers are the cheapest
+        trk, lay = np.divmod(flat, radii.size)
+        # Per-hit work in float32 (the stored precision): half the memory traffic.
+        f4 = np.float32
+        pos = np.stack([cpos[..., k].reshape(-1)[flat] for k in range(3)], axis=1).astype(f4)
+        ph, path = phase.reshape(-1)[flat].astype(f4), plen.reshape(-1)[flat].astype(f4)
+        ut = np.stack([cp.reshape(-1)[flat], sp_.reshape(-1)[flat]], axis=1).astype(f4)
         nw = self.wires
         stagger = np.where(np.arange(radii.size) % 2 == 1, 0.5, 0.0)
         dphi = 2 * np.pi / nw
+        r_l, dphi_l, st_l = radii.astype(f4)[lay], dphi.astype(f4)[lay], stagger.astype(f4)[lay]
         phi = np.arctan2(pos[:, 1], pos[:, 0])
-        wire = np.mod(np.rint(phi / dphi[lay] - stagger[lay]), nw[lay]).astype(np.int64)
-        wphi = (wire + stagger[lay]) * dphi[lay]
+        wire = np.mod(np.rint(phi / dphi_l - st_l), nw.astype(f4)[lay]).astype(np.int64)
+        wphi = (wire.astype(f4) + st_l) * dphi_l
         # Wire W and crossing P on the same circle: W - P = 2 r sin(D/2) (-sin m, cos m),
         # m = (phi_W + phi_P) / 2, so the distance of W to the track line is |2 r sin(D/2) cos(ph - m)|.
-        dca = np.abs(2 * radii[lay] * np.sin(0.5 * (wphi - phi)) * np.cos(ph - 0.5 * (wphi + phi)))
-        sig = float(c["sigma_rphi"])
-        drift = np.abs(dca + rng.standard_normal(dca.size) * sig)
-        hpos = smear_tangential(rng, pos, sig)
-        hpos[:, 2] += rng.standard_normal(dca.size) * float(c["sigma_z"])
-        pm = p_mev[trk]
-        beta = beta_t[trk]
+        dca = np.abs(f4(2) * r_l * np.sin(f4(0.5) * (wphi - phi)) * np.cos(ph - f4(0.5) * (wphi + phi)))
+        sig = f4(c["sigma_rphi"])
+        drift = np.abs(dca + rng.standard_normal(dca.size, dtype=f4) * sig)
+        hpos = smear_tangential(rng, pos, float(sig))
+        hpos[:, 2] += rng.standard_normal(dca.size, dtype=f4) * f4(c["sigma_z"])
         # cos of the angle between the track and the radial direction (3D).
-        cos_r = np.abs(ut[:, 0] * pos[:, 0] + ut[:, 1] * pos[:, 1]) / radii[lay] * sin_t[trk]
-        seg_cm = np.minimum(c["cell_size"] / np.maximum(cos_r, 0.2), 5 * c["cell_size"]) / 10.0
+        cos_r = np.abs(ut[:, 0] * pos[:, 0] + ut[:, 1] * pos[:, 1]) / r_l * sin_t.astype(f4)[trk]
+        cell = f4(c["cell_size"])
+        seg_cm = np.minimum(cell / np.maximum(cos_r, f4(0.2)), f4(5) * cell) / f4(10.0)
         dedx = np.zeros(nt)                                          # MeV/cm, constant along a track
         for mm in np.unique(mass):
             s = mass == mm
             dedx[s] = bethe_bloch(np.sqrt(p_mev[s] ** 2 + mm**2) - mm, float(mm), mat)
-        charge = dedx[trk] * seg_cm * landau_factor(rng, pm.size, float(c["landau_shape"]))
-        v = float(c["drift_velocity"])
-        time = path / (beta * C_MM_NS) + drift / v
+        charge = dedx.astype(f4)[trk] * seg_cm * landau_factor(rng, trk.size, float(c["landau_shape"]), f4)
+        v = f4(c["drift_velocity"])
+        time = path / (beta_t.astype(f4)[trk] * f4(C_MM_NS)) + drift / v
 
         # Noise: each wire fires with probability noise_rate per event.
         nn = rng.poisson(float(c["noise_rate"]) * nw.sum(), n)
@@ -194,23 +199,31 @@ class DriftChamber(SimulatedSource):
         nphi_hit = nphi + side * ndrift / nr
         npos = np.stack([nr * np.cos(nphi_hit), nr * np.sin(nphi_hit), rng.uniform(-half, half, nev.size)], 1)
         nq = mip_dedx(mat) * c["cell_size"] / 10.0 * rng.exponential(0.5, nev.size)
+        npos, ndrift, nq = npos.astype(f4), ndrift.astype(f4), nq.astype(f4)
 
         hev = np.concatenate([ev[trk], nev])
         layer = np.concatenate([lay, nl]).astype(np.int32)
         wires = np.concatenate([wire, nwire]).astype(np.int32)
         order = np.argsort((hev * radii.size + layer) * (int(nw.max()) + 1) + wires, kind="stable")
+        dest = np.empty_like(order)
+        dest[order] = np.arange(order.size)                 # output row of each signal/noise row
+        d_sig, d_noise = dest[: trk.size], dest[trk.size:]
+
+        def place(sig: np.ndarray, noise: np.ndarray | float, dtype: type) -> np.ndarray:
+            out = np.empty(order.size, dtype=dtype)
+            out[d_sig] = sig
+            out[d_noise] = noise
+            return out
+
         hits = {
-            "x": np.concatenate([hpos[:, 0], npos[:, 0]]), "y": np.concatenate([hpos[:, 1], npos[:, 1]]),
-            "z": np.concatenate([hpos[:, 2], npos[:, 2]]),
-            "t": np.concatenate([time, ndrift / v + rng.uniform(0, 50, nev.size)]),
-            "charge": np.concatenate([charge, nq]),
-            "layer": layer, "wire": wires,
-            "drift_radius": np.concatenate([drift, ndrift]),
-            "track_id": np.concatenate([pid[trk], np.full(nev.size, -1)]).astype(np.int64),
-            "pdg": np.concatenate([pdgs[sp][trk], np.zeros(nev.size, np.int32)]).astype(np.int32),
+            "x": place(hpos[:, 0], npos[:, 0], f4), "y": place(hpos[:, 1], npos[:, 1], f4),
+            "z": place(hpos[:, 2], npos[:, 2], f4),
+            "t": place(time, ndrift / v + rng.uniform(0, 50, nev.size).astype(f4), f4),
+            "charge": place(charge, nq, f4), "layer": layer[order], "wire": wires[order],
+            "drift_radius": place(drift, ndrift, f4),
+            "track_id": place(pid[trk], -1, np.int64),
+            "pdg": place(pdgs[sp][trk], 0, np.int32),
         }
-        hits = {k: (v_[order].astype(np.float32) if v_.dtype == np.float64 else v_[order])
-                for k, v_ in hits.items()}
         hit_ev = hev[order]
         counts = np.bincount(hit_ev, minlength=n)
         pcounts, pcols = truth.columns(hit_ev, hits["track_id"])

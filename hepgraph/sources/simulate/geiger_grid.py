@@ -64,7 +64,6 @@ class GeigerGrid(SimulatedSource):
         return SourceInfo(
             label_names=[str(i) for i in range(int(c["max_tracks"]) + 1)],
             default_task="track-count",
-            units={"charge": "MeV"},
             default_features=[["x", 0.0, 1.0 / ext[0][1]], ["y", 0.0, 1.0 / ext[1][1]],
                               ["z", 0.0, 1.0 / ext[2][1]], ["drift_radius", 0.0, 2.0 / c["cell_size"]]],
             extra={

@@ -174,7 +174,7 @@ def fit_circle(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
 
 def cylinder_crossings(
     pos: np.ndarray, mom: np.ndarray, q: np.ndarray, b: float, radii: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, ...]:
     """First outward crossings of N helices with J cylinders, all at once (no scattering).
 
     With centre c = (x0 - sin(phi0)/k, y0 + cos(phi0)/k) and signed curvature k = h/R,
@@ -187,7 +187,7 @@ def cylinder_crossings(
 
     Returns:
         (pos (N, J, 3), transverse direction phase Phi (N, J), 3D path from the vertex (N, J),
-        ok (N, J)); ``ok`` is False where the helix never reaches the radius.
+        ok (N, J), cos Phi, sin Phi); ``ok`` is False where the helix never reaches the radius.
     """
     pt = np.hypot(mom[:, 0], mom[:, 1])
     phi0 = np.arctan2(mom[:, 1], mom[:, 0])
@@ -208,12 +208,17 @@ def cylinder_crossings(
     psi = np.minimum(np.where(d1 < 1e-12, TWO_PI, d1), np.where(d2 < 1e-12, TWO_PI, d2))
     s_t = psi / np.abs(k)[:, None]                                            # (N, J) mm
     phase = phi0[:, None] + sgn * psi
-    out = np.empty(s_t.shape + (3,))
+    comp = np.empty((3,) + s_t.shape)            # (3, N, J): each coordinate contiguous
     ik = (1.0 / k)[:, None]
-    out[..., 0] = cx[:, None] + np.sin(phase) * ik
-    out[..., 1] = cy[:, None] - np.cos(phase) * ik
-    out[..., 2] = pos[:, 2:3] + s_t * tanl[:, None]
-    return out, phase, s_t * np.sqrt(1.0 + tanl**2)[:, None], ok
+    sin_p, cos_p = np.sin(phase), np.cos(phase)
+    np.multiply(sin_p, ik, out=comp[0])
+    comp[0] += cx[:, None]
+    np.multiply(cos_p, -ik, out=comp[1])
+    comp[1] += cy[:, None]
+    np.multiply(s_t, tanl[:, None], out=comp[2])
+    comp[2] += pos[:, 2:3]
+    out = comp.transpose(1, 2, 0)                # (N, J, 3) view
+    return out, phase, s_t * np.sqrt(1.0 + tanl**2)[:, None], ok, cos_p, sin_p
 
 
 def plane_crossings(

@@ -218,6 +218,10 @@ def orthonormal_basis(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return e1, e2
 
 
-def landau_factor(rng: np.random.Generator, n: int, shape: float = 4.0) -> np.ndarray:
+def landau_factor(
+    rng: np.random.Generator, n: int, shape: float = 4.0, dtype: type = np.float64
+) -> np.ndarray:
     """Multiplicative energy-loss fluctuation with mean 1 (Gamma(shape)/shape, right-skewed)."""
-    return rng.gamma(shape, 1.0 / shape, size=n)
+    if dtype is np.float64:
+        return rng.gamma(shape, 1.0 / shape, size=n)
+    return rng.standard_gamma(shape, size=n, dtype=dtype) / dtype(shape)

@@ -1,9 +1,14 @@
-"""Shared machinery of the tracker simulators: surface-by-surface helix propagation.
+"""Shared machinery of the tracker simulators: helix propagation with multiple scattering.
 
-Tracks of a whole block are propagated together, one detector surface (cylinder or
-plane) at a time: exact helix to the surface (:mod:`helix`), then a thin-scatterer
-multiple-scattering kick with the Highland angle of the surface's material. Only the
-loop over surfaces is in Python; every step is vectorised over tracks.
+Two ways to propagate a block of tracks through detector surfaces:
+
+- :func:`plane_hits` (and the cylinder equivalent in the drift chamber): the crossings of
+  every track with every surface at once (closed-form helix intersections), plus the
+  small-angle displacements of thin scatterers (:func:`scattering_offsets`). This is what
+  the simulators use: no Python loop at all.
+- :func:`propagate`: surface by surface, with an exact rotation of the momentum by a
+  Highland kick at each surface (a Python loop over surfaces, vectorised over tracks);
+  the reference the linearised version is checked against, and the tool for large angles.
 """
 
 from __future__ import annotations
@@ -109,20 +114,12 @@ def propagate(
     )
 
 
-def sort_hits(event: np.ndarray, *keys: np.ndarray) -> np.ndarray:
-    """Row order grouping hits by event, then by the detector keys (layer, wire, ...).
-
-    Hits are stored in detector order, never in truth order, so the row order carries
-    no information about which particle made a hit.
-    """
-    return np.lexsort(tuple(reversed((event,) + keys)))
-
-
 def smear_tangential(rng: np.random.Generator, pos: np.ndarray, sigma: float) -> np.ndarray:
     """Move points on a cylinder by Gaussian(sigma) mm along the azimuthal direction (r*phi)."""
     r = np.hypot(pos[:, 0], pos[:, 1])
-    u = rng.standard_normal(pos.shape[0]) * sigma / np.maximum(r, 1e-9)   # tan of the phi shift
-    scale = 1.0 / np.sqrt(1.0 + u**2)                                     # stay on the cylinder
+    dt = pos.dtype
+    u = rng.standard_normal(pos.shape[0], dtype=dt) * dt.type(sigma) / np.maximum(r, dt.type(1e-9))
+    scale = dt.type(1) / np.sqrt(dt.type(1) + u**2)                       # stay on the cylinder
     out = pos.copy()
     out[:, 0] = (pos[:, 0] - u * pos[:, 1]) * scale
     out[:, 1] = (pos[:, 1] + u * pos[:, 0]) * scale
@@ -147,11 +144,20 @@ def scattering_offsets(
         Two (N, J) displacements (mm) along two directions orthogonal to the track.
     """
     out = []
+    f4 = np.float32
+    path4 = path.astype(f4)                      # float32: mm-scale offsets need no more
+    scale = (theta0.astype(f4)[:, None] * alive).astype(f4)
     for _ in range(2):
-        th = rng.standard_normal(path.shape) * theta0[:, None] * alive
-        a = np.cumsum(th, axis=1) - th
-        b = np.cumsum(th * path, axis=1) - th * path
-        out.append(path * a - b)
+        th = rng.standard_normal(path.shape, dtype=f4)
+        th *= scale
+        a = np.cumsum(th, axis=1)
+        a -= th
+        tl = th * path4
+        b = np.cumsum(tl, axis=1)
+        b -= tl
+        a *= path4
+        a -= b
+        out.append(a)
     return out[0], out[1]
 
 

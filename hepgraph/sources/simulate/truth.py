@@ -47,9 +47,10 @@ class ParticleList:
 
         ``particle_nhits`` counts the hits whose ``track_id`` is the particle.
         """
-        if not self._parts:
-            return np.zeros(self.n_events, dtype=np.int64), {}
-        cat = {k: np.concatenate([p[k] for p in self._parts]) for k in self._parts[0]}
+        empty = {"event": np.zeros(0, np.int64), "id": np.zeros(0, np.int64), "pdg": np.zeros(0, np.int32),
+                 "q": np.zeros(0, np.int32), "mom": np.zeros((0, 3)), "vtx": np.zeros((0, 3))}
+        parts = [empty, *self._parts]                    # same columns and dtypes when empty
+        cat = {k: np.concatenate([p[k] for p in parts]) for k in empty}
         order = np.lexsort((cat["id"], cat["event"]))
         cat = {k: v[order] for k, v in cat.items()}
         counts = np.bincount(cat["event"], minlength=self.n_events)

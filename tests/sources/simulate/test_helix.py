@@ -61,3 +61,27 @@ def test_plane_crossing_matches_circle_geometry():
     # Circle through the origin with centre (0, -R): y = -(R - sqrt(R^2 - x^2)).
     assert st.pos[0, 1] == pytest.approx(-(r_mm - np.sqrt(r_mm**2 - 200.0**2)), rel=1e-9)
     assert path[0] == pytest.approx(r_mm * np.arcsin(200.0 / r_mm), rel=1e-9)
+
+
+@pytest.mark.parametrize("b", [0.5, 0.0])
+def test_all_at_once_crossings_equal_step_by_step(b):
+    from hepgraph.sources.simulate.helix import cylinder_crossings, plane_crossings
+
+    rng = np.random.default_rng(0)
+    n = 200
+    pos, mom = rng.normal(size=(n, 3)), rng.normal(size=(n, 3))
+    mom[:, 0] = np.abs(mom[:, 0])
+    q = np.sign(rng.normal(size=n))
+    planes = np.linspace(10, 500, 12)
+    cases = [(plane_crossings, to_plane_x, planes)]
+    if b:
+        cases.append((cylinder_crossings, to_cylinder, np.linspace(50, 700, 12)))
+    for batch, step, values in cases:
+        p_all, _, _, ok_all = batch(pos, mom, q, b, values)[:4]
+        st, alive = TrackState(pos.copy(), mom.copy(), q.copy()), np.ones(n, bool)
+        for j, v in enumerate(values):
+            st, _, ok = step(st, b, v)
+            np.testing.assert_array_equal(ok[alive], ok_all[alive, j])
+            m = ok & alive
+            np.testing.assert_allclose(st.pos[m], p_all[m, j], atol=1e-7)
+            alive &= ok

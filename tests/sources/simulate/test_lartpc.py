@@ -151,3 +151,23 @@ def test_labels_and_semantic_names():
     for ev in evs:
         if ev["x"].size:
             assert ev["particle_pdg"][0] == [11, 13, 22, 211, 2212][ev["label"]]
+
+
+def test_muons_make_delta_rays_above_threshold():
+    evs = simulate(20, delta_threshold=3.0, shape=[1200] * 3, **one_species("mu-", 1.0))
+    deltas = [ev["particle_pdg"][1:] for ev in evs]
+    assert np.mean([(d == 11).sum() for d in deltas]) > 1.0
+    assert any((ev["semantic"] == SEMANTIC.index("delta")).any() for ev in evs)
+    for ev in evs:
+        k = np.flatnonzero(ev["particle_pdg"] == 11)
+        p = np.sqrt(ev["particle_px"][k] ** 2 + ev["particle_py"][k] ** 2 + ev["particle_pz"][k] ** 2) * 1e3
+        kin = np.sqrt(p**2 + 0.511**2) - 0.511
+        assert (kin >= 3.0 - 1e-3).all()
+
+
+def test_multi_particle_events_share_a_vertex():
+    evs = simulate(10, particles_per_event=3, vertex_box=[[-100, 100]] * 3)
+    for ev in evs:
+        assert ev["n_tracks"] == 3
+        prim = slice(0, 3)
+        assert np.ptp(ev["particle_vx"][prim]) == 0 and np.ptp(ev["particle_vz"][prim]) == 0

@@ -29,3 +29,18 @@ def test_tracks_leaving_the_volume_stop():
     cr = propagate(np.random.default_rng(0), st, np.full(2, 139.57), 0.0,
                    [("plane_x", 100.0), ("plane_x", 200.0)], 0.0, lambda pos: np.abs(pos[:, 2]) < 150)
     assert cr.track.tolist() == [0, 1, 0]   # track 1 is at z = 200 on the second plane
+
+
+def test_linearised_scattering_of_plane_hits_follows_highland():
+    from hepgraph.sources.simulate.tracker import plane_hits
+
+    n, p, m, x = 20000, 0.5, 139.57039, 0.01        # 0.5 GeV/c pions, 1% X0 per plane
+    rng = np.random.default_rng(1)
+    pos, ph, path, ok = plane_hits(rng, np.zeros((n, 3)), np.tile([p, 0.0, 0.0], (n, 1)), np.ones(n),
+                                   np.full(n, m), 0.0, np.array([10.0, 1010.0]), x)
+    assert ok.all()
+    beta = p * 1e3 / np.hypot(p * 1e3, m)
+    theta0 = 13.6 / (beta * p * 1e3) * np.sqrt(x) * (1 + 0.038 * np.log(x / beta**2))
+    assert np.std((pos[:, 1, 1] - pos[:, 0, 1]) / 1000.0) == pytest.approx(theta0, rel=0.03)
+    assert np.std((pos[:, 1, 2] - pos[:, 0, 2]) / 1000.0) == pytest.approx(theta0, rel=0.03)
+    np.testing.assert_allclose(pos[:, :, 0], [[10.0, 1010.0]] * n)   # points stay on their planes
