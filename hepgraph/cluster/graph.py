@@ -4,13 +4,11 @@ Edges with score > ``threshold`` are kept, then
 
 - ``components`` (default): the connected components of the kept edges are the tracks
   (``scipy.sparse.csgraph.connected_components``);
-- ``walk``: branchings are resolved first. Edges are oriented outwards (from the hit of
-  smaller distance to the origin to the larger one). Each hit keeps at most one outgoing
-  and one incoming edge: an edge survives when it is the highest-scoring outgoing edge of
-  its source *and* the highest-scoring incoming edge of its target among the still free
-  edges; this is repeated until no edge can be added (a vectorised greedy walk that
-  follows the highest-score edge at each branching). The survivors form disjoint paths,
-  whose components are the tracks.
+- ``walk``: branchings are resolved first by following the highest-score edges: edges
+  are accepted in decreasing score while both of their hits have fewer than two accepted
+  edges, so every hit keeps its (at most) two best compatible edges and the tracks become
+  paths (a hit where a track would branch keeps only the best-scoring continuation). This
+  needs no orientation, so it also holds for curling tracks and same-layer neighbours.
 
 The scores come either from ``cluster(event, edge_index=..., scores=...)`` or, when a
 trained edge classifier is attached (``model=``), from running it on the event.
@@ -44,44 +42,52 @@ def connected_tracks(edge_index: np.ndarray, num_hits: int) -> np.ndarray:
     return lab.astype(np.int64)
 
 
-def _best_per(key: np.ndarray, score: np.ndarray, cand: np.ndarray) -> np.ndarray:
-    """Bool mask over edges: among ``cand`` edges, the top-score one of each ``key``."""
-    idx = np.flatnonzero(cand)
-    out = np.zeros(cand.shape, bool)
-    if idx.size == 0:
-        return out
-    order = idx[np.lexsort((idx, -score[idx], key[idx]))]  # ties: lowest edge index
-    first = np.r_[True, key[order][1:] != key[order][:-1]]
-    out[order[first]] = True
-    return out
+def _rank_at_nodes(a: np.ndarray, b: np.ndarray, score: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rank (0 = best score) of each edge ``idx`` among the edges of its end ``a`` and of its end ``b``."""
+    m = idx.size
+    node = np.concatenate([a[idx], b[idx]])
+    eid = np.concatenate([idx, idx])
+    sc = np.concatenate([score[idx], score[idx]])
+    order = np.lexsort((eid, -sc, node))  # ties: lowest edge index first
+    sn = node[order]
+    start = np.r_[0, np.flatnonzero(sn[1:] != sn[:-1]) + 1]
+    grp_start = np.repeat(start, np.diff(np.r_[start, sn.size]))
+    rank = np.empty(2 * m, np.int64)
+    rank[order] = np.arange(2 * m) - grp_start
+    return rank[:m], rank[m:]
 
 
-def walk_edges(edge_index: np.ndarray, scores: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Bool mask of edges kept by the greedy walk (see the module docstring).
+def walk_edges(edge_index: np.ndarray, scores: np.ndarray, num_hits: int, max_degree: int = 2) -> np.ndarray:
+    """Bool mask of the edges kept by the greedy walk (see the module docstring).
+
+    Edges are accepted in decreasing score while both of their hits have fewer than
+    ``max_degree`` accepted edges; done in vectorised rounds (each round accepts every edge
+    that is among the best free edges of both its hits), which gives the same result as
+    the sequential greedy pass up to ties. With ``max_degree=2`` tracks become paths.
 
     Args:
-        edge_index: (2, E) candidate edges (already thresholded).
+        edge_index: (2, E) candidate edges (already thresholded), undirected.
         scores: (E,) edge scores.
-        order: (N,) position of each hit along a track (distance to the origin, mm).
+        num_hits: N.
+        max_degree: most edges kept per hit.
     """
     e = np.asarray(edge_index, np.int64).reshape(2, -1)
     s = np.asarray(scores, np.float64)
-    flip = order[e[0]] > order[e[1]]
-    src = np.where(flip, e[1], e[0])
-    dst = np.where(flip, e[0], e[1])
-    n = int(order.shape[0])
+    a, b = e[0], e[1]
     kept = np.zeros(e.shape[1], bool)
-    has_out = np.zeros(n, bool)
-    has_in = np.zeros(n, bool)
-    free = src != dst
+    deg = np.zeros(num_hits, np.int64)
+    free = a != b
     while True:
-        free &= ~has_out[src] & ~has_in[dst] & ~kept
-        if not free.any():
+        free &= ~kept & (deg[a] < max_degree) & (deg[b] < max_degree)
+        idx = np.flatnonzero(free)
+        if idx.size == 0:
             return kept
-        new = _best_per(src, s, free) & _best_per(dst, s, free)
-        kept |= new
-        has_out[src[new]] = True
-        has_in[dst[new]] = True
+        ra, rb = _rank_at_nodes(a, b, s, idx)
+        ok = (ra < max_degree - deg[a[idx]]) & (rb < max_degree - deg[b[idx]])
+        new = idx[ok]  # never empty: the best free edge ranks 0 at both ends
+        kept[new] = True
+        np.add.at(deg, a[new], 1)
+        np.add.at(deg, b[new], 1)
 
 
 @CLUSTERERS.register("gnn", needs_model=True, task="edge-classification")
@@ -146,5 +152,5 @@ class GNNClusterer(Clusterer):
         keep = s > self.threshold
         e, s = e[:, keep], s[keep]
         if self.walk and e.shape[1]:
-            e = e[:, walk_edges(e, s, np.linalg.norm(pos, axis=1))]
+            e = e[:, walk_edges(e, s, n)]
         return connected_tracks(e, n)

@@ -133,14 +133,14 @@ def load_run(run: Any, device: str = "cpu") -> tuple[Any, Any, str]:
 
 
 def _load_checkpoint_model(path: Any, device: str) -> tuple[Any, Any, str]:
-    """Model, features and task name from a checkpoint (needs ``hepgraph.train``)."""
+    """Model (eval mode), feature spec and task name from a checkpoint (``hepgraph.train.load``)."""
     from hepgraph.errors import MissingDependencyError
 
     try:
-        from hepgraph.train.load import load_model  # type: ignore[import-not-found]
-    except ImportError as err:
+        from hepgraph.train.load import load_run as _train_load_run
+    except ImportError as err:  # pragma: no cover - train is part of the package
         raise MissingDependencyError(
-            f"cannot rebuild the model of `{path}`: this hepgraph has no checkpoint loading "
-            "(hepgraph.train.load); use a classic method (dbscan, hdbscan, hough)"
+            f"cannot rebuild the model of `{path}`: hepgraph.train.load is not available"
         ) from err
-    return load_model(path, device=device)
+    loaded = _train_load_run(path, device=device)
+    return loaded.model, loaded.features, str(loaded.task.name)

@@ -111,8 +111,11 @@ def _knn_kdtree(pos: Tensor, ptr: Tensor, k: int, loop: bool) -> Tensor:
         n = end - start
         kk = min(k + (0 if loop else 1), n)
         p = p_all[start:end]
-        _, idx = cKDTree(p).query(p, k=kk, workers=-1)
-        idx = idx.reshape(n, kk)
+        tree = cKDTree(p)
+        order = tree.indices  # querying in tree order is ~2x faster (cache locality)
+        _, idx_t = tree.query(p[order], k=kk, workers=-1)
+        idx = np.empty((n, kk), dtype=np.int64)
+        idx[order] = idx_t.reshape(n, kk)
         qi = np.broadcast_to(np.arange(n)[:, None], idx.shape)
         if not loop:
             keep = idx != qi
@@ -209,7 +212,12 @@ def _radius_kdtree(pos: Tensor, ptr: Tensor, r: float, max_n: int | None, loop: 
                 keep = rank < max_n
                 i, j = i[keep], j[keep]
         else:
-            dist, idx = tree.query(p, k=max_n + 1, distance_upper_bound=r * (1 + 1e-12), workers=-1)
+            order = tree.indices
+            dist_t, idx_t = tree.query(
+                p[order], k=max_n + 1, distance_upper_bound=r * (1 + 1e-12), workers=-1
+            )
+            dist, idx = np.empty_like(dist_t), np.empty_like(idx_t)
+            dist[order], idx[order] = dist_t, idx_t
             qi = np.broadcast_to(np.arange(n)[:, None], idx.shape)
             keep = np.isfinite(dist)
             if not loop:

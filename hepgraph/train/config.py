@@ -245,6 +245,9 @@ def check_component(path: str, fn: Callable[..., Any], kwargs: Mapping[str, Any]
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
         return
+    for key in injected:
+        if key in kwargs:
+            raise ConfigError(f"{path}.{key}: set by hepgraph from the data; remove it from the config")
     params = sig.parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return
@@ -253,6 +256,3 @@ def check_component(path: str, fn: Callable[..., Any], kwargs: Mapping[str, Any]
     for key in kwargs:
         if key not in valid:
             raise _unknown(path, key, valid)
-    for key in injected:
-        if key in kwargs:
-            raise ConfigError(f"{path}.{key}: set by hepgraph from the data; remove it from the config")

@@ -217,8 +217,9 @@ def _truncate_metrics(path: Path, epochs_done: int) -> None:
 def resolve(config: str | Path | None, flags: Mapping[str, Any], overrides: list[str] | None) -> RunConfig:
     """YAML (``--config``) + CLI flags + ``--set`` overrides -> validated :class:`RunConfig`.
 
-    ``flags`` maps key paths (``train.epochs``) to values; None values are skipped. Task
-    defaults come from ``configs/tasks/<task>.yaml`` when that file exists.
+    ``flags`` maps key paths (``train.epochs``) to values; None values are skipped. Task and
+    model defaults come from ``configs/tasks/<task>.yaml`` and ``configs/models/<model>.yaml``
+    when those files exist (the user's values win).
     """
     from hepgraph.config import deep_merge, load_config, load_yaml, repo_configs_dir
     from hepgraph.config.load import apply_overrides
@@ -229,12 +230,14 @@ def resolve(config: str | Path | None, flags: Mapping[str, Any], overrides: list
             base[key] = {"name": base[key]}
     set_flags = [f"{k}={json.dumps(v)}" for k, v in flags.items() if v is not None]
     merged = apply_overrides(base, set_flags)
-    task_name = (merged.get("task") or {}).get("name")
-    tfile = repo_configs_dir() / "tasks" / f"{task_name}.yaml"
-    if task_name and tfile.is_file():
-        tdef = load_yaml(tfile)
-        tblock = tdef.get("task", tdef)
-        merged["task"] = deep_merge(tblock, merged.get("task") or {})
+    for section, folder in (("task", "tasks"), ("model", "models")):
+        name = (merged.get(section) or {}).get("name")
+        path = repo_configs_dir() / folder / f"{name}.yaml"
+        if name and path.is_file():
+            default = load_yaml(path)
+            block = default.get(section, default)
+            if block.get("name", name) == name:
+                merged[section] = deep_merge(block, merged.get(section) or {})
     merged = apply_overrides(merged, overrides)
     if math.isnan(float(merged.get("seed", 0) or 0)):
         raise ConfigError("seed must be a number")

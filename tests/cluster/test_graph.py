@@ -28,18 +28,32 @@ def test_walk_resolves_branching_by_highest_score():
 
 
 def test_walk_takes_second_best_when_best_is_taken():
-    # hit 0 -> {1 (0.9), 2 (0.8)}; hit 3 -> 1 (0.95) wins hit 1, so 0 continues to 2
-    e = np.array([[0, 0, 3], [1, 2, 1]])
-    s = np.array([0.9, 0.8, 0.95])
-    order = np.array([1.0, 2.0, 2.0, 1.0])
-    kept = walk_edges(e, s, order)
-    assert kept.tolist() == [False, True, True]
+    # hit 0 is already full with two better edges (0-5, 0-6), so hit 1 keeps 1-2 and 1-3
+    e = np.array([[0, 0, 1, 1, 1], [5, 6, 0, 2, 3]])
+    s = np.array([0.99, 0.98, 0.9, 0.8, 0.7])
+    assert walk_edges(e, s, 7).tolist() == [True, True, False, True, True]
 
 
-def test_walk_orients_edges_outwards():
-    e = np.array([[2, 1], [1, 0]])  # given inwards
-    kept = walk_edges(e, np.array([0.9, 0.9]), np.array([1.0, 2.0, 3.0]))
-    assert kept.all()
+def test_walk_keeps_two_best_per_hit():
+    e = np.array([[0, 0, 0], [1, 2, 3]])
+    assert walk_edges(e, np.array([0.7, 0.9, 0.8]), 4).tolist() == [False, True, True]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_walk_matches_sequential_greedy(seed):
+    rng = np.random.default_rng(seed)
+    n = 30
+    e = rng.integers(0, n, (2, 120))
+    s = rng.random(120)
+    deg = np.zeros(n, int)
+    expect = np.zeros(120, bool)
+    for i in np.argsort(-s):  # the sequential definition
+        u, v = e[:, i]
+        if u != v and deg[u] < 2 and deg[v] < 2:
+            expect[i] = True
+            deg[u] += 1
+            deg[v] += 1
+    assert walk_edges(e, s, n).tolist() == expect.tolist()
 
 
 def test_connected_tracks_labels():

@@ -40,21 +40,15 @@ def test_forward_backward(name, level, batch, kwargs_for):
     assert repr(model)  # extra_repr everywhere
 
 
-@pytest.mark.parametrize("name", list_models())
-def test_batch_equals_events_alone(name, batch, kwargs_for):
-    level = model_info(name)["levels"][0]
+@pytest.mark.parametrize("name, level", CASES)
+def test_batch_equals_events_alone(name, level, batch, kwargs_for):
     torch.manual_seed(0)
     model = create_model(name, in_channels=2, level=level, out_channels=3, **kwargs_for(name)).eval()
-    from hepgraph.events import collate_events
-    from hepgraph.events.hitbatch import HitBatch  # noqa: F401
-
     ev = _split(batch)
     with torch.no_grad():
         whole = model(batch)["out"]
         parts = [model(e)["out"] for e in ev]
-    if level == "event":
-        torch.testing.assert_close(whole, torch.cat(parts), atol=1e-4, rtol=1e-4)
-    elif level == "hit":
+    if level in ("event", "hit"):  # rows of events / hits are concatenated in order
         torch.testing.assert_close(whole, torch.cat(parts), atol=1e-4, rtol=1e-4)
     else:  # edge: compare as dictionaries keyed by (global) edge
         with torch.no_grad():
@@ -67,7 +61,6 @@ def test_batch_equals_events_alone(name, batch, kwargs_for):
             ref.update(zip(map(tuple, (o["edge_index"] + b0).t().tolist()), o["out"][:, 0].tolist()))
         assert got.keys() == ref.keys()
         assert max(abs(got[k] - ref[k]) for k in got) < 1e-4
-    del collate_events
 
 
 def _split(batch):

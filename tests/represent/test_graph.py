@@ -33,13 +33,11 @@ def test_layers_matches_brute_force(event_factory):
     dphi, dz = 0.6, 80.0
     ei = layer_graph(b.pos, b.ptr, b.hit["layer"], dphi=dphi, dz=dz)
     phi = torch.atan2(b.pos[:, 1].double(), b.pos[:, 0].double())
-    ev, lay = b.batch, b.hit["layer"].long()
-    ref = set()
-    for i in range(b.num_hits):
-        for j in range(b.num_hits):
-            dp = (phi[j] - phi[i] + math.pi) % (2 * math.pi) - math.pi
-            if ev[i] == ev[j] and lay[j] == lay[i] + 1 and abs(dp) <= dphi and abs(b.pos[j, 2] - b.pos[i, 2]) <= dz:
-                ref.add((i, j))
+    ev, lay, z = b.batch, b.hit["layer"].long(), b.pos[:, 2]
+    dp = (phi[None, :] - phi[:, None] + math.pi) % (2 * math.pi) - math.pi  # [i, j]
+    ok = (ev[:, None] == ev[None, :]) & (lay[None, :] == lay[:, None] + 1)
+    ok &= (dp.abs() <= dphi) & ((z[None, :] - z[:, None]).abs() <= dz)
+    ref = set(map(tuple, ok.nonzero().tolist()))
     got = set(map(tuple, ei.t().tolist()))
     assert got == ref and len(ref) > 50
 

@@ -9,6 +9,7 @@ The toy events are learnable by a tiny network:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -100,14 +101,16 @@ class ToyModel(nn.Module):
     """Per-hit MLP on (feats, pos/100); mean pool for events, pair features for edges."""
 
     def __init__(self, in_channels: int, level: str, out_channels: int, hidden_channels: int = 16,
-                 k: int = 4) -> None:
+                 k: int = 4, delay: float = 0.0) -> None:
         super().__init__()
-        self.level, self.k = level, k
+        self.level, self.k, self.delay = level, k, delay
         h = hidden_channels
         self.enc = nn.Sequential(nn.Linear(in_channels + 3, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU())
         self.head = nn.Linear(2 * h + 1 if level == "edge" else h, out_channels)
 
     def forward(self, batch: Any) -> dict[str, torch.Tensor]:
+        if self.delay and self.training:
+            time.sleep(self.delay)  # lets the resume test kill a run mid-epoch on fast machines
         h = self.enc(torch.cat([batch.feats, batch.pos / 100.0], 1))
         if self.level == "event":
             s = torch.zeros(batch.batch_size, h.shape[1], dtype=h.dtype).index_add(0, batch.batch, h)

@@ -66,6 +66,10 @@ class PointTransformerBlock(nn.Module):
         self.attn = PointTransformerLayer(channels)
         self.lin_out = nn.Linear(channels, channels)
         self.norm = nn.LayerNorm(channels)
+        self.channels = channels
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}"
 
     def forward(self, x: Tensor, pos: Tensor, edge_index: Tensor) -> Tensor:
         """Residual attention block; shapes (N, C) -> (N, C)."""

@@ -1,16 +1,22 @@
-"""Sparse convolution as gather -> matmul -> scatter-add, with a lean custom backward.
+"""Sparse convolution as gather -> batched matmul -> scatter-add, with a lean custom backward.
 
-For each kernel offset ``j`` with pairs ``(i, o)``: ``out[o] += feats[i] @ W[j]``. All pairs
-are gathered in one ``index_select``, multiplied offset by offset into one buffer, and
-scattered in one ``index_add_``. The submanifold centre offset is a plain matmul.
+For each kernel offset ``j`` with pairs ``(i, o)``: ``out[o] += feats[i] @ W[j]``. The pairs
+of every offset are padded to a multiple of a chunk size ``c`` and laid out one after the
+other (a :class:`ConvPlan`), so one layer is three kernels whatever the kernel volume: one
+``index_select`` gathering all pairs, one ``bmm`` over ``(chunks, c, C_in) @ (chunks,
+C_in, C_out)`` with the weight of each chunk's offset, and one ``index_add_`` scattering the
+products (padding rows land in a dummy row). The submanifold centre offset is a plain
+matmul.
 
-The autograd Function saves only the input features, the weight and the kernel map (no
-gathered copies): the backward pass re-gathers, which costs little and keeps peak memory at
-the size of one layer's pair buffer.
+The backward pass re-gathers instead of saving gathered copies (memory of one layer's pair
+buffer), and reduces the weight gradient chunk by chunk in a fixed order, so results are
+bitwise identical with any number of threads (BLAS splits a long contraction across
+threads, which would not be).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -19,100 +25,106 @@ from torch import Tensor
 from hepgraph.sparse.functional.kernel_map import KernelMap
 
 
+@dataclass(frozen=True)
+class ConvPlan:
+    """Padded pair layout of a kernel map for one direction (gather side -> scatter side).
+
+    Attributes:
+        gather: (R,) rows of the source (padding rows point at row 0).
+        scatter: (R,) rows of the destination (padding rows point at the dummy row ``n_dst``).
+        chunk_offset: (R / c,) kernel offset of each chunk.
+        chunk: c, rows per chunk.
+        n_dst: destination rows.
+    """
+
+    gather: Tensor
+    scatter: Tensor
+    chunk_offset: Tensor
+    chunk: int
+    n_dst: int
+
+
+def chunk_size(num_pairs: int) -> int:
+    """Rows per chunk: small chunks waste less padding on small maps (a function of the map
+    only, never of the thread count)."""
+    if num_pairs < 16_384:
+        return 32
+    return 128 if num_pairs < 262_144 else 256
+
+
+def make_plan(kmap: KernelMap, transposed: bool = False) -> ConvPlan:
+    """The :class:`ConvPlan` of ``kmap`` (input -> output, or output -> input if transposed).
+
+    Cached on the kernel map.
+    """
+    key = "plan_t" if transposed else "plan"
+    cached = kmap.cache.get(key)
+    if cached is not None:
+        return cached
+    src, dst = (kmap.out_idx, kmap.in_idx) if transposed else (kmap.in_idx, kmap.out_idx)
+    n_dst = kmap.n_in if transposed else kmap.n_out
+    dev = src.device
+    c = chunk_size(src.numel())
+    sizes = torch.tensor(kmap.sizes, dtype=torch.long)
+    chunks = (sizes + c - 1) // c  # per offset
+    padded = chunks * c
+    total = int(padded.sum())
+    # position of pair p (group j, rank r in group) in the padded layout
+    group_start = torch.cumsum(padded, 0) - padded
+    pair_start = torch.cumsum(sizes, 0) - sizes
+    gid = torch.repeat_interleave(torch.arange(len(sizes)), sizes).to(dev)
+    rank = torch.arange(src.numel(), device=dev) - pair_start.to(dev)[gid]
+    pos = group_start.to(dev)[gid] + rank
+    gather = torch.zeros(total, dtype=torch.long, device=dev)
+    scatter = torch.full((total,), n_dst, dtype=torch.long, device=dev)
+    gather[pos] = src
+    scatter[pos] = dst
+    chunk_offset = torch.repeat_interleave(torch.arange(len(sizes)), chunks).to(dev)
+    plan = ConvPlan(gather, scatter, chunk_offset, c, n_dst)
+    kmap.cache[key] = plan
+    return plan
+
+
 def _acc(dtype: torch.dtype) -> torch.dtype:
     """Accumulate half-precision products in float32 (as dense convolutions do)."""
     return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
 
 
-def _apply_map(
-    src: Tensor,
-    weight: Tensor,
-    gather_idx: Tensor,
-    scatter_idx: Tensor,
-    sizes: tuple[int, ...],
-    identity: int | None,
-    n_out: int,
-    acc_dtype: torch.dtype,
-) -> Tensor:
-    """``out[scatter] += src[gather] @ weight[j]`` per offset group (plus identity).
+def _apply(src: Tensor, weight: Tensor, plan: ConvPlan, identity: int | None) -> Tensor:
+    """``dst[scatter] += src[gather] @ weight[offset]`` (plus the identity offset).
 
     Args:
         src: (N_src, A).
         weight: (K, A, B).
-        gather_idx: (P,) rows of ``src``.
-        scatter_idx: (P,) rows of the output.
-        sizes: K group sizes.
-        identity: offset applied row-to-row without stored pairs, or None.
-        n_out: output rows (equals N_src when ``identity`` is set).
-        acc_dtype: accumulation dtype of the output.
+        plan: the padded layout.
+        identity: offset applied row-to-row (N_src == n_dst), or None.
 
     Returns:
-        (n_out, B) in ``acc_dtype``.
+        (n_dst, B) in the accumulation dtype.
     """
-    b = weight.shape[2]
+    a, b = weight.shape[1], weight.shape[2]
+    acc = _acc(src.dtype)
+    out = src.new_zeros((plan.n_dst + 1, b), dtype=acc)  # last row: padding sink
     if identity is not None:
-        out = torch.mm(src, weight[identity]).to(acc_dtype)
-    else:
-        out = src.new_zeros((n_out, b), dtype=acc_dtype)
-    p = gather_idx.numel()
-    if p == 0:
-        return out
-    gathered = src.index_select(0, gather_idx)  # (P, A)
-    prod = src.new_empty((p, b))
-    start = 0
-    for j, n in enumerate(sizes):
-        if n:
-            torch.mm(gathered[start : start + n], weight[j], out=prod[start : start + n])
-            start += n
-    out.index_add_(0, scatter_idx, prod.to(acc_dtype))
-    return out
+        out[:-1] = torch.mm(src, weight[identity])
+    if plan.gather.numel():
+        g = src.index_select(0, plan.gather).view(-1, plan.chunk, a)  # (chunks, c, A)
+        w = weight.index_select(0, plan.chunk_offset)  # (chunks, A, B)
+        prod = torch.bmm(g, w).view(-1, b)  # (R, B)
+        out.index_add_(0, plan.scatter, prod.to(acc))
+    return out[:-1]
 
 
-# Rows per partial product of the weight gradient. BLAS splits a long contraction across
-# threads, which makes the sum depend on the thread count; fixed-size chunks (one batched
-# matmul) summed in a fixed order give the same bits with any number of threads.
-WGRAD_CHUNK = 256
-
-
-def _weight_grad(src: Tensor, grad_out: Tensor, kmap: KernelMap) -> Tensor:
-    """(K, A, B) weight gradient ``sum over pairs (i, o) of offset j: src[i]^T grad_out[o]``.
-
-    Deterministic across thread counts (see ``WGRAD_CHUNK``).
-    """
-    k, a, b = len(kmap.sizes), src.shape[1], grad_out.shape[1]
-    dev = src.device
-    sizes = list(kmap.sizes)
-    in_idx, out_idx = kmap.in_idx, kmap.out_idx
-    if kmap.identity is not None:  # the centre's pairs (i, i) as one more group
-        ar = torch.arange(kmap.n_in, device=dev)
-        sizes[kmap.identity] = kmap.n_in
-        start = sum(kmap.sizes[: kmap.identity])
-        in_idx = torch.cat([in_idx[:start], ar, in_idx[start:]])
-        out_idx = torch.cat([out_idx[:start], ar, out_idx[start:]])
-    gw = src.new_zeros((k, a, b))
-    if in_idx.numel() == 0:
-        return gw
-    c = WGRAD_CHUNK
-    chunks = [-(-n // c) for n in sizes]  # ceil
-    # padded row layout: each group padded to a multiple of c; pad rows point at row 0
-    # of src and are zeroed on the grad side.
-    rows, group, start = [], [], 0
-    for j, (n, m) in enumerate(zip(sizes, chunks)):
-        if n:
-            r = torch.full((m * c,), -1, dtype=torch.long, device=dev)
-            r[:n] = torch.arange(start, start + n, device=dev)
-            rows.append(r)
-            group.append(torch.full((m,), j, dtype=torch.long, device=dev))
-        start += n
-    rows_t = torch.cat(rows)
-    pad = rows_t < 0
-    rows_t = rows_t.clamp(min=0)
-    gs = src.index_select(0, in_idx[rows_t])  # (R, A)
-    gg = grad_out.index_select(0, out_idx[rows_t])  # (R, B)
-    gg[pad] = 0
-    part = torch.bmm(gs.view(-1, c, a).transpose(1, 2), gg.view(-1, c, b))  # (chunks, A, B)
-    gw.index_add_(0, torch.cat(group), part)
-    return gw
+def _det_atb(a: Tensor, b: Tensor, c: int) -> Tensor:
+    """``a^T @ b`` over a long contraction, reduced chunk by chunk in a fixed order."""
+    n, q = a.shape[0], a.shape[0] // c
+    ca, cb = a.shape[1], b.shape[1]
+    parts = [torch.bmm(a[: q * c].view(q, c, ca).transpose(1, 2), b[: q * c].view(q, c, cb))]
+    if n > q * c:
+        parts.append((a[q * c :].t() @ b[q * c :]).unsqueeze(0))
+    p = torch.cat(parts)
+    idx = torch.zeros(p.shape[0], dtype=torch.long, device=a.device)
+    return a.new_zeros((1, a.shape[1], b.shape[1])).index_add_(0, idx, p)[0]
 
 
 class SparseConvFunction(torch.autograd.Function):
@@ -122,10 +134,7 @@ class SparseConvFunction(torch.autograd.Function):
     def forward(ctx: Any, feats: Tensor, weight: Tensor, kmap: KernelMap) -> Tensor:  # noqa: D102
         ctx.save_for_backward(feats, weight)
         ctx.kmap = kmap
-        return _apply_map(
-            feats, weight, kmap.in_idx, kmap.out_idx, kmap.sizes, kmap.identity, kmap.n_out,
-            _acc(feats.dtype),
-        ).to(feats.dtype)
+        return _apply(feats, weight, make_plan(kmap), kmap.identity).to(feats.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, Tensor | None, None]:  # noqa: D102
@@ -134,20 +143,30 @@ class SparseConvFunction(torch.autograd.Function):
         grad_out = grad_out.contiguous().to(feats.dtype)
         grad_feats = grad_weight = None
         if ctx.needs_input_grad[0]:
-            grad_feats = _apply_map(
-                grad_out, weight.transpose(1, 2), kmap.out_idx, kmap.in_idx, kmap.sizes,
-                kmap.identity, kmap.n_in, _acc(feats.dtype),
-            ).to(feats.dtype)
+            plan_t = make_plan(kmap, transposed=True)
+            grad_feats = _apply(grad_out, weight.transpose(1, 2), plan_t, kmap.identity)
+            grad_feats = grad_feats.to(feats.dtype)
         if ctx.needs_input_grad[1]:
-            grad_weight = _weight_grad(feats, grad_out, kmap)
+            plan = make_plan(kmap)
+            a, b = feats.shape[1], grad_out.shape[1]
+            grad_weight = feats.new_zeros(weight.shape, dtype=_acc(feats.dtype))
+            if plan.gather.numel():
+                gs = feats.index_select(0, plan.gather).view(-1, plan.chunk, a)
+                go = torch.cat([grad_out, grad_out.new_zeros(1, b)])  # padding rows -> zeros
+                gg = go.index_select(0, plan.scatter).view(-1, plan.chunk, b)
+                part = torch.bmm(gs.transpose(1, 2), gg)  # (chunks, A, B)
+                grad_weight.index_add_(0, plan.chunk_offset, part.to(grad_weight.dtype))
+            if kmap.identity is not None and feats.shape[0]:
+                grad_weight[kmap.identity] += _det_atb(feats, grad_out, plan.chunk)
+            grad_weight = grad_weight.to(weight.dtype)
         return grad_feats, grad_weight, None
 
 
 def sparse_conv(feats: Tensor, weight: Tensor, kmap: KernelMap, bias: Tensor | None = None) -> Tensor:
     """Apply a sparse convolution given its kernel map.
 
-    Under ``torch.autocast`` the matmuls run in the autocast dtype (as ``F.conv3d`` does);
-    the output has that dtype.
+    Under ``torch.autocast`` the matmuls run in the autocast dtype (as ``F.conv3d`` does),
+    accumulating in float32; the output has the autocast dtype.
 
     Args:
         feats: (N_in, C_in) input features.

@@ -13,7 +13,8 @@ the same pairs with the roles of input and output swapped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -33,6 +34,7 @@ class KernelMap:
         n_out: number of output rows.
         identity: index of an offset mapping every row to itself (submanifold centre, whose
             pairs are not stored: ``sizes[identity] == 0``), or None.
+        cache: derived layouts (convolution plans), filled lazily.
     """
 
     in_idx: Tensor
@@ -41,6 +43,7 @@ class KernelMap:
     n_in: int
     n_out: int
     identity: int | None = None
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def num_pairs(self) -> int:
@@ -49,9 +52,13 @@ class KernelMap:
 
     def transposed(self) -> KernelMap:
         """The same pairs with input and output swapped (for transposed convolution)."""
-        return KernelMap(
-            self.out_idx, self.in_idx, self.sizes, self.n_out, self.n_in, self.identity
-        )
+        if "transposed" not in self.cache:
+            t = KernelMap(self.out_idx, self.in_idx, self.sizes, self.n_out, self.n_in, self.identity)
+            for key, twin in (("plan", "plan_t"), ("plan_t", "plan")):
+                if key in self.cache:
+                    t.cache[twin] = self.cache[key]
+            self.cache["transposed"] = t
+        return self.cache["transposed"]
 
 
 # A direct-address table is used when the padded bounding box has at most this many cells
@@ -97,7 +104,7 @@ def search(table: Tensor, queries: Tensor, offsets: Tensor) -> tuple[Tensor, Ten
         offsets: (K, D) int64 spatial offsets.
 
     Returns:
-        ``(j, m, t)``, three (P,) int64 tensors sorted by ``j`` then ``m``.
+        ``(j, m, t)``, three (P,) int64 tensors grouped by ``j`` (ascending).
     """
     n = table.shape[0]
     lo_pad = (-offsets.amin(0)).clamp(min=0).tolist()
@@ -108,19 +115,25 @@ def search(table: Tensor, queries: Tensor, offsets: Tensor) -> tuple[Tensor, Ten
     cells = 1
     for e in ext:
         cells *= e
+    m_count = q.numel()
     if cells <= min(DENSE_CELLS_MAX, DENSE_CELLS_MIN + DENSE_CELLS_PER_SITE * n):
         lut = torch.full((cells,), -1, dtype=torch.int32, device=table.device)
         lut[_linear(table, lo, ext)] = torch.arange(n, dtype=torch.int32, device=table.device)
-        hit = lut[q.unsqueeze(0) + deltas.unsqueeze(1)]  # (K, M)
-        j, m = (hit >= 0).nonzero(as_tuple=True)
-        return j, m, hit[j, m].long()
+        flat = (q.unsqueeze(0) + deltas.unsqueeze(1)).view(-1)  # (K*M,) query keys
+        hit = lut.index_select(0, flat)  # (K*M,) table row or -1
+        f = (hit >= 0).nonzero().squeeze(1)
+        t = hit.index_select(0, f).long()
+        j = torch.div(f, m_count, rounding_mode="floor")
+        return j, f - j * m_count, t
     sk, perm = torch.sort(_linear(table, lo, ext))
     qs, qperm = torch.sort(q)  # sorted queries make the binary searches monotone
-    keys = qs.unsqueeze(0) + deltas.unsqueeze(1)  # (K, M)
-    pos = torch.searchsorted(sk, keys)
+    flat = (qs.unsqueeze(0) + deltas.unsqueeze(1)).view(-1)
+    pos = torch.searchsorted(sk, flat)
     pos.clamp_(max=n - 1)
-    j, m = (sk[pos] == keys).nonzero(as_tuple=True)
-    return j, qperm[m], perm[pos[j, m]]
+    f = (sk.index_select(0, pos) == flat).nonzero().squeeze(1)
+    j = torch.div(f, m_count, rounding_mode="floor")
+    m = qperm.index_select(0, f - j * m_count)
+    return j, m, perm.index_select(0, pos.index_select(0, f))
 
 
 def _empty_map(k: int, n_in: int, n_out: int, device: torch.device) -> KernelMap:

@@ -50,17 +50,18 @@ def test_submanifold_map_symmetry(dense_table, monkeypatch):
     assert m.num_pairs == len(want) + c.shape[0]
 
 
-def test_large_map_is_fast_enough():
-    # 100k sites in 128^3 must map in well under a second even on a loaded CI machine
-    import time
-
+def test_dense_table_and_sorted_search_agree_on_large_input(monkeypatch):
     g = torch.Generator().manual_seed(0)
-    lin = torch.randperm(128**3, generator=g)[:100_000]
-    c = torch.stack([torch.zeros_like(lin), lin // 16384, (lin // 128) % 128, lin % 128], 1)
-    t = time.perf_counter()
-    m = km.submanifold_map(c, kernel_offsets((3, 3, 3), (1, 1, 1)))
-    assert time.perf_counter() - t < 2.0
-    assert m.n_out == 100_000
+    lin = torch.randperm(64**3, generator=g)[:20_000]
+    c = torch.stack([lin % 2, lin // 4096, (lin // 64) % 64, lin % 64], 1)
+    offs = kernel_offsets((3, 3, 3), (1, 1, 1))
+    a = km.submanifold_map(c, offs)
+    monkeypatch.setattr(km, "DENSE_CELLS_MAX", 0)
+    b = km.submanifold_map(c, offs)
+    assert a.sizes == b.sizes
+    for m in (a, b):  # compare as sets of (in, out) per offset
+        m.cache["pairs"] = set(zip(m.in_idx.tolist(), m.out_idx.tolist()))
+    assert a.cache["pairs"] == b.cache["pairs"]
 
 
 def test_downsample_and_upsample():

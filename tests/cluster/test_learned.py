@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hepgraph.cluster.graph import GNNClusterer
+from hepgraph.cluster.condensation import CondensationClusterer
+from hepgraph.cluster.learned import build_clusterer, run_model
+from hepgraph.errors import ConfigError, DataError
+
+EVENT = {"x": np.array([100.0, 200.0, 300.0, 0.0]), "y": np.array([0.0, 0.0, 0.0, 100.0]),
+         "z": np.zeros(4), "charge": np.ones(4, np.float32)}
+
+
+class _EdgeModel(torch.nn.Module):
+    """Scores a fixed chain 0-1-2 high and 2-3 low (logits)."""
+
+    def forward(self, batch):
+        return {"out": torch.tensor([[5.0], [5.0], [-5.0]]), "edge_index": torch.tensor([[0, 1, 2], [1, 2, 3]])}
+
+
+class _OCModel(torch.nn.Module):
+    def forward(self, batch):
+        x = batch.pos[:, :1] / 100.0  # 1-D clustering space: x in units of 100 mm
+        beta = torch.tensor([[-5.0], [5.0], [-5.0], [5.0]])
+        return {"out": torch.cat([x, beta], 1)}
+
+
+def test_manifest_defaults():
+    m = {"source": {"name": "sim-drift-chamber"}, "extra": {"field_T": 1.5}}
+    h = build_clusterer("hough", manifest=m)
+    assert h.detector == "sim-drift-chamber" and h.field_T == 1.5 and h.n_phi == 360
+    assert build_clusterer("hough", {"field_T": 0.5}, manifest=m).field_T == 0.5
+    assert build_clusterer("dbscan", manifest={"source": {"name": "trackml"}}).space == "helix"
+    assert build_clusterer("hough", manifest={"source": {"name": "sim-lartpc"}}).detector == "generic"
+
+
+def test_model_driven_gnn_and_condensation():
+    lab = GNNClusterer(model=_EdgeModel()).cluster(EVENT)
+    assert lab.tolist() == [0, 0, 0, -1]
+    lab = CondensationClusterer(model=_OCModel(), distance=1.5, min_hits=1).cluster(EVENT)
+    assert lab.tolist() == [0, 0, 0, 1]  # hit 3 (x = 0) is its own condensation point
+
+
+def test_model_of_wrong_level_is_refused():
+    with pytest.raises(DataError, match="edge-classification"):
+        GNNClusterer(model=_OCModel()).cluster(EVENT)
+    with pytest.raises(DataError, match="condensation model"):
+        CondensationClusterer(model=_EdgeModel()).cluster(EVENT)
+
+
+def test_run_model_outputs_numpy():
+    out = run_model(_EdgeModel(), EVENT)
+    assert out["out"].shape == (3, 1) and out["edge_index"].shape == (2, 3)
+
+
+def test_run_flags():
+    with pytest.raises(ConfigError, match="--task edge-classification"):
+        build_clusterer("gnn")
+    with pytest.raises(ConfigError, match="only for the learned"):
+        build_clusterer("hough", run="somewhere")

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pytest
+
+from hepgraph.errors import ConfigError
+from hepgraph.train.config import Component, check_component, validate
+from hepgraph.train.run import resolve
+
+
+def test_unknown_keys_name_path_and_closest():
+    with pytest.raises(ConfigError, match=r"^train\.lrr: unknown key \(did you mean lr\?\)$"):
+        validate({"train": {"lrr": 1e-3}})
+    with pytest.raises(ConfigError, match=r"^trian: unknown key \(did you mean train\?\)$"):
+        validate({"trian": {}})
+    with pytest.raises(ConfigError, match=r"data\.wokers: unknown key \(did you mean workers\?\)"):
+        validate({"data": {"wokers": 2}})
+
+
+def test_types_are_coerced_and_checked():
+    cfg = validate({"train": {"lr": "1e-3", "epochs": 3.0, "optimizer": "sgd"}, "seed": 5})
+    assert cfg.train.lr == 1e-3 and cfg.train.epochs == 3 and cfg.seed == 5
+    assert cfg.train.optimizer == Component("sgd")
+    with pytest.raises(ConfigError, match="train.epochs: `2.5` is not a valid int"):
+        validate({"train": {"epochs": 2.5}})
+    with pytest.raises(ConfigError, match="train.amp `fp8`"):
+        validate({"train": {"amp": "fp8"}})
+    with pytest.raises(ConfigError, match="train.lr"):
+        validate({"train": {"lr": 0}})
+
+
+def test_round_trip_to_dict():
+    cfg = validate({"model": {"name": "m", "k": 4}, "task": "regression",
+                    "train": {"scheduler": {"name": "cosine", "eta_min": 0.1}}})
+    again = validate(cfg.to_dict())
+    assert again == cfg
+
+
+def test_component_kwargs_checked_against_signature():
+    def fn(in_channels: int, level: str, out_channels: int, hidden_channels: int = 8) -> None: ...
+
+    check_component("model", fn, {"hidden_channels": 4}, injected=("in_channels", "level", "out_channels"))
+    with pytest.raises(ConfigError, match=r"model\.hiden_channels: unknown key \(did you mean hidden_channels\?\)"):
+        check_component("model", fn, {"hiden_channels": 4}, injected=("in_channels",))
+    with pytest.raises(ConfigError, match="set by hepgraph"):
+        check_component("model", fn, {"in_channels": 4}, injected=("in_channels",))
+
+
+def test_resolve_yaml_flags_and_set(tmp_path):
+    y = tmp_path / "exp.yaml"
+    y.write_text("model: mlp\ntrain: {epochs: 7, lr: 0.1}\ntask: {name: regression, targets: [px]}\n")
+    cfg = resolve(y, {"train.epochs": 3, "data.train": "ds", "model.name": None}, ["train.lr=0.5", "seed=9"])
+    assert cfg.model.name == "mlp" and cfg.train.epochs == 3 and cfg.train.lr == 0.5 and cfg.seed == 9
+    assert cfg.task.kwargs["targets"] == ["px"]
+    with pytest.raises(ConfigError, match=r"train\.lrr: unknown key"):
+        resolve(None, {}, ["train.lrr=1"])
+
+
+def _experiments():
+    from hepgraph.config import repo_configs_dir
+
+    return sorted((repo_configs_dir() / "experiments").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", _experiments(), ids=lambda p: p.stem)
+def test_shipped_experiments_validate(path):
+    from hepgraph.registry import MODELS
+    from hepgraph.train.build import build_task, model_kwargs
+
+    import hepgraph.models  # noqa: F401
+
+    cfg = resolve(path, {"data.train": "unused"}, [])
+    if cfg.model.name not in MODELS:
+        pytest.skip(f"{cfg.model.name} not registered yet")
+    model_kwargs(cfg.model.name, cfg.model.kwargs, None)  # kwargs checked against the model
+    build_task(cfg.task, None)
