@@ -1,0 +1,71 @@
+"""Shared helpers of the reproduced-study scripts (argument parsing, datasets, comparisons).
+
+Every study script takes ``--scale small|full`` (small: minutes on a CPU; full: the study's
+size, for a GPU), ``--out DIR``, ``--seed`` and ``--device``, and writes a ``comparison.md``
+(+ JSON, plots) per comparison plus ``study.json`` with the study-specific numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+
+def parse_args(description: str, default_out: str) -> argparse.Namespace:
+    """``--scale small|full``, ``--out``, ``--seed``, ``--device``."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--scale", choices=("small", "full"), default="small",
+                    help="small: a few CPU minutes; full: the study's size (GPU)")
+    ap.add_argument("--out", type=Path, default=Path(default_out), help="output directory")
+    ap.add_argument("--seed", type=int, default=0, help="random seed")
+    ap.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    ap.add_argument("--fit-only", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if args.device == "auto":
+        import torch
+
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    return args
+
+
+def simulate(source: str, out: Path, events: int, seed: int, params: Mapping[str, Any] | None = None) -> Path:
+    """Build ``events`` events of a built-in simulator (reused when already built with the same size)."""
+    import hepgraph.sources  # noqa: F401
+    from hepgraph import open_dataset
+    from hepgraph.registry import SOURCES
+    from hepgraph.store import build_dataset
+
+    if (out / "manifest.json").is_file():
+        ds = open_dataset(out)
+        if len(ds) == events and ds.manifest.get("seed") == seed:
+            return out
+    src = SOURCES.get(source)(inputs=None, mapping=None, seed=seed, params={"events": events, **(params or {})})
+    return build_dataset(src, out, max_events=events, seed=seed, overwrite=True)
+
+
+def compare(data: Path, models: Mapping[str, Sequence[str]], out: Path, title: str, **kwargs: Any) -> dict[str, Any]:
+    """Train/evaluate ``{label=model: overrides}`` with the same split/seed/epochs; write the report."""
+    from hepgraph.compare import compare_models, write_comparison
+
+    per = {k.partition("=")[0] if "=" in k else k: list(v) for k, v in models.items()}
+    res = compare_models(data, list(models), out, model_overrides=per, **kwargs)
+    write_comparison(res, out, title=title)
+    for m in res["models"]:
+        logging.getLogger("study").info("%s: test %s = %s", m["model"], m["headline"], m["test"].get(m["headline"]))
+    return res
+
+
+def save(out: Path, record: Mapping[str, Any]) -> None:
+    """Write ``out/study.json``."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "study.json").write_text(json.dumps(record, indent=2, default=float))
+
+
+def headline(res: Mapping[str, Any]) -> dict[str, Any]:
+    """``{label: test headline value}`` of a comparison."""
+    return {m["model"]: m["test"].get(m["headline"]) for m in res["models"]}

@@ -1,0 +1,81 @@
+"""Study 5: track finding on ``sim-drift-chamber`` and on the TrackML sample.
+
+Drift chamber: an interaction-network edge classifier is trained, and its ``gnn`` clusterer
+(edges above 0.5 -> connected components, ``gnn``; or the greedy walk, ``gnn-walk``) is compared with ``dbscan`` and ``hough`` on the test split
+(efficiency, fake rate, TrackML score). TrackML (``/work/shared/data/trackml-event1`` or
+``--trackml DIR``): the classic clusterers on the sample event (one event: no GNN training).
+
+    python examples/track_finding.py --scale small
+    python examples/track_finding.py --scale full
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+from _common import parse_args, save, simulate
+
+TRACKML = Path(os.environ.get("HEPGRAPH_TRACKML", "/work/shared/data/trackml-event1"))
+
+SCALES = {
+    "small": {"events": 200, "epochs": 6, "batch": 4,
+              "gnn": ["model.hidden_channels=32", "model.num_iterations=3", "model.k=6"]},
+    "full": {"events": 20000, "epochs": 40, "batch": 16, "gnn": ["model.k=12"]},
+}
+
+
+def _cluster_all(ds, methods, run_dir=None):
+    from hepgraph.cluster.learned import build_clusterer
+    from hepgraph.cluster.run import cluster_dataset
+    from hepgraph.registry import CLUSTERERS
+    from hepgraph.train.load import load_run
+
+    out = {}
+    for method in methods:
+        if method.startswith("gnn"):
+            loaded = load_run(run_dir, "cpu")
+            cl = CLUSTERERS.build({"name": "gnn", "walk": method == "gnn-walk", "model": loaded.model,
+                                   "features": loaded.features})
+        else:
+            cl = build_clusterer(method, manifest=ds.manifest)
+        t0 = time.perf_counter()
+        res = cluster_dataset(ds, cl)
+        out[method] = {**res.metrics, "wall_s": time.perf_counter() - t0}
+        logging.getLogger("study").info("%s: %s", method, out[method])
+    return out
+
+
+def main() -> None:
+    from hepgraph import open_dataset
+    from hepgraph.compare import train_and_evaluate
+
+    args = parse_args(__doc__.splitlines()[0], "studies/track_finding")
+    s = SCALES[args.scale]
+    data = simulate("sim-drift-chamber", args.out / "data", s["events"], args.seed)
+    gnn = train_and_evaluate(data, "interaction-network", args.out / "gnn", task="edge-classification",
+                             epochs=s["epochs"], seed=args.seed, device=args.device, batch_size=s["batch"],
+                             overrides=s["gnn"])
+    test = open_dataset(data).split("test")
+    chamber = _cluster_all(test, ["gnn", "gnn-walk", "dbscan", "hough"], gnn["run_dir"])
+    record = {"scale": args.scale, "events": s["events"], "epochs": s["epochs"],
+              "edge_classifier": {k: gnn["test"].get(k) for k in ("auc", "efficiency", "purity")},
+              "parameters": gnn["parameters"], "drift_chamber": chamber}
+    hits = sorted(TRACKML.glob("*-hits.csv*"))
+    if hits:
+        import hepgraph.sources  # noqa: F401
+        from hepgraph.registry import SOURCES
+        from hepgraph.store import build_dataset
+
+        out = args.out / "trackml"
+        if not (out / "manifest.json").is_file():
+            src = SOURCES.get("trackml")(inputs=[str(h) for h in hits], mapping=None, seed=args.seed, params={})
+            build_dataset(src, out, seed=args.seed, overwrite=True)
+        record["trackml"] = _cluster_all(open_dataset(out), ["dbscan", "hough"])
+    save(args.out, record)
+
+
+if __name__ == "__main__":
+    main()
