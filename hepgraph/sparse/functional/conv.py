@@ -137,7 +137,9 @@ class SparseConvFunction(torch.autograd.Function):
         return _apply(feats, weight, make_plan(kmap), kmap.identity).to(feats.dtype)
 
     @staticmethod
-    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, Tensor | None, None]:  # noqa: D102
+    def backward(  # noqa: D102
+        ctx: Any, grad_out: Tensor
+    ) -> tuple[Tensor | None, Tensor | None, None]:
         feats, weight = ctx.saved_tensors
         kmap: KernelMap = ctx.kmap
         grad_out = grad_out.contiguous().to(feats.dtype)
@@ -162,7 +164,9 @@ class SparseConvFunction(torch.autograd.Function):
         return grad_feats, grad_weight, None
 
 
-def sparse_conv(feats: Tensor, weight: Tensor, kmap: KernelMap, bias: Tensor | None = None) -> Tensor:
+def sparse_conv(
+    feats: Tensor, weight: Tensor, kmap: KernelMap, bias: Tensor | None = None
+) -> Tensor:
     """Apply a sparse convolution given its kernel map.
 
     Under ``torch.autocast`` the matmuls run in the autocast dtype (as ``F.conv3d`` does),
