@@ -265,7 +265,8 @@ def main() -> None:
     for mode in ("fwd+bwd",):
         res = {}
         for m in [m for m in methods if m != "dense"]:
-            spec = dict(base, method=m, points=a.step_points, mode=mode, repeat=a.repeat, net="step")
+            spec = dict(base, method=m, points=a.step_points, mode=mode, repeat=a.repeat,
+                        net="step")
             res[m] = _spawn(spec, a.threads)
         step.append(res)
     kmap = _spawn(dict(base, kmap=True, points=a.kmap_points), a.threads)

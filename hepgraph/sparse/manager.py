@@ -85,7 +85,9 @@ class CoordinateManager:
             self.register(out, downsample(self.coords(stride), tuple(conv_stride)))
         return out
 
-    def up(self, stride: Stride, conv_stride: Stride, kernel_size: Stride, dilation: Stride) -> Stride:
+    def up(
+        self, stride: Stride, conv_stride: Stride, kernel_size: Stride, dilation: Stride
+    ) -> Stride:
         """Stride of a transposed conv output; generates its coordinates if none are known."""
         if any(a % b for a, b in zip(stride, conv_stride)):
             raise DataError(

@@ -216,7 +216,9 @@ class SparseTensor:
     def from_dense(cls, x: Tensor, stride: int | Sequence[int] = 1) -> SparseTensor:
         """Sites where any channel of ``x`` (B, C, *spatial) is non-zero."""
         if x.dim() not in (4, 5):
-            raise DataError(f"from_dense needs (B, C, H, W) or (B, C, X, Y, Z), got `{tuple(x.shape)}`")
+            raise DataError(
+                f"from_dense needs (B, C, H, W) or (B, C, X, Y, Z), got `{tuple(x.shape)}`"
+            )
         xl = x.movedim(1, -1)  # (B, *spatial, C)
         mask = (xl != 0).any(-1)
         coords = mask.nonzero()

@@ -93,7 +93,9 @@ class _State:
         self.cm = ME.CoordinateManager(D=ndim, coordinate_map_type=ME.CoordinateMapType.CPU)
         self.keys: dict[tuple[int, ...], tuple[Any, Tensor, Tensor]] = {}
 
-    def key(self, manager: CoordinateManager, stride: tuple[int, ...]) -> tuple[Any, Tensor, Tensor]:
+    def key(
+        self, manager: CoordinateManager, stride: tuple[int, ...]
+    ) -> tuple[Any, Tensor, Tensor]:
         """(ME key, our row of each ME row, ME row of each of our rows) of a coordinate set."""
         if stride not in self.keys:
             coords = manager.coords(stride)
@@ -144,10 +146,15 @@ def convolution(
         kernel_size=list(kernel_size), stride=list(conv_stride), dilation=list(dilation),
         dimension=x.ndim,
     )
-    fn = ME.MinkowskiConvolutionTransposeFunction if mode == "up" else ME.MinkowskiConvolutionFunction
+    fn = (
+        ME.MinkowskiConvolutionTransposeFunction if mode == "up"
+        else ME.MinkowskiConvolutionFunction
+    )
     w = weight.to(x.dtype)[order].contiguous()
+    from MinkowskiEngineBackend._C import ConvolutionMode
+
     out = fn.apply(
-        x.feats[in_ours].contiguous(), w, kg, ME.ConvolutionMode.DEFAULT, in_key, out_key, state.cm
+        x.feats[in_ours].contiguous(), w, kg, ConvolutionMode.DEFAULT, in_key, out_key, state.cm
     )
     out = out[out_mine]
     if bias is not None:

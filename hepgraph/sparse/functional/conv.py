@@ -5,7 +5,8 @@ of every offset are padded to a multiple of a chunk size ``c`` and laid out one 
 other (a :class:`ConvPlan`), so one layer is three kernels whatever the kernel volume: one
 ``index_select`` gathering all pairs, one ``bmm`` over ``(chunks, c, C_in) @ (chunks,
 C_in, C_out)`` with the weight of each chunk's offset, and one ``index_add_`` scattering the
-products (padding rows land in a dummy row). The submanifold centre offset is a plain
+products (padding rows land in a dummy row), in blocks of ``BLOCK_ROWS`` pairs to bound the
+temporaries. The submanifold centre offset is a plain
 matmul.
 
 The backward pass re-gathers instead of saving gathered copies (memory of one layer's pair
@@ -85,6 +86,16 @@ def make_plan(kmap: KernelMap, transposed: bool = False) -> ConvPlan:
     return plan
 
 
+# Pair rows processed per block (a multiple of every chunk size): caps the gathered and
+# product buffers at BLOCK_ROWS x C whatever the number of sites.
+BLOCK_ROWS = 2**16
+
+
+def _blocks(plan: ConvPlan) -> list[tuple[int, int]]:
+    total = plan.gather.numel()
+    return [(lo, min(lo + BLOCK_ROWS, total)) for lo in range(0, total, BLOCK_ROWS)]
+
+
 def _acc(dtype: torch.dtype) -> torch.dtype:
     """Accumulate half-precision products in float32 (as dense convolutions do)."""
     return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
@@ -107,11 +118,11 @@ def _apply(src: Tensor, weight: Tensor, plan: ConvPlan, identity: int | None) ->
     out = src.new_zeros((plan.n_dst + 1, b), dtype=acc)  # last row: padding sink
     if identity is not None:
         out[:-1] = torch.mm(src, weight[identity])
-    if plan.gather.numel():
-        g = src.index_select(0, plan.gather).view(-1, plan.chunk, a)  # (chunks, c, A)
-        w = weight.index_select(0, plan.chunk_offset)  # (chunks, A, B)
-        prod = torch.bmm(g, w).view(-1, b)  # (R, B)
-        out.index_add_(0, plan.scatter, prod.to(acc))
+    for lo, hi in _blocks(plan):  # bounded temporaries: one block of pairs at a time
+        g = src.index_select(0, plan.gather[lo:hi]).view(-1, plan.chunk, a)  # (chunks, c, A)
+        w = weight.index_select(0, plan.chunk_offset[lo // plan.chunk : hi // plan.chunk])
+        prod = torch.bmm(g, w).view(-1, b)  # (rows, B)
+        out.index_add_(0, plan.scatter[lo:hi], prod.to(acc))
     return out[:-1]
 
 
@@ -137,7 +148,9 @@ class SparseConvFunction(torch.autograd.Function):
         return _apply(feats, weight, make_plan(kmap), kmap.identity).to(feats.dtype)
 
     @staticmethod
-    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, Tensor | None, None]:  # noqa: D102
+    def backward(  # noqa: D102
+        ctx: Any, grad_out: Tensor
+    ) -> tuple[Tensor | None, Tensor | None, None]:
         feats, weight = ctx.saved_tensors
         kmap: KernelMap = ctx.kmap
         grad_out = grad_out.contiguous().to(feats.dtype)
@@ -150,19 +163,24 @@ class SparseConvFunction(torch.autograd.Function):
             plan = make_plan(kmap)
             a, b = feats.shape[1], grad_out.shape[1]
             grad_weight = feats.new_zeros(weight.shape, dtype=_acc(feats.dtype))
-            if plan.gather.numel():
-                gs = feats.index_select(0, plan.gather).view(-1, plan.chunk, a)
-                go = torch.cat([grad_out, grad_out.new_zeros(1, b)])  # padding rows -> zeros
-                gg = go.index_select(0, plan.scatter).view(-1, plan.chunk, b)
+            go = torch.cat([grad_out, grad_out.new_zeros(1, b)])  # padding rows -> zeros
+            for lo, hi in _blocks(plan):
+                gs = feats.index_select(0, plan.gather[lo:hi]).view(-1, plan.chunk, a)
+                gg = go.index_select(0, plan.scatter[lo:hi]).view(-1, plan.chunk, b)
                 part = torch.bmm(gs.transpose(1, 2), gg)  # (chunks, A, B)
-                grad_weight.index_add_(0, plan.chunk_offset, part.to(grad_weight.dtype))
+                grad_weight.index_add_(
+                    0, plan.chunk_offset[lo // plan.chunk : hi // plan.chunk],
+                    part.to(grad_weight.dtype),
+                )
             if kmap.identity is not None and feats.shape[0]:
                 grad_weight[kmap.identity] += _det_atb(feats, grad_out, plan.chunk)
             grad_weight = grad_weight.to(weight.dtype)
         return grad_feats, grad_weight, None
 
 
-def sparse_conv(feats: Tensor, weight: Tensor, kmap: KernelMap, bias: Tensor | None = None) -> Tensor:
+def sparse_conv(
+    feats: Tensor, weight: Tensor, kmap: KernelMap, bias: Tensor | None = None
+) -> Tensor:
     """Apply a sparse convolution given its kernel map.
 
     Under ``torch.autocast`` the matmuls run in the autocast dtype (as ``F.conv3d`` does),

@@ -53,7 +53,9 @@ class KernelMap:
     def transposed(self) -> KernelMap:
         """The same pairs with input and output swapped (for transposed convolution)."""
         if "transposed" not in self.cache:
-            t = KernelMap(self.out_idx, self.in_idx, self.sizes, self.n_out, self.n_in, self.identity)
+            t = KernelMap(
+                self.out_idx, self.in_idx, self.sizes, self.n_out, self.n_in, self.identity
+            )
             for key, twin in (("plan", "plan_t"), ("plan_t", "plan")):
                 if key in self.cache:
                     t.cache[twin] = self.cache[key]
@@ -68,7 +70,9 @@ DENSE_CELLS_MIN = 2**21
 DENSE_CELLS_MAX = 2**28
 
 
-def _radix(coords: list[Tensor], lo_pad: list[int], hi_pad: list[int]) -> tuple[list[int], list[int]]:
+def _radix(
+    coords: list[Tensor], lo_pad: list[int], hi_pad: list[int]
+) -> tuple[list[int], list[int]]:
     """Lower corner and extents of the boxes of ``coords`` grown by the offset range."""
     lo = torch.stack([c.amin(0) for c in coords]).amin(0).tolist()
     hi = torch.stack([c.amax(0) for c in coords]).amax(0).tolist()

@@ -41,7 +41,9 @@ def cat(tensors: Sequence[SparseTensor]) -> SparseTensor:
     return tensors[0].replace(torch.cat([t.feats for t in tensors], dim=1))
 
 
-def apply_feats(x: SparseTensor, fn: Callable[..., Tensor], *args: Any, **kwargs: Any) -> SparseTensor:
+def apply_feats(
+    x: SparseTensor, fn: Callable[..., Tensor], *args: Any, **kwargs: Any
+) -> SparseTensor:
     """``x`` with features ``fn(x.feats, *args, **kwargs)`` (row count unchanged)."""
     return x.replace(fn(x.feats, *args, **kwargs))
 

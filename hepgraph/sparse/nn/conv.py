@@ -68,7 +68,8 @@ class SparseConvNd(nn.Module):
 
     def reset_parameters(self) -> None:
         """Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), as ``nn.Conv3d``'s default."""
-        fan_in = self.weight.shape[0] * (self.out_channels if self.mode == "up" else self.in_channels)
+        fan = self.out_channels if self.mode == "up" else self.in_channels
+        fan_in = self.weight.shape[0] * fan
         bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
         nn.init.uniform_(self.weight, -bound, bound)
         if self.bias is not None:

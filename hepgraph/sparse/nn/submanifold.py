@@ -35,7 +35,9 @@ class SubmConv3d(SparseConvNd):
         bias: bool = False,
         backend: str | None = None,
     ) -> None:
-        super().__init__(3, in_channels, out_channels, kernel_size, 1, dilation, bias, "subm", backend)
+        super().__init__(
+            3, in_channels, out_channels, kernel_size, 1, dilation, bias, "subm", backend
+        )
 
 
 class SubmConv2d(SparseConvNd):
@@ -50,4 +52,6 @@ class SubmConv2d(SparseConvNd):
         bias: bool = False,
         backend: str | None = None,
     ) -> None:
-        super().__init__(2, in_channels, out_channels, kernel_size, 1, dilation, bias, "subm", backend)
+        super().__init__(
+            2, in_channels, out_channels, kernel_size, 1, dilation, bias, "subm", backend
+        )

@@ -40,7 +40,9 @@ class ConvTranspose3d(SparseConvNd):
         bias: bool = False,
         backend: str | None = None,
     ) -> None:
-        super().__init__(3, in_channels, out_channels, kernel_size, stride, dilation, bias, "up", backend)
+        super().__init__(
+            3, in_channels, out_channels, kernel_size, stride, dilation, bias, "up", backend
+        )
 
 
 class ConvTranspose2d(SparseConvNd):
@@ -56,4 +58,6 @@ class ConvTranspose2d(SparseConvNd):
         bias: bool = False,
         backend: str | None = None,
     ) -> None:
-        super().__init__(2, in_channels, out_channels, kernel_size, stride, dilation, bias, "up", backend)
+        super().__init__(
+            2, in_channels, out_channels, kernel_size, stride, dilation, bias, "up", backend
+        )
