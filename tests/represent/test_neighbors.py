@@ -47,6 +47,15 @@ def test_knn_matches_sklearn(backend):
     assert torch.equal(ev[0], ev[1])
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_knn_cuda_matches_sklearn():
+    pos, ptr = _random([50, 0, 3, 70, 1])
+    pos = pos + 1000.0  # far from the origin: the GPU path centres each event
+    ei = knn_graph(pos.cuda(), ptr.cuda(), k=5, backend="torch", chunk=16)
+    assert _edge_sets(ei.cpu()) == _sklearn_knn(pos, ptr, 5)
+
+
 def test_knn_high_dim_and_loop():
     pos, ptr = _random([30, 20], d=16, seed=3)
     a = knn_graph(pos, ptr, k=4, backend="torch")

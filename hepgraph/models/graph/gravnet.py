@@ -51,9 +51,10 @@ class GravNetConv(nn.Module):
         w = torch.exp(-10.0 * (s[i] - s[j]).pow(2).sum(-1, keepdim=True))  # differentiable in s
         msg = h[j] * w
         n = x.shape[0]
-        cnt = torch.bincount(i, minlength=n).clamp(min=1).to(x.dtype).unsqueeze(1)
-        mean = x.new_zeros(n, h.shape[1]).index_add_(0, i, msg) / cnt
-        mx = x.new_zeros(n, h.shape[1]).scatter_reduce(
+        # Accumulate in the messages' dtype (bf16/fp16 under autocast, not the input's).
+        cnt = torch.bincount(i, minlength=n).clamp(min=1).to(msg.dtype).unsqueeze(1)
+        mean = msg.new_zeros(n, h.shape[1]).index_add_(0, i, msg) / cnt
+        mx = msg.new_zeros(n, h.shape[1]).scatter_reduce(
             0, i.unsqueeze(1).expand_as(msg), msg, reduce="amax", include_self=False
         )
         return self.lin_out1(x) + self.lin_out2(torch.cat([mean, mx], dim=1))

@@ -67,8 +67,8 @@ class InteractionNetwork(HitModel):
         e = self.edge_enc(torch.cat([x[i], x[j], d, d.norm(dim=1, keepdim=True)], dim=1))
         for edge_net, node_net in zip(self.edge_nets, self.node_nets):
             e = e + edge_net(torch.cat([x[i], x[j], e], dim=1))
-            inc = x.new_zeros(n, e.shape[1]).index_add_(0, i, e)
-            out = x.new_zeros(n, e.shape[1]).index_add_(0, j, e)
+            inc = e.new_zeros(n, e.shape[1]).index_add_(0, i, e)
+            out = e.new_zeros(n, e.shape[1]).index_add_(0, j, e)
             x = x + node_net(torch.cat([x, inc, out], dim=1))
         if self.level == "edge":
             return {"out": self.head(torch.cat([x[i], x[j], e], dim=1)), "edge_index": ei}

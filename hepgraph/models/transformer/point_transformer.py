@@ -51,7 +51,8 @@ class PointTransformerLayer(nn.Module):
         delta = self.pos_nn(pos[i] - pos[j])  # (E, C)
         a = self.attn_nn(self.lin_q(x)[i] - self.lin_k(x)[j] + delta)  # (E, C)
         a = softmax(a, i, num_nodes=x.shape[0])
-        return x.new_zeros(x.shape).index_add_(0, i, a * (self.lin_v(x)[j] + delta))
+        msg = a * (self.lin_v(x)[j] + delta)  # (E, C); autocast dtype under AMP
+        return msg.new_zeros((x.shape[0], msg.shape[1])).index_add_(0, i, msg)
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}"
