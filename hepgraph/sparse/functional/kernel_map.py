@@ -111,6 +111,9 @@ def search(table: Tensor, queries: Tensor, offsets: Tensor) -> tuple[Tensor, Ten
         ``(j, m, t)``, three (P,) int64 tensors grouped by ``j`` (ascending).
     """
     n = table.shape[0]
+    if offsets.shape[0] == 0:  # e.g. a 1x1x1 submanifold kernel: only the implicit centre
+        empty = torch.zeros(0, dtype=torch.long, device=table.device)
+        return empty, empty, empty
     lo_pad = (-offsets.amin(0)).clamp(min=0).tolist()
     hi_pad = offsets.amax(0).clamp(min=0).tolist()
     lo, ext = _radix([table, queries], lo_pad, hi_pad)

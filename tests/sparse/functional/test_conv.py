@@ -47,7 +47,7 @@ def _check_grads(out_sparse, out_dense_at_sites, x_feats, conv, seed=3):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("ndim", [2, 3])
-@pytest.mark.parametrize("k,dil", [(3, 1), (5, 1), (3, 2)])
+@pytest.mark.parametrize("k,dil", [(1, 1), (3, 1), (5, 1), (3, 2)])
 def test_submanifold_matches_dense(device, ndim, k, dil):
     torch.manual_seed(0)
     x = random_tensor(ndim, SIZE, COUNTS[ndim], 4, device=device)
