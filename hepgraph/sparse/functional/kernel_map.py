@@ -179,8 +179,8 @@ def submanifold_map(coords: Tensor, offsets: Tensor) -> KernelMap:
     half = list(_group(j, h))
     nbr_g, site_g = nbr.split(half), site.split(half)
     # offset j: out = o, in = o + d_j; offset K-1-j (= -d_j): out = o + d_j, in = o.
-    in_idx = torch.cat([*nbr_g, *reversed(site_g)])
-    out_idx = torch.cat([*site_g, *reversed(nbr_g)])
+    in_idx = torch.cat([nbr, *reversed(site_g)])  # nbr == cat(nbr_g) (grouped by j)
+    out_idx = torch.cat([site, *reversed(nbr_g)])
     return KernelMap(in_idx, out_idx, (*half, 0, *reversed(half)), n, n, h)
 
 
