@@ -106,23 +106,7 @@ class HitBatch:
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> HitBatch:
         """Copy every tensor to ``device``."""
-
-        def mv(t: Tensor | None) -> Tensor | None:
-            return None if t is None else t.to(device, non_blocking=non_blocking)
-
-        return replace(
-            self,
-            pos=mv(self.pos),
-            feats=mv(self.feats),
-            ptr=mv(self.ptr),
-            event_id=mv(self.event_id),
-            hit={k: mv(v) for k, v in self.hit.items()},
-            event={k: mv(v) for k, v in self.event.items()},
-            particle={k: mv(v) for k, v in self.particle.items()},
-            particle_ptr=mv(self.particle_ptr),
-            edge_index=mv(self.edge_index),
-            _batch=None,
-        )
+        return self._map(lambda t: t.to(device, non_blocking=non_blocking))
 
     def pin_memory(self) -> HitBatch:
         """Pin every tensor (DataLoader ``pin_memory=True`` calls this)."""
