@@ -44,7 +44,9 @@ class RichTrainProgress:
 
     def on_step(self, info: Mapping[str, Any]) -> None:
         """Advance the bar."""
-        self.progress.update(self.task_id, completed=info["step"], loss=f"{info['loss']:.4g}",
+        loss = info["loss"]  # NaN until the first read-back from the GPU
+        self.progress.update(self.task_id, completed=info["step"],
+                             loss=f"{loss:.4g}" if loss == loss else "-",
                              rate=f"{info['events_per_s']:.1f}", lr=f"{info['lr']:.3g}")
 
     def on_epoch_end(self, record: Mapping[str, Any]) -> None:

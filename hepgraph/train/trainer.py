@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
+#: Steps between reading the loss back from the device (progress, NaN check).
+SYNC_EVERY = 10
+
+
 class Callback(Protocol):
     """Progress hooks (the CLI's rich display implements them; all optional)."""
 
@@ -113,7 +117,11 @@ class Trainer:
     def train_epoch(self, loader: Iterable[HitBatch], steps: int) -> dict[str, float]:
         """One pass over ``loader`` (at most ``steps`` batches); returns loss and throughput."""
         self.ddp.train()
-        tot_loss, tot_ev, data_t = 0.0, 0, 0.0
+        tot_ev, data_t, lv = 0, 0.0, float("nan")
+        # On a GPU the loss stays on the device and is read back every SYNC_EVERY steps, so
+        # the host prepares the next batch while the GPU works instead of waiting for it.
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        sync_every = SYNC_EVERY if self.device.type == "cuda" else 1
         t0 = last = time.perf_counter()
         for i, batch in enumerate(loader):
             if i >= steps:
@@ -124,9 +132,6 @@ class Trainer:
                 outputs = self.ddp(batch)
                 result = self.task(outputs, batch)
             loss = result["loss"]
-            if not torch.isfinite(loss):
-                raise DataError(f"loss is {loss.item()} at epoch {self.epoch + 1} step {i + 1}; "
-                                "lower --lr, set train.grad_clip or check the input features")
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             if self.tc.grad_clip:
@@ -137,9 +142,15 @@ class Trainer:
             if self.schedule is not None and self.schedule.interval == "step":
                 self.schedule.scheduler.step()
             self.step += 1
-            lv, nev = float(loss.detach()), batch.batch_size
-            tot_loss += lv * nev
+            nev = batch.batch_size
+            loss_sum += loss.detach().double() * nev
             tot_ev += nev
+            if (i + 1) % sync_every == 0 or i + 1 == steps:
+                lv = float(loss.detach())
+                if not math.isfinite(float(loss_sum)):
+                    raise DataError(
+                        f"loss is {lv} at epoch {self.epoch + 1} by step {i + 1}; lower --lr, "
+                        "set train.grad_clip or check the input features")
             now = time.perf_counter()
             info = {"epoch": self.epoch + 1, "step": i + 1, "steps": steps, "loss": lv, "lr": self.lr(),
                     "events_per_s": tot_ev / max(now - t0, 1e-9)}
@@ -152,6 +163,10 @@ class Trainer:
         if self.device.type == "cuda":
             torch.cuda.synchronize()
         wall = time.perf_counter() - t0
+        tot_loss = float(loss_sum)
+        if not math.isfinite(tot_loss):
+            raise DataError(f"loss is {tot_loss} in epoch {self.epoch + 1}; lower --lr, set "
+                            "train.grad_clip or check the input features")
         sums = all_reduce_sum([tot_loss, float(tot_ev)], self.info, self.device)
         return {"train_loss": sums[0] / max(sums[1], 1.0), "train_events": sums[1],
                 "train_time_s": wall, "events_per_s": sums[1] / max(wall, 1e-9),
