@@ -106,6 +106,7 @@ def build_edges(
     max_num_neighbors: int | None = 32,
     dphi: float = 0.15,
     dz: float | None = None,
+    max_gap: int = 1,
     loop: bool = False,
     backend: str = "auto",
 ) -> Tensor:
@@ -124,7 +125,9 @@ def build_edges(
                 "graph method `layers` needs the hit column `layer`, which this dataset lacks; "
                 "use method=knn or radius"
             )
-        return layer_graph(batch.pos, batch.ptr, batch.hit["layer"], dphi=dphi, dz=dz)
+        return layer_graph(
+            batch.pos, batch.ptr, batch.hit["layer"], dphi=dphi, dz=dz, max_gap=max_gap
+        )
     raise ConfigError(f"graph method `{method}` is unknown; use one of {', '.join(METHODS)}")
 
 
@@ -136,7 +139,8 @@ def to_graph(batch: HitBatch, method: str = "knn", **kwargs: Any) -> Any:
         method: ``knn`` (k nearest in 3D), ``radius`` (all within ``r`` mm, at most
             ``max_num_neighbors``) or ``layers`` (consecutive ``layer`` values within
             ``dphi`` rad and ``dz`` mm).
-        **kwargs: ``k``, ``r``, ``max_num_neighbors``, ``dphi``, ``dz``, ``loop``, ``backend``.
+        **kwargs: ``k``, ``r``, ``max_num_neighbors``, ``dphi``, ``dz``, ``max_gap`` (layers
+            a hit may skip, for detector inefficiency), ``loop``, ``backend``.
 
     Returns:
         ``torch_geometric.data.Batch`` with ``num_graphs == batch.batch_size`` (empty events

@@ -42,6 +42,20 @@ def test_layers_matches_brute_force(event_factory):
     assert got == ref and len(ref) > 50
 
 
+def test_layers_max_gap_skips_a_missing_layer(event_factory):
+    events = event_factory([150, 0, 80], seed=6, layers=6)
+    b = collate_events(events, features=["charge"])
+    dphi = 0.5
+    ei = to_graph(b, method="layers", dphi=dphi, max_gap=2).edge_index
+    phi = torch.atan2(b.pos[:, 1].double(), b.pos[:, 0].double())
+    ev, lay = b.batch, b.hit["layer"].long()
+    dp = (phi[None, :] - phi[:, None] + math.pi) % (2 * math.pi) - math.pi
+    gap = lay[None, :] - lay[:, None]
+    ok = (ev[:, None] == ev[None, :]) & (gap >= 1) & (gap <= 2) & (dp.abs() <= dphi)
+    assert set(map(tuple, ei.t().tolist())) == set(map(tuple, ok.nonzero().tolist()))
+    assert ((gap == 2) & ok).any()  # edges that jump over one layer exist
+
+
 def test_layers_needs_layer_column(tiny_batch):
     with pytest.raises(DataError, match="`layer`"):
         to_graph(tiny_batch, method="layers")
