@@ -69,3 +69,41 @@ def write_ttree(f: Any, name: str, data: dict[str, Any]) -> None:
 
     types = {k: (str(ak.type(v).content) if isinstance(v, ak.Array) else v.dtype) for k, v in data.items()}
     f.mktree(name, types).extend(data)
+
+
+# --- synthetic events shared by the model and representation tests ----------------------
+
+# Tiny tensors: on a shared 2-core machine extra intra-op threads only spin (100x slower).
+import torch  # noqa: E402
+
+from hepgraph.events import collate_events  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+def make_events(sizes, seed=0, scale=100.0, layers=None):
+    rng = np.random.default_rng(seed)
+    events = []
+    for i, n in enumerate(sizes):
+        ev = {
+            "event_id": i,
+            "x": (rng.normal(size=n) * scale).astype(np.float32),
+            "y": (rng.normal(size=n) * scale).astype(np.float32),
+            "z": (rng.normal(size=n) * scale).astype(np.float32),
+            "charge": rng.uniform(0.1, 2.0, size=n).astype(np.float32),
+            "label": i % 2,
+        }
+        if layers:
+            ev["layer"] = rng.integers(0, layers, size=n).astype(np.int32)
+        events.append(ev)
+    return events
+
+
+@pytest.fixture
+def tiny_batch():
+    return collate_events(make_events([40, 0, 25], seed=1), features=["charge"])
+
+
+@pytest.fixture
+def event_factory():
+    return make_events
