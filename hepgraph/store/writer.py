@@ -109,7 +109,8 @@ def _run_parallel(source: Source, tasks: Sequence[Any], tmp: Path, workers: int,
     # deadlock. A fork server (POSIX) imports hepgraph once and forks clean workers.
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["hepgraph.store.shards"])
+        # The source's own module too, so its imports are paid once, not in every worker.
+        ctx.set_forkserver_preload(["hepgraph.store.shards", type(source).__module__])
     else:
         ctx = mp.get_context("spawn")
     q = ctx.Queue()

@@ -157,7 +157,9 @@ class DriftChamber(SimulatedSource):
         trk, lay = np.divmod(flat, radii.size)
         # Per-hit work in float32 (the stored precision): half the memory traffic.
         f4 = np.float32
-        pos = np.stack([cpos[..., k].reshape(-1)[flat] for k in range(3)], axis=1).astype(f4)
+        pos = np.empty((flat.size, 3), dtype=f4)
+        for k in range(3):
+            pos[:, k] = cpos[..., k].reshape(-1)[flat]
         ph, path = phase.reshape(-1)[flat].astype(f4), plen.reshape(-1)[flat].astype(f4)
         ut = np.stack([cp.reshape(-1)[flat], sp_.reshape(-1)[flat]], axis=1).astype(f4)
         nw = self.wires
@@ -165,7 +167,11 @@ class DriftChamber(SimulatedSource):
         dphi = 2 * np.pi / nw
         r_l, dphi_l, st_l = radii.astype(f4)[lay], dphi.astype(f4)[lay], stagger.astype(f4)[lay]
         phi = np.arctan2(pos[:, 1], pos[:, 0])
-        wire = np.mod(np.rint(phi / dphi_l - st_l), nw.astype(f4)[lay]).astype(np.int64)
+        # phi in [-pi, pi]: the rounded index lies in [-nw/2, nw/2], one wrap makes it a wire.
+        wire = np.rint(phi / dphi_l - st_l).astype(np.int64)
+        nw_l = nw[lay]
+        wire += nw_l * (wire < 0)
+        wire -= nw_l * (wire >= nw_l)
         wphi = (wire.astype(f4) + st_l) * dphi_l
         # Wire W and crossing P on the same circle: W - P = 2 r sin(D/2) (-sin m, cos m),
         # m = (phi_W + phi_P) / 2, so the distance of W to the track line is |2 r sin(D/2) cos(ph - m)|.
@@ -204,7 +210,10 @@ class DriftChamber(SimulatedSource):
         hev = np.concatenate([ev[trk], nev])
         layer = np.concatenate([lay, nl]).astype(np.int32)
         wires = np.concatenate([wire, nwire]).astype(np.int32)
-        order = np.argsort((hev * radii.size + layer) * (int(nw.max()) + 1) + wires, kind="stable")
+        # Sort by (event, layer, wire), ties by row: unique keys, so the (SIMD) quicksort
+        # gives the stable order (~2x faster than kind="stable" on 430k hits).
+        key = (hev * radii.size + layer) * (int(nw.max()) + 1) + wires
+        order = np.argsort(key * key.size + np.arange(key.size))
         dest = np.empty_like(order)
         dest[order] = np.arange(order.size)                 # output row of each signal/noise row
         d_sig, d_noise = dest[: trk.size], dest[trk.size:]

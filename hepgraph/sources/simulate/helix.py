@@ -187,38 +187,71 @@ def cylinder_crossings(
 
     Returns:
         (pos (N, J, 3), transverse direction phase Phi (N, J), 3D path from the vertex (N, J),
-        ok (N, J), cos Phi, sin Phi); ``ok`` is False where the helix never reaches the radius.
+        ok (N, J), cos Phi, sin Phi (float32)); ``ok`` is False where the helix never
+        reaches the radius. Positions are exact to < 5e-4 mm (float32 trigonometry).
     """
     pt = np.hypot(mom[:, 0], mom[:, 1])
     phi0 = np.arctan2(mom[:, 1], mom[:, 0])
     tanl = mom[:, 2] / pt
     k = -np.sign(q * b) / radius_mm(pt, b)                                   # (N,) 1/mm, signed
-    cx = pos[:, 0] - np.sin(phi0) / k
-    cy = pos[:, 1] + np.cos(phi0) / k
+    s0, c0 = np.sin(phi0), np.cos(phi0)
+    cx = pos[:, 0] - s0 / k
+    cy = pos[:, 1] + c0 / k
     c2 = cx**2 + cy**2
     cn = np.sqrt(c2)
     alpha = np.arctan2(cy, cx)
     w = (radii[None, :] ** 2 - c2[:, None] - 1.0 / k[:, None] ** 2) * k[:, None] / 2.0   # (N, J)
     v = w / cn[:, None]
     ok = np.abs(v) <= 1.0
-    a = np.arcsin(np.clip(v, -1.0, 1.0))
+    np.clip(v, -1.0, 1.0, out=v)
+    sa = np.arcsin(v, out=v)
     sgn = np.sign(k)[:, None]
-    d1 = np.mod(sgn * (alpha[:, None] + a - phi0[:, None]), TWO_PI)
-    d2 = np.mod(sgn * (alpha[:, None] + np.pi - a - phi0[:, None]), TWO_PI)
-    psi = np.minimum(np.where(d1 < 1e-12, TWO_PI, d1), np.where(d2 < 1e-12, TWO_PI, d2))
-    s_t = psi / np.abs(k)[:, None]                                            # (N, J) mm
+    sa *= sgn                                                                 # sgn * a
+    base = (sgn[:, 0] * (alpha - phi0))[:, None]
+    d1 = mod_two_pi(base + sa)
+    d2 = mod_two_pi((base + sgn * np.pi) - sa)
+    d1[d1 < 1e-12] = TWO_PI
+    d2[d2 < 1e-12] = TWO_PI
+    psi = np.minimum(d1, d2, out=d1)                                          # (N, J) rad
+    r_abs = (1.0 / np.abs(k))[:, None]
+    s_t = psi * r_abs                                                         # (N, J) mm
     phase = phi0[:, None] + sgn * psi
+    # Positions relative to the vertex, x - x0 = R (cos phi0 sin psi - 2 h sgn sin phi0) with
+    # h = sin^2(psi/2) (no cancellation against the centre, which lies up to metres away), so
+    # float32 trigonometry (vectorised, ~20x faster than float64 here) costs < 5e-4 mm
+    # (measured 1.8e-4 mm at most over 10k drift-chamber tracks; hit resolution 0.13 mm).
+    f4 = np.float32
+    psi4 = psi.astype(f4)
+    sin_psi = np.sin(psi4)
+    h2 = np.sin(psi4 * f4(0.5))
+    h2 *= h2
+    h2 *= f4(2)                                                               # 1 - cos psi
+    gs0, gc0 = (sgn[:, 0] * s0).astype(f4)[:, None], (sgn[:, 0] * c0).astype(f4)[:, None]
+    s04, c04 = s0.astype(f4)[:, None], c0.astype(f4)[:, None]
+    r4 = r_abs.astype(f4)
     comp = np.empty((3,) + s_t.shape)            # (3, N, J): each coordinate contiguous
-    ik = (1.0 / k)[:, None]
-    sin_p, cos_p = np.sin(phase), np.cos(phase)
-    np.multiply(sin_p, ik, out=comp[0])
-    comp[0] += cx[:, None]
-    np.multiply(cos_p, -ik, out=comp[1])
-    comp[1] += cy[:, None]
+    np.add((c04 * sin_psi - gs0 * h2) * r4, pos[:, 0:1], out=comp[0])
+    np.add((s04 * sin_psi + gc0 * h2) * r4, pos[:, 1:2], out=comp[1])
     np.multiply(s_t, tanl[:, None], out=comp[2])
     comp[2] += pos[:, 2:3]
+    # Direction at the crossing: phase = phi0 + sgn psi.
+    cos_p = c04 - c04 * h2 - gs0 * sin_psi
+    sin_p = s04 - s04 * h2 + gc0 * sin_psi
     out = comp.transpose(1, 2, 0)                # (N, J, 3) view
     return out, phase, s_t * np.sqrt(1.0 + tanl**2)[:, None], ok, cos_p, sin_p
+
+
+def mod_two_pi(x: np.ndarray) -> np.ndarray:
+    """``x mod 2 pi`` in [0, 2 pi], in place (about 10x faster than ``np.mod`` on floats).
+
+    ``np.mod`` on floats pays for exact remainder semantics; ``x - 2 pi floor(x / 2 pi)``
+    differs from it by rounding only (it may return 2 pi itself for tiny negative ``x``).
+    """
+    y = x * (1.0 / TWO_PI)
+    np.floor(y, out=y)
+    y *= -TWO_PI
+    y += x
+    return y
 
 
 def plane_crossings(

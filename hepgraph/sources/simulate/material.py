@@ -86,6 +86,20 @@ class Species:
     charge: int
 
 
+# PDG ids of the species the simulators use; their names come from the package itself.
+# ``Particle.from_name`` scans the whole table (~0.3 s per call, 1.2 s for the five
+# LArTPC species in every worker process); ``from_pdgid`` is a dictionary lookup.
+_COMMON_PDG = (11, -11, 13, -13, 15, -15, 22, 111, 211, -211, 321, -321, 2212, -2212, 2112)
+
+
+@functools.lru_cache(maxsize=1)
+def _common_names() -> dict[str, int]:
+    """``{package name: PDG id}`` for the common species (``e-``, ``mu+``, ``pi+``, ``p``...)."""
+    from particle import Particle
+
+    return {str(Particle.from_pdgid(pdg).name): pdg for pdg in _COMMON_PDG}
+
+
 @functools.lru_cache(maxsize=None)
 def species(name: str) -> Species:
     """Look a species up by name (``e-``, ``mu+``, ``pi+``, ``p``, ``gamma``) or PDG id.
@@ -97,8 +111,12 @@ def species(name: str) -> Species:
     from particle.particle.particle import ParticleNotFound
 
     try:
-        p = Particle.from_pdgid(int(name)) if str(name).lstrip("-").isdigit() else \
-            Particle.from_name(str(name))
+        if str(name).lstrip("-").isdigit():
+            p = Particle.from_pdgid(int(name))
+        elif str(name) in _common_names():
+            p = Particle.from_pdgid(_common_names()[str(name)])
+        else:
+            p = Particle.from_name(str(name))
     except (ParticleNotFound, ValueError, Exception) as err:  # noqa: BLE001 - package raises several
         raise ConfigError(
             f"unknown particle `{name}`; use names like e-, e+, mu-, mu+, pi+, pi-, p, gamma"
@@ -221,7 +239,19 @@ def orthonormal_basis(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def landau_factor(
     rng: np.random.Generator, n: int, shape: float = 4.0, dtype: type = np.float64
 ) -> np.ndarray:
-    """Multiplicative energy-loss fluctuation with mean 1 (Gamma(shape)/shape, right-skewed)."""
+    """Multiplicative energy-loss fluctuation with mean 1 (Gamma(shape)/shape, right-skewed).
+
+    For a small integer ``shape`` k, Gamma(k) is drawn exactly as ``-log`` of a product of
+    k uniforms (3-4x faster than numpy's gamma sampler on float32).
+    """
+    k = int(shape)
+    if k == shape and 1 <= k <= 4 and dtype is not np.float64:
+        u = rng.random((k, n), dtype=dtype)
+        np.subtract(dtype(1), u, out=u)                      # (0, 1]: log is finite
+        prod = np.prod(u, axis=0) if k > 1 else u[0]
+        out = np.log(prod)
+        out *= dtype(-1.0 / shape)
+        return out
     if dtype is np.float64:
         return rng.gamma(shape, 1.0 / shape, size=n)
     return rng.standard_gamma(shape, size=n, dtype=dtype) / dtype(shape)

@@ -77,11 +77,13 @@ def test_all_at_once_crossings_equal_step_by_step(b):
     if b:
         cases.append((cylinder_crossings, to_cylinder, np.linspace(50, 700, 12)))
     for batch, step, values in cases:
+        # cylinder_crossings uses float32 trigonometry; its documented budget is 5e-4 mm.
+        atol = 5e-4 if batch is cylinder_crossings else 1e-7
         p_all, _, _, ok_all = batch(pos, mom, q, b, values)[:4]
         st, alive = TrackState(pos.copy(), mom.copy(), q.copy()), np.ones(n, bool)
         for j, v in enumerate(values):
             st, _, ok = step(st, b, v)
             np.testing.assert_array_equal(ok[alive], ok_all[alive, j])
             m = ok & alive
-            np.testing.assert_allclose(st.pos[m], p_all[m, j], atol=1e-7)
+            np.testing.assert_allclose(st.pos[m], p_all[m, j], rtol=0, atol=atol)
             alive &= ok

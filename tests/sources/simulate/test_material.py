@@ -61,3 +61,17 @@ def test_scatter_projected_angle_rms_is_theta0():
     assert np.std(proj_x) == pytest.approx(theta0, rel=0.03)
     assert np.std(proj_y) == pytest.approx(theta0, rel=0.03)
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [1.0, 2.0, 3.0, 2.5])
+def test_landau_factor_is_gamma_over_shape(shape):
+    """The energy-loss fluctuation follows Gamma(shape)/shape (scipy's cdf), mean 1."""
+    from scipy import stats
+
+    from hepgraph.sources.simulate.material import landau_factor
+
+    x = landau_factor(np.random.default_rng(1), 100_000, shape, np.float32)
+    assert x.dtype == np.float32 and np.all(x > 0)
+    assert abs(x.mean() - 1.0) < 0.01
+    ks = stats.kstest(x, stats.gamma(a=shape, scale=1.0 / shape).cdf)
+    assert ks.pvalue > 1e-3
