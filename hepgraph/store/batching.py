@@ -8,7 +8,7 @@ column instead of a Python loop over events.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -19,48 +19,87 @@ from hepgraph.events.hitbatch import POS_COLUMNS, HitBatch
 from hepgraph.store.dataset import EventDataset, FlatBatch
 
 
-def collate_flat(flat: FlatBatch, features: FeatureSpec | Sequence[Any] | None = None) -> HitBatch:
-    """A :class:`HitBatch` from a :class:`FlatBatch` (same result as ``collate_events``)."""
+class PackedBatch(NamedTuple):
+    """A batch as numpy arrays already in :class:`HitBatch` layout (built in a loader worker).
+
+    Turning it into a ``HitBatch`` is only ``torch.from_numpy`` per array, so the consuming
+    process (which drives the GPU) does no per-batch numpy work.
+    """
+
+    pos: np.ndarray                    # (N, 3) float32, mm
+    feats: np.ndarray                  # (N, F) float32
+    ptr: np.ndarray                    # (B + 1,) int64
+    event_id: np.ndarray               # (B,) int64
+    hit: dict[str, np.ndarray]         # each (N,)
+    event: dict[str, np.ndarray]       # each (B,)
+    particle: dict[str, np.ndarray]    # each (P,)
+    particle_ptr: np.ndarray | None    # (B + 1,) int64
+
+    def pin_memory(self) -> HitBatch:
+        """The pinned :class:`HitBatch`: called by the DataLoader's pin-memory thread, so
+        wrapping and pinning happen beside the training loop, not in it."""
+        return unpack(self).pin_memory()
+
+
+def pack_flat(flat: FlatBatch, features: FeatureSpec | Sequence[Any] | None = None) -> PackedBatch:
+    """Stack positions, compute features and make every column contiguous (numpy only)."""
     spec = FeatureSpec.parse(features) if features is not None else None
     b = len(flat.counts)
     ptr = np.zeros(b + 1, dtype=np.int64)
     np.cumsum(flat.counts, out=ptr[1:])
     hit = flat.hits
     n = int(ptr[-1])
-    pos = np.stack([hit.get(c, np.zeros(n, np.float32)) for c in POS_COLUMNS], axis=1)
+    pos = np.empty((n, 3), dtype=np.float32)
+    for k, c in enumerate(POS_COLUMNS):
+        pos[:, k] = hit[c] if c in hit else 0.0
     if spec is None:
         spec = DEFAULT_FEATURES if "charge" in hit else None
     feats = spec.apply(hit) if spec is not None else np.ones((n, 1), np.float32)
-    t = torch.from_numpy
     evt = dict(flat.events)
     pptr = None
     if flat.pcounts is not None:
-        pptr = torch.zeros(b + 1, dtype=torch.int64)
-        pptr[1:] = torch.cumsum(t(flat.pcounts), 0)
-    return HitBatch(
-        pos=t(np.ascontiguousarray(pos, dtype=np.float32)),
-        feats=t(np.ascontiguousarray(feats)),
-        ptr=t(ptr),
-        batch_size=b,
-        event_id=t(evt.pop("event_id", np.arange(b)).astype(np.int64)),
-        hit={k: t(np.ascontiguousarray(v)) for k, v in hit.items() if k not in POS_COLUMNS},
-        event={k: t(np.ascontiguousarray(v)) for k, v in evt.items() if v.dtype != object},
-        particle={k: t(np.ascontiguousarray(v)) for k, v in flat.particles.items()},
+        pptr = np.zeros(b + 1, dtype=np.int64)
+        np.cumsum(flat.pcounts, out=pptr[1:])
+    c = np.ascontiguousarray
+    return PackedBatch(
+        pos=pos, feats=c(feats), ptr=ptr,
+        event_id=evt.pop("event_id", np.arange(b)).astype(np.int64),
+        hit={k: c(v) for k, v in hit.items() if k not in POS_COLUMNS},
+        event={k: c(v) for k, v in evt.items() if v.dtype != object},
+        particle={k: c(v) for k, v in flat.particles.items()},
         particle_ptr=pptr,
     )
 
 
-class BatchedView(Dataset):
-    """Wraps an :class:`EventDataset`: ``view[list_of_indices]`` is one :class:`FlatBatch`."""
+def unpack(packed: PackedBatch) -> HitBatch:
+    """The :class:`HitBatch` sharing the memory of a :class:`PackedBatch`."""
+    t = torch.from_numpy
+    return HitBatch(
+        pos=t(packed.pos), feats=t(packed.feats), ptr=t(packed.ptr),
+        batch_size=len(packed.ptr) - 1, event_id=t(packed.event_id),
+        hit={k: t(v) for k, v in packed.hit.items()},
+        event={k: t(v) for k, v in packed.event.items()},
+        particle={k: t(v) for k, v in packed.particle.items()},
+        particle_ptr=None if packed.particle_ptr is None else t(packed.particle_ptr),
+    )
 
-    def __init__(self, dataset: EventDataset) -> None:
-        self.dataset = dataset
+
+def collate_flat(flat: FlatBatch, features: FeatureSpec | Sequence[Any] | None = None) -> HitBatch:
+    """A :class:`HitBatch` from a :class:`FlatBatch` (same result as ``collate_events``)."""
+    return unpack(pack_flat(flat, features))
+
+
+class BatchedView(Dataset):
+    """Wraps an :class:`EventDataset`: ``view[list_of_indices]`` is one :class:`PackedBatch`."""
+
+    def __init__(self, dataset: EventDataset, features: FeatureSpec | None = None) -> None:
+        self.dataset, self.features = dataset, features
 
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getitem__(self, indices: list[int]) -> FlatBatch:
-        return self.dataset.gather(indices)
+    def __getitem__(self, indices: list[int]) -> PackedBatch:
+        return pack_flat(self.dataset.gather(indices), self.features)
 
     def __repr__(self) -> str:
         return f"BatchedView({self.dataset!r})"
@@ -71,8 +110,9 @@ def _identity(batch: Any) -> Any:
 
 
 class HitLoader(DataLoader):
-    """A DataLoader whose workers return :class:`FlatBatch` (plain numpy, one pickle per batch)
-    and whose iterator turns each into a :class:`HitBatch` in the consuming process.
+    """A DataLoader whose workers return :class:`PackedBatch` (plain numpy, one pickle per
+    batch, already collated) and whose iterator wraps each as a :class:`HitBatch` in the
+    consuming process (``torch.from_numpy`` only).
 
     Sending one message of numpy arrays is several times faster than sending a dozen
     shared-memory tensors per batch between processes.
@@ -81,15 +121,14 @@ class HitLoader(DataLoader):
     def __init__(self, dataset: EventDataset, batch_sampler: Sampler[list[int]], *,
                  features: FeatureSpec | None = None, pin_memory: bool = False,
                  **kwargs: Any) -> None:
-        super().__init__(BatchedView(dataset), batch_size=None, sampler=batch_sampler,
-                         collate_fn=_identity, **kwargs)
+        super().__init__(BatchedView(dataset, features), batch_size=None, sampler=batch_sampler,
+                         collate_fn=_identity, pin_memory=pin_memory, **kwargs)
         self.features = features
-        self.pin_batches = pin_memory
 
     def __iter__(self) -> Iterator[HitBatch]:  # type: ignore[override]
-        for flat in super().__iter__():
-            batch = collate_flat(flat, self.features)
-            yield batch.pin_memory() if self.pin_batches else batch
+        for item in super().__iter__():
+            # With pin_memory the DataLoader's pin thread already made the HitBatch.
+            yield item if isinstance(item, HitBatch) else unpack(item)
 
 
 class EpochBatchSampler(Sampler[list[int]]):

@@ -58,7 +58,8 @@ def make_loader(
     Returns:
         The loader. ``loader.sampler.set_epoch(e)`` reshuffles per epoch. For an
         :class:`EventDataset` the loader fetches whole batches at once
-        (:meth:`EventDataset.gather` + :func:`~hepgraph.store.batching.collate_flat`, identical
+        (:meth:`EventDataset.gather` + :func:`~hepgraph.store.batching.pack_flat` in the worker,
+        wrapped as tensors in the consumer; identical
         to ``collate_events`` on the same events), and ``loader.sampler`` yields index lists.
     """
     if batch_size < 1:

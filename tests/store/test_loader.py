@@ -87,6 +87,24 @@ def test_fast_path_equals_collate_events(ds):
                 assert ga[k].dtype == gb[k].dtype and torch.equal(ga[k], gb[k]), (group, k)
 
 
+def test_pin_memory_thread_gets_whole_batches(ds, monkeypatch):
+    """torch's pin-memory thread calls ``PackedBatch.pin_memory``, which hands back the
+    (pinned) HitBatch, so the training loop receives batches with nothing left to do."""
+    from torch.utils.data._utils.pin_memory import pin_memory
+
+    from hepgraph.events import HitBatch
+    from hepgraph.store.batching import collate_flat, pack_flat
+
+    pinned = []
+    monkeypatch.setattr(HitBatch, "pin_memory", lambda self: pinned.append(self) or self)
+    idx = [5, 1, 33]
+    out = pin_memory(pack_flat(ds.gather(idx)))          # what the pin thread does
+    ref = collate_flat(ds.gather(idx))
+    assert isinstance(out, HitBatch) and pinned == [out]
+    assert torch.equal(out.pos, ref.pos) and torch.equal(out.ptr, ref.ptr)
+    assert set(out.hit) == set(ref.hit) and all(torch.equal(out.hit[k], ref.hit[k]) for k in ref.hit)
+
+
 def test_generic_dataset_path():
     events = [ToySource().event(e) for e in range(10)]
     batches = list(make_loader(events, 4))
