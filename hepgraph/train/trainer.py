@@ -117,7 +117,7 @@ class Trainer:
     def train_epoch(self, loader: Iterable[HitBatch], steps: int) -> dict[str, float]:
         """One pass over ``loader`` (at most ``steps`` batches); returns loss and throughput."""
         self.ddp.train()
-        tot_ev, data_t, lv = 0, 0.0, float("nan")
+        tot_ev, data_t, first_t, lv = 0, 0.0, 0.0, float("nan")
         # On a GPU the loss stays on the device and is read back every SYNC_EVERY steps, so
         # the host prepares the next batch while the GPU works instead of waiting for it.
         loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
@@ -126,7 +126,10 @@ class Trainer:
         for i, batch in enumerate(loader):
             if i >= steps:
                 break
-            data_t += time.perf_counter() - last
+            waited = time.perf_counter() - last
+            data_t += waited
+            if i == 0:
+                first_t = waited              # the epoch's first batch (workers restart their queues)
             batch = batch.to(self.device, non_blocking=True)
             with self._autocast():
                 outputs = self.ddp(batch)
@@ -170,7 +173,9 @@ class Trainer:
         sums = all_reduce_sum([tot_loss, float(tot_ev)], self.info, self.device)
         return {"train_loss": sums[0] / max(sums[1], 1.0), "train_events": sums[1],
                 "train_time_s": wall, "events_per_s": sums[1] / max(wall, 1e-9),
-                "loader_fraction": data_t / max(wall, 1e-9)}
+                "loader_fraction": data_t / max(wall, 1e-9),
+                # the same without the epoch's first batch: the steady-state share
+                "loader_fraction_steady": (data_t - first_t) / max(wall - first_t, 1e-9)}
 
     @torch.no_grad()
     def evaluate(self, loader: Iterable[HitBatch]) -> tuple[float, dict[str, Any], dict[str, np.ndarray]]:

@@ -16,7 +16,7 @@ from .conftest import TOY_MODEL
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-KEYS_IGNORED = {"train_time_s", "events_per_s", "loader_fraction"}
+KEYS_IGNORED = {"train_time_s", "events_per_s", "loader_fraction", "loader_fraction_steady"}  # timings
 
 
 def _cmd(*args: str) -> list[str]:
