@@ -15,14 +15,18 @@ Edges with score > ``threshold`` are kept, then
   matching of hits to their successors). Unlike ``walk`` this stays correct on graphs
   whose true edges include layer skips (``max_gap > 1``, kNN): a hit cannot keep two
   outward edges of one track, so a track is one chain instead of interleaved halves.
-  Tracks must not curl back inwards (true for outgoing tracks in a barrel detector).
+  An edge skipping layers ranks ``gap_penalty`` lower per skipped layer (default 1.0:
+  the nearest layer always comes first, the score decides within a layer), because a
+  well-trained classifier scores a true skip edge as high as the consecutive one, and
+  taking the skip would orphan the hit in between. Tracks must not curl back inwards
+  (true for outgoing tracks in a barrel detector).
 
 The scores come either from ``cluster(event, edge_index=..., scores=...)`` or, when a
 trained edge classifier is attached (``model=``), from running it on the event.
 
 YAML::
 
-    clusterer: {name: gnn, threshold: 0.5, mode: chain, min_hits: 3}
+    clusterer: {name: gnn, threshold: 0.1, mode: chain, gap_penalty: 1.0, min_hits: 3}
 """
 
 from __future__ import annotations
@@ -141,6 +145,7 @@ class GNNClusterer(Clusterer):
         threshold: keep edges with score > threshold.
         mode: ``components``, ``walk`` or ``chain`` (see the module docstring).
         walk: shorthand for ``mode="walk"`` (kept for older configs).
+        gap_penalty: ``chain`` only: score subtracted per skipped ``layer`` when ranking edges.
         min_hits: smaller tracks become noise.
         model: optional trained edge classifier (``model(batch)["out"]`` logits per edge).
         features: feature spec the model was trained with.
@@ -152,7 +157,8 @@ class GNNClusterer(Clusterer):
 
     def __init__(
         self, *, threshold: float = 0.5, mode: str = "components", walk: bool = False,
-        min_hits: int = 3, model: Any = None, features: Any = None, device: str = "cpu",
+        gap_penalty: float = 1.0, min_hits: int = 3, model: Any = None, features: Any = None,
+        device: str = "cpu",
     ) -> None:
         super().__init__(min_hits)
         if not 0.0 <= threshold <= 1.0:
@@ -164,6 +170,9 @@ class GNNClusterer(Clusterer):
         self.threshold = float(threshold)
         self.mode = "walk" if walk else mode
         self.walk = self.mode == "walk"
+        if gap_penalty < 0:
+            raise ConfigError(f"gnn `gap_penalty` must be >= 0, got `{gap_penalty}`")
+        self.gap_penalty = float(gap_penalty)
         self.model = model
         self.features = features
         self.device = device
@@ -203,9 +212,16 @@ class GNNClusterer(Clusterer):
         if self.mode == "walk" and e.shape[1]:
             e = e[:, walk_edges(e, s, n)]
         elif self.mode == "chain" and e.shape[1]:
-            order = event["layer"] if "layer" in event else np.hypot(pos[:, 0], pos[:, 1])
-            order = np.asarray(order).reshape(-1)
-            if order.shape[0] != n:
-                raise DataError(f"`layer` has {order.shape[0]} entries but the event has {n} hits")
-            e = e[:, chain_edges(e, s, order)]
+            e = e[:, self._chain(event, pos, e, s)]
         return connected_tracks(e, n)
+
+    def _chain(self, event: dict[str, Any], pos: np.ndarray, e: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """``chain`` mask: layer order (radius without ``layer``), skips ranked lower."""
+        n = pos.shape[0]
+        if "layer" not in event:
+            return chain_edges(e, s, np.hypot(pos[:, 0], pos[:, 1]))
+        layer = np.asarray(event["layer"], np.int64).reshape(-1)
+        if layer.shape[0] != n:
+            raise DataError(f"`layer` has {layer.shape[0]} entries but the event has {n} hits")
+        skipped = np.maximum(np.abs(layer[e[0]] - layer[e[1]]) - 1, 0)
+        return chain_edges(e, s - self.gap_penalty * skipped, layer)

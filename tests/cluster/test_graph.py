@@ -101,6 +101,18 @@ def test_chain_follows_layer_not_radius():
     assert GNNClusterer(mode="chain").cluster(ev, edge_index=e, scores=s).tolist() == [0, 0, 0]
 
 
+@pytest.mark.parametrize("penalty,expect", [(1.0, [0, 0, 0, 0]), (0.0, [0, -1, 0, 0])])
+def test_chain_prefers_the_nearest_layer(penalty, expect):
+    # one track on layers 0..3; the skip edge 0 -> 2 scores higher than 0 -> 1 (both true):
+    # ranked by score alone hit 1 is orphaned (1 -> 2 finds hit 2 taken), with the penalty
+    # the chain is 0 -> 1 -> 2 -> 3
+    ev = {"x": np.array([100.0, 200.0, 300.0, 400.0]), "y": np.zeros(4), "z": np.zeros(4),
+          "layer": np.array([0, 1, 2, 3])}
+    e, s = np.array([[0, 0, 1, 2], [2, 1, 2, 3]]), np.array([0.99, 0.95, 0.9, 0.9])
+    lab = GNNClusterer(mode="chain", gap_penalty=penalty, min_hits=2).cluster(ev, edge_index=e, scores=s)
+    assert lab.tolist() == expect
+
+
 def test_chain_ignores_same_layer_edges_and_self_loops():
     e = np.array([[0, 1, 2, 2], [1, 0, 2, 3]])
     assert chain_edges(e, np.array([0.9, 0.8, 0.99, 0.5]), np.array([0, 0, 1, 2])).tolist() == [
@@ -153,5 +165,7 @@ def test_bad_input():
         GNNClusterer(threshold=2.0)
     with pytest.raises(ConfigError, match="mode"):
         GNNClusterer(mode="tree")
+    with pytest.raises(ConfigError, match="gap_penalty"):
+        GNNClusterer(mode="chain", gap_penalty=-1.0)
     with pytest.raises(ConfigError, match="contradicts"):
         GNNClusterer(mode="chain", walk=True)
