@@ -19,7 +19,9 @@ Edges with score > ``threshold`` are kept, then
   the nearest layer always comes first, the score decides within a layer), because a
   well-trained classifier scores a true skip edge as high as the consecutive one, and
   taking the skip would orphan the hit in between. Tracks must not curl back inwards
-  (true for outgoing tracks in a barrel detector).
+  (true for outgoing tracks in a barrel detector), and ``layer`` must number the layers
+  from the inside out across the whole detector (the simulators' does; TrackML's
+  per-volume ``layer_id`` does not: drop that column to order by radius).
 
 The scores come either from ``cluster(event, edge_index=..., scores=...)`` or, when a
 trained edge classifier is attached (``model=``), from running it on the event.
@@ -109,7 +111,7 @@ def chain_edges(edge_index: np.ndarray, scores: np.ndarray, order: np.ndarray) -
 
     Each edge is oriented from its hit with the lower ``order`` to the higher one; edges
     are accepted in decreasing score while their inner hit has no accepted outgoing edge
-    and their outer hit no accepted incoming edge (ties: lowest edge index first). Edges
+    and their outer hit no accepted incoming edge (ties as in :func:`walk_edges`). Edges
     between hits of equal ``order`` and self-loops are never kept, so the kept edges form
     disjoint chains (no branching, no cycles).
 
