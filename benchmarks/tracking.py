@@ -32,7 +32,7 @@ KEYS = ("efficiency", "fake_rate", "duplicate_rate", "purity", "trackml_score", 
 
 
 def drift_chamber(out: Path, events: int, tracks: int, seed: int) -> Path:
-    if (out / "manifest.json").is_file():
+    if (out / "_manifest.json").is_file():
         return out
     params = {"events": events, "noise_rate": 0.0065, "tracks": {"mode": "fixed", "mean": tracks}}
     src = SOURCES.get("sim-drift-chamber")(inputs=None, mapping=None, seed=seed, params=params)
@@ -43,7 +43,8 @@ def methods(args: argparse.Namespace) -> list[tuple[str, dict, Path | None]]:
     out: list[tuple[str, dict, Path | None]] = [("dbscan", {}, None), ("hdbscan", {}, None), ("hough", {}, None)]
     if args.gnn_run:
         g = {"threshold": args.gnn_threshold, "min_hits": 6}
-        out += [("gnn", g, args.gnn_run), ("gnn", {**g, "walk": True}, args.gnn_run)]
+        chain = {"mode": "chain", "threshold": args.chain_threshold, "min_hits": 6}
+        out += [("gnn", g, args.gnn_run), ("gnn", chain, args.gnn_run)]
     if args.oc_run:
         out.append(("condensation", {}, args.oc_run))
     return out
@@ -80,7 +81,7 @@ def edge_report(ds, run: Path) -> str:
 
 
 def gnn_breakdown(ds, run: Path, threshold: float) -> str:
-    """Time per event of each step of the gnn chain (collate, graph, network, components)."""
+    """Time per event of each step of the gnn chain (collate, graph, network, chain + components)."""
     import torch
 
     from hepgraph.cluster.graph import GNNClusterer
@@ -89,7 +90,7 @@ def gnn_breakdown(ds, run: Path, threshold: float) -> str:
     from hepgraph.represent.graph import build_edges
 
     model, feats, _ = load_run(run)
-    c = GNNClusterer(threshold=threshold, min_hits=6)
+    c = GNNClusterer(mode="chain", threshold=threshold, min_hits=6)
     tot = np.zeros(4)
     for rep in range(2):  # first pass warms up
         for i in range(len(ds)):
@@ -108,7 +109,7 @@ def gnn_breakdown(ds, run: Path, threshold: float) -> str:
                 tot += [t1 - t0, t2 - t1, t3 - t2, t4 - t3]
     ms = 1e3 * tot / len(ds)
     return (f"gnn chain per event: collate {ms[0]:.1f} ms, graph ({model.graph}) {ms[1]:.1f} ms, "
-            f"network {ms[2]:.1f} ms, threshold + components {ms[3]:.1f} ms; "
+            f"network {ms[2]:.1f} ms, threshold + chain + components {ms[3]:.1f} ms; "
             f"graph + network + components {ms[1] + ms[2] + ms[3]:.1f} ms")
 
 
@@ -118,7 +119,8 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=100)
     ap.add_argument("--seed", type=int, default=101, help="test-set seed (train sets use other seeds)")
     ap.add_argument("--gnn-run", type=Path)
-    ap.add_argument("--gnn-threshold", type=float, default=0.6, help="chosen on the run's val split")
+    ap.add_argument("--gnn-threshold", type=float, default=0.5, help="components; chosen on a val set")
+    ap.add_argument("--chain-threshold", type=float, default=0.1, help="mode=chain; chosen on a val set")
     ap.add_argument("--oc-run", type=Path)
     ap.add_argument("--trackml", type=Path, default=Path("/work/shared/data/trackml-event1"))
     args = ap.parse_args()
@@ -155,7 +157,7 @@ def main() -> None:
     if (args.trackml / "event000000001-hits.csv.gz").is_file():
         src = SOURCES.get("trackml")(inputs=[str(args.trackml)], mapping=None, seed=0, params={})
         tml = args.work / "trackml"
-        if not (tml / "manifest.json").is_file():
+        if not (tml / "_manifest.json").is_file():
             build_dataset(src, tml, overwrite=True)
         ds = hepgraph.open_dataset(tml)
         print(f"\n### TrackML event 1 ({len(ds[0]['x'])} hits; truth weights)\n")
@@ -176,7 +178,7 @@ def main() -> None:
         label = name + (" " + " ".join(f"{k}={v}" for k, v in opts.items()) if opts else "")
         print(f"| {label} | {ms:.1f} | {ms * 1000 / nh:.1f} |", flush=True)
     if args.gnn_run:
-        print("\n" + gnn_breakdown(big, args.gnn_run, args.gnn_threshold))
+        print("\n" + gnn_breakdown(big, args.gnn_run, args.chain_threshold))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,13 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+#: The edge classifier's graph: consecutive layers, skipping up to 2 (detector inefficiency),
+#: within 0.15 rad in phi and 200 mm in z (docs/benchmarks.md, "Track finding").
+LAYER_GRAPH = ("model.graph=layers", "model.graph_kwargs={dphi: 0.15, dz: 200.0, max_gap: 3}")
+#: Track building from the edge scores: outward chains (see hepgraph.cluster.graph).
+GNN_CLUSTERER = {"name": "gnn", "mode": "chain", "threshold": 0.1}
+
+
 @dataclass(frozen=True)
 class DemoPlan:
     """Sizes of one demo run.
@@ -42,7 +49,7 @@ class DemoPlan:
     sparse: str = "sparse-resnet18"
     dense_options: tuple[str, ...] = ("model.base_channels=8", "model.image_shape=[48,48]")
     sparse_options: tuple[str, ...] = ("model.base_channels=8", "model.voxel_size=24.0")
-    gnn_options: tuple[str, ...] = ("model.hidden_channels=32", "model.num_iterations=3", "model.k=6")
+    gnn_options: tuple[str, ...] = ("model.hidden_channels=32", "model.num_iterations=3", *LAYER_GRAPH)
     batch_size: int = 8
     lartpc_displays: int = 2
     seed: int = 0
@@ -51,7 +58,7 @@ class DemoPlan:
 QUICK = DemoPlan(lartpc_events=60, chamber_events=30, pid_epochs=2, gnn_epochs=2, lartpc_displays=1,
                  dense_options=("model.base_channels=4", "model.image_shape=[32,32]"),
                  sparse_options=("model.base_channels=4", "model.voxel_size=36.0"),
-                 gnn_options=("model.hidden_channels=16", "model.num_iterations=2", "model.k=6"))
+                 gnn_options=("model.hidden_channels=16", "model.num_iterations=2", *LAYER_GRAPH))
 FULL = DemoPlan()
 
 
@@ -122,7 +129,7 @@ def _clusterer(method: str, run_dir: str, manifest: dict[str, Any]) -> Any:
     if method != "gnn":
         return build_clusterer(method, manifest=manifest)
     loaded = load_run(run_dir, "cpu")
-    return CLUSTERERS.build({"name": "gnn", "model": loaded.model, "features": loaded.features,
+    return CLUSTERERS.build({**GNN_CLUSTERER, "model": loaded.model, "features": loaded.features,
                              "device": "cpu"})
 
 

@@ -56,7 +56,8 @@ def write_report(res: Any, plan: Any, figs: Sequence[tuple[str, Path]]) -> Path:
           f"`sim-drift-chamber`, {plan.chamber_events} events. Edge classifier `interaction-network` "
           f"({', '.join(plan.gnn_options)}), {plan.gnn_epochs} epoch(s), {fmt(gnn['parameters'])} parameters; "
           f"test edge AUC {fmt(t.get('auc'))}, efficiency {fmt(t.get('efficiency'))}, purity {fmt(t.get('purity'))} "
-          f"at threshold 0.5. Tracks: the `gnn` clusterer (connected components of the edges scored above 0.5) vs "
+          f"at threshold 0.5. Tracks: the `gnn` clusterer (outward chains of the edges scored above 0.1, each hit "
+          f"keeping its best edge to the nearest layer inwards and outwards) vs "
           f"`dbscan`, on the test split, scored against the truth (a particle is found when a track holds "
           f"more than half of its hits and more than half of the track's hits are its own).", "",
           tracking_table(res.tracking), ""]

@@ -35,11 +35,12 @@ def runs(tmp_path_factory):
     return data, out
 
 
-def test_gnn_end_to_end(runs, tmp_path):
+@pytest.mark.parametrize("mode", ["walk=true", "mode=chain"])
+def test_gnn_end_to_end(runs, tmp_path, mode):
     data, run = runs
     out = tmp_path / "gnn.csv"
     r = runner.invoke(app, ["cluster", "--data", str(data), "--method", "gnn", "--run",
-                            str(run["edge-classification"]), "--set", "walk=true", "--out", str(out), "--json"])
+                            str(run["edge-classification"]), "--set", mode, "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
     m = json.loads(r.output)["metrics"]
     assert m["events"] == 12 and 0.0 <= m["trackml_score"] <= 1.0 and 0.0 <= m["efficiency"] <= 1.0

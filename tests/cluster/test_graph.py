@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hepgraph.cluster.graph import GNNClusterer, connected_tracks, walk_edges
+from hepgraph.cluster.graph import GNNClusterer, chain_edges, connected_tracks, walk_edges
 from hepgraph.errors import ConfigError, DataError
 
 # track A: hits 0, 1, 2 at r = 100, 200, 300; track B: hits 3, 4, 5 at r = 100, 200, 300;
@@ -56,6 +56,90 @@ def test_walk_matches_sequential_greedy(seed):
     assert walk_edges(e, s, n).tolist() == expect.tolist()
 
 
+# Two tracks on layers 0..3: A = hits 0-3 along +x, B = hits 4-7 along +y. The fake edge
+# 1 -> 6 (0.85) outscores the true 1 -> 2 (0.8), but hit 6 already has its better incoming
+# edge 5 -> 6 (0.9): chains keep A and B apart, while components and walk merge them.
+CROSS = {
+    "x": np.r_[100.0, 200.0, 300.0, 400.0, np.zeros(4)],
+    "y": np.r_[np.zeros(4), 100.0, 200.0, 300.0, 400.0],
+    "z": np.zeros(8),
+    "layer": np.r_[0, 1, 2, 3, 0, 1, 2, 3],
+}
+CROSS_EDGES = np.array([[0, 1, 2, 4, 5, 6, 1, 0, 4], [1, 2, 3, 5, 6, 7, 6, 2, 6]])
+CROSS_SCORES = np.array([0.95, 0.8, 0.9, 0.95, 0.9, 0.75, 0.85, 0.6, 0.55])
+
+
+@pytest.mark.parametrize("mode,expect", [
+    ("chain", [0, 0, 0, 0, 1, 1, 1, 1]),
+    ("components", [0] * 8),
+    ("walk", [0] * 7 + [-1]),  # hit 6 is full (5-6, 1-6), so 6-7 is dropped
+])
+def test_chain_separates_tracks_that_a_fake_edge_joins(mode, expect):
+    lab = GNNClusterer(mode=mode).cluster(CROSS, edge_index=CROSS_EDGES, scores=CROSS_SCORES)
+    assert lab.tolist() == expect
+
+
+def test_chain_keeps_one_out_and_one_in_edge_per_hit():
+    # edges given inner -> outer or reversed: orientation comes from the layer order;
+    # the skip edges 0 -> 2 and 4 -> 6 lose to the consecutive ones at their outer hit
+    rev = CROSS_EDGES[::-1].copy()
+    kept = chain_edges(rev, CROSS_SCORES, CROSS["layer"])
+    assert kept.tolist() == [True, True, True, True, True, True, False, False, False]
+    # radius order when no layer column: same event without `layer` gives the same tracks
+    no_layer = {k: v for k, v in CROSS.items() if k != "layer"}
+    lab = GNNClusterer(mode="chain").cluster(no_layer, edge_index=rev, scores=CROSS_SCORES)
+    assert lab.tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+
+
+def test_chain_follows_layer_not_radius():
+    # a track whose radius decreases with the layer index (layers numbered outside-in)
+    ev = {"x": np.array([300.0, 200.0, 100.0]), "y": np.zeros(3), "z": np.zeros(3),
+          "layer": np.array([0, 1, 2])}
+    # hit 0 has two candidate successors in layer order (1 and 2); by layer it keeps 0 -> 1
+    e, s = np.array([[0, 0, 1], [1, 2, 2]]), np.array([0.9, 0.8, 0.7])
+    assert chain_edges(e, s, ev["layer"]).tolist() == [True, False, True]
+    assert GNNClusterer(mode="chain").cluster(ev, edge_index=e, scores=s).tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("penalty,expect", [(1.0, [0, 0, 0, 0]), (0.0, [0, -1, 0, 0])])
+def test_chain_prefers_the_nearest_layer(penalty, expect):
+    # one track on layers 0..3; the skip edge 0 -> 2 scores higher than 0 -> 1 (both true):
+    # ranked by score alone hit 1 is orphaned (1 -> 2 finds hit 2 taken), with the penalty
+    # the chain is 0 -> 1 -> 2 -> 3
+    ev = {"x": np.array([100.0, 200.0, 300.0, 400.0]), "y": np.zeros(4), "z": np.zeros(4),
+          "layer": np.array([0, 1, 2, 3])}
+    e, s = np.array([[0, 0, 1, 2], [2, 1, 2, 3]]), np.array([0.99, 0.95, 0.9, 0.9])
+    lab = GNNClusterer(mode="chain", gap_penalty=penalty, min_hits=2).cluster(ev, edge_index=e, scores=s)
+    assert lab.tolist() == expect
+
+
+def test_chain_ignores_same_layer_edges_and_self_loops():
+    e = np.array([[0, 1, 2, 2], [1, 0, 2, 3]])
+    assert chain_edges(e, np.array([0.9, 0.8, 0.99, 0.5]), np.array([0, 0, 1, 2])).tolist() == [
+        False, False, False, True]
+    assert chain_edges(np.zeros((2, 0), np.int64), np.zeros(0), np.zeros(3)).size == 0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_chain_matches_sequential_greedy(seed):
+    rng = np.random.default_rng(seed)
+    n = 30
+    e = rng.integers(0, n, (2, 150))
+    s = rng.random(150)
+    order = rng.integers(0, 8, n)
+    has_out, has_in = np.zeros(n, bool), np.zeros(n, bool)
+    expect = np.zeros(150, bool)
+    for i in np.argsort(-s, kind="stable"):  # the sequential definition
+        u, v = e[:, i]
+        if order[u] == order[v]:
+            continue
+        if order[u] > order[v]:
+            u, v = v, u
+        if not has_out[u] and not has_in[v]:
+            expect[i] = has_out[u] = has_in[v] = True
+    assert chain_edges(e, s, order).tolist() == expect.tolist()
+
+
 def test_connected_tracks_labels():
     lab = connected_tracks(np.array([[0, 2], [1, 3]]), 5)
     assert lab[0] == lab[1] and lab[2] == lab[3] and len(set(lab.tolist())) == 3
@@ -79,3 +163,9 @@ def test_bad_input():
         GNNClusterer().cluster(EVENT, edge_index=np.array([[0], [9]]), scores=np.array([0.9]))
     with pytest.raises(ConfigError, match="threshold"):
         GNNClusterer(threshold=2.0)
+    with pytest.raises(ConfigError, match="mode"):
+        GNNClusterer(mode="tree")
+    with pytest.raises(ConfigError, match="gap_penalty"):
+        GNNClusterer(mode="chain", gap_penalty=-1.0)
+    with pytest.raises(ConfigError, match="contradicts"):
+        GNNClusterer(mode="chain", walk=True)
