@@ -11,6 +11,10 @@ z (26.5 mm; sigma_z = 10 mm). The earlier default (three views at 40 x 40, i.e. 
 pixels in y, three cells merged) could not separate tracks from the common vertex that
 diverge by a cell or two, and confused 2 with 3 tracks (docs/results.md).
 
+``study.json`` splits each model's test errors by event category (see ``_category``): the
+count of some events hangs on one or two cells (a track at the 3-hit counting threshold, or
+a track running next to another), and most errors sit there.
+
     python examples/geiger_counting.py --scale small     # ~2 CPU minutes
     python examples/geiger_counting.py --scale medium    # <= ~15 CPU minutes
     python examples/geiger_counting.py --scale full      # GPU
@@ -18,6 +22,9 @@ diverge by a cell or two, and confused 2 with 3 tracks (docs/results.md).
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 from _common import compare, headline, parse_args, save, simulate
 
 CNN = ["model.views=[xy,xz]", "model.image_shape=[20,113]"]
@@ -32,6 +39,43 @@ SCALES = {
 }
 
 
+def _category(e: dict, min_hits: int = 3) -> str:
+    """``adjacent``: a counted track has >= 80 % of its cells within one column (same layer) of
+    another counted track's cells; ``threshold``: a track has within 2 hits of ``min_hits``
+    (counted with ``min_hits``..``min_hits + 1`` hits, or not counted with 1..``min_hits - 1``);
+    else ``clean``. These are the events whose count hangs on one or two cells."""
+    nh = np.asarray(e["particle_nhits"])
+    vis = np.asarray(e["particle_id"])[nh >= min_hits]
+    cells = {p: set(zip(e["layer"][e["track_id"] == p].tolist(), e["wire"][e["track_id"] == p].tolist()))
+             for p in vis}
+    for p in vis:
+        near = {(lay, w + d) for q in vis if q != p for lay, w in cells[q] for d in (-1, 0, 1)}
+        if cells[p] and np.mean([c in near for c in cells[p]]) >= 0.8:
+            return "adjacent"
+    if ((nh >= min_hits) & (nh <= min_hits + 1)).any() or ((nh >= 1) & (nh < min_hits)).any():
+        return "threshold"
+    return "clean"
+
+
+def error_breakdown(data: Path, run_dir: str, out: Path) -> dict:
+    """Test events and wrong counts of a trained model per :func:`_category`."""
+    import pyarrow.parquet as pq
+
+    from hepgraph import open_dataset
+    from hepgraph.train.predict import predict
+
+    t = pq.read_table(predict(run_dir, data, out, split="test", overwrite=True))
+    pred = dict(zip(t["event_id"].to_pylist(), t["pred"].to_pylist()))
+    ds = open_dataset(data).split("test")
+    res = {c: {"events": 0, "wrong": 0} for c in ("clean", "threshold", "adjacent")}
+    for k in range(len(ds)):
+        e = ds[k]
+        r = res[_category(e)]
+        r["events"] += 1
+        r["wrong"] += int(pred[int(e["event_id"])] != min(int(e["n_tracks"]), 3))
+    return res
+
+
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], "studies/geiger_counting", scales=SCALES)
     s = SCALES[args.scale]
@@ -42,7 +86,9 @@ def main() -> None:
     save(args.out, {"scale": args.scale, "events": s["events"], "epochs": s["epochs"],
                     "accuracy": headline(res), "target": 0.996,
                     "confusion": {m["model"]: m["test"].get("confusion_matrix") for m in res["models"]},
-                    "auc_per_pair": {m["model"]: m["test"].get("auc_per_pair") for m in res["models"]}})
+                    "auc_per_pair": {m["model"]: m["test"].get("auc_per_pair") for m in res["models"]},
+                    "errors_by_category": {m["model"]: error_breakdown(data, m["run_dir"], args.out / f"pred_{m['model']}.parquet")
+                                           for m in res["models"]}})
 
 
 if __name__ == "__main__":
