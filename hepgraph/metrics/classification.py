@@ -132,11 +132,14 @@ def pair_subset(y_true: np.ndarray, probs: np.ndarray, i: int, j: int) -> tuple[
 
 
 def auc_per_pair(y_true: np.ndarray, probs: np.ndarray) -> dict[str, float]:
-    """One-vs-one ROC AUC for every pair of classes (Hand & Till's pairwise AUC, one direction).
+    """One-vs-one ROC AUC for every pair of classes.
 
     For the pair ``(i, j)``, ``i < j``: the events of true class ``i`` or ``j``, scored by
-    ``p_i / (p_i + p_j)``, with class ``i`` positive (see :func:`pair_subset`). NaN when one
-    of the two classes has no event.
+    ``p_i / (p_i + p_j)``, with class ``i`` positive (see :func:`pair_subset`). With this
+    two-class score, ``j`` positive scored by ``p_j / (p_i + p_j)`` gives the same AUC, so one
+    number per pair. (Hand & Till, and scikit-learn's ``multi_class="ovo"``, score with the raw
+    ``p_i`` and ``p_j`` and average the two directions instead.) NaN when one of the two
+    classes has no event.
 
     Args:
         y_true: (N,) integer classes in ``[0, K)``.
