@@ -1,25 +1,37 @@
 """Shared helpers of the reproduced-study scripts (argument parsing, datasets, comparisons).
 
 Every study script takes ``--scale small|full`` (small: minutes on a CPU; full: the study's
-size, for a GPU), ``--out DIR``, ``--seed`` and ``--device``, and writes a ``comparison.md``
-(+ JSON, plots) per comparison plus ``study.json`` with the study-specific numbers.
+size, for a GPU; studies 2-4 also ``medium``: at most ~15 minutes on a 2-core CPU),
+``--out DIR``, ``--seed`` and ``--device``, and writes a ``comparison.md`` (+ JSON, plots) per
+comparison plus ``study.json`` with the study-specific numbers and the run's wall time, date
+and load average.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import logging
+import os
+import platform
+import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 
-def parse_args(description: str, default_out: str) -> argparse.Namespace:
-    """``--scale small|full``, ``--out``, ``--seed``, ``--device``."""
+_START = {"time": time.perf_counter(), "load": os.getloadavg()}
+
+
+def parse_args(description: str, default_out: str,
+               scales: Sequence[str] = ("small", "full")) -> argparse.Namespace:
+    """``--scale`` (one of ``scales``), ``--out``, ``--seed``, ``--device``."""
     ap = argparse.ArgumentParser(description=description)
-    ap.add_argument("--scale", choices=("small", "full"), default="small",
-                    help="small: a few CPU minutes; full: the study's size (GPU)")
+    ap.add_argument("--scale", choices=tuple(scales), default="small",
+                    help="small: a few CPU minutes; medium: <= ~15 CPU minutes (studies 2-4); "
+                         "full: the study's size (GPU)")
     ap.add_argument("--out", type=Path, default=Path(default_out), help="output directory")
     ap.add_argument("--seed", type=int, default=0, help="random seed")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda")
@@ -61,9 +73,18 @@ def compare(data: Path, models: Mapping[str, Sequence[str]], out: Path, title: s
 
 
 def save(out: Path, record: Mapping[str, Any]) -> None:
-    """Write ``out/study.json``."""
+    """Write ``out/study.json`` (with the command, date, wall time and load averages of the run)."""
+    import torch
+
     out.mkdir(parents=True, exist_ok=True)
-    (out / "study.json").write_text(json.dumps(record, indent=2, default=float))
+    run = {"command": " ".join([os.path.basename(sys.executable), *sys.argv]),
+           "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+           "wall_seconds": round(time.perf_counter() - _START["time"], 1),
+           "load_average_start": [round(v, 2) for v in _START["load"]],
+           "load_average_end": [round(v, 2) for v in os.getloadavg()],
+           "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+           "threads": torch.get_num_threads()}
+    (out / "study.json").write_text(json.dumps({**record, "run": run}, indent=2, default=float))
 
 
 def headline(res: Mapping[str, Any]) -> dict[str, Any]:

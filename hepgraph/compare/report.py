@@ -81,6 +81,30 @@ def markdown_table(rows: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def pair_auc_table(result: Mapping[str, Any]) -> str | None:
+    """Markdown table of the one-vs-one test AUC per pair of classes (None when no model has one).
+
+    Columns ``A vs B`` (class names from the test metrics, else indices): events of true
+    class A or B scored by ``p_A / (p_A + p_B)``, A positive.
+    """
+    models = [m for m in result["models"] if m["test"].get("auc_per_pair")]
+    if not models:
+        return None
+    keys = list(models[0]["test"]["auc_per_pair"])
+    names = models[0]["test"].get("class_names") or []
+
+    def label(key: str) -> str:
+        i, j = (int(v) for v in key.split("-"))
+        return f"{names[i]} vs {names[j]}" if max(i, j) < len(names) else f"{i} vs {j}"
+
+    heads = ["model", *[label(k) for k in keys]]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    for m in models:
+        pair = m["test"]["auc_per_pair"]
+        lines.append("| " + " | ".join([m["model"], *[fmt(pair.get(k)) for k in keys]]) + " |")
+    return "\n".join(lines)
+
+
 def plot_history(result: Mapping[str, Any], path: Path) -> Path | None:
     """Validation headline metric (and training loss) vs epoch, one line per model."""
     from hepgraph.report.plots import _plt, _save
@@ -157,6 +181,10 @@ def write_comparison(result: Mapping[str, Any], out: str | Path, *, title: str =
     if s.get("target") is not None:
         lines += [f"Time to target: training seconds until the validation {rows[0]['metric']} "
                   f"first reached {s['target']} (`-` = never).", ""]
+    pairs = pair_auc_table(result)
+    if pairs is not None:
+        lines += ["Test ROC AUC per pair of classes (one vs one: events of the two classes, score "
+                  "p_A / (p_A + p_B), A positive; curves in `models/*/test/roc_pairs.png`):", "", pairs, ""]
     lines += ["Peak memory: growth of the CPU resident set over its value at the start of training / of a "
               "test pass (0 = served from memory the process already held), or CUDA max allocated. "
               "Throughputs include representation building (image, sparse tensor, graph).", ""]

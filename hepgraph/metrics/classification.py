@@ -1,4 +1,4 @@
-"""Classification metrics on numpy arrays: accuracy, confusion matrix, ROC AUC, per-class scores.
+"""Classification metrics on numpy arrays: accuracy, confusion matrix, ROC AUC (per class, per pair).
 
 Used for event classification, track counting, per-hit segmentation and (binary) edge
 classification. Every function takes plain numpy arrays so it can be reused outside
@@ -11,6 +11,8 @@ training.
 from __future__ import annotations
 
 import numpy as np
+
+from hepgraph.errors import DataError
 
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -97,6 +99,73 @@ def roc_auc_per_class(y_true: np.ndarray, probs: np.ndarray) -> np.ndarray:
     probs = np.asarray(probs)
     y_true = np.asarray(y_true)
     return np.array([roc_auc(y_true == k, probs[:, k]) for k in range(probs.shape[1])])
+
+
+def class_pairs(num_classes: int) -> list[tuple[int, int]]:
+    """The unordered class pairs ``(i, j)`` with ``i < j``, in lexicographic order."""
+    return [(i, j) for i in range(num_classes) for j in range(i + 1, num_classes)]
+
+
+def pair_subset(y_true: np.ndarray, probs: np.ndarray, i: int, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """Events of true class ``i`` or ``j`` with the one-vs-one score of ``i`` against ``j``.
+
+    The score is ``p_i / (p_i + p_j)`` (0.5 where both are 0), the probability of ``i``
+    renormalised to the two classes, so the other classes' probabilities do not move it.
+
+    Args:
+        y_true: (N,) integer classes.
+        probs: (N, K) class probabilities.
+        i: the positive class.
+        j: the negative class.
+
+    Returns:
+        ``(is_i, score)``: (M,) bool truth (True = class ``i``) and (M,) float64 scores of
+        the M events whose true class is ``i`` or ``j``.
+    """
+    y = np.asarray(y_true)
+    p = np.asarray(probs, dtype=np.float64)
+    sel = (y == i) | (y == j)
+    pi, pj = p[sel, i], p[sel, j]
+    tot = pi + pj
+    score = np.divide(pi, tot, out=np.full(pi.shape, 0.5), where=tot > 0)
+    return y[sel] == i, score
+
+
+def auc_per_pair(y_true: np.ndarray, probs: np.ndarray) -> dict[str, float]:
+    """One-vs-one ROC AUC for every pair of classes.
+
+    For the pair ``(i, j)``, ``i < j``: the events of true class ``i`` or ``j``, scored by
+    ``p_i / (p_i + p_j)``, with class ``i`` positive (see :func:`pair_subset`). With this
+    two-class score, ``j`` positive scored by ``p_j / (p_i + p_j)`` gives the same AUC, so one
+    number per pair. (Hand & Till, and scikit-learn's ``multi_class="ovo"``, score with the raw
+    ``p_i`` and ``p_j`` and average the two directions instead.) NaN when one of the two
+    classes has no event.
+
+    Args:
+        y_true: (N,) integer classes in ``[0, K)``.
+        probs: (N, K) class probabilities.
+
+    Returns:
+        ``{"i-j": AUC}`` for the ``K (K - 1) / 2`` pairs, keys in :func:`class_pairs` order.
+
+    Raises:
+        DataError: ``probs`` is not 2-D or has fewer than 2 columns, or its length is not N.
+
+    >>> auc_per_pair(np.array([0, 1, 2]), np.eye(3))
+    {'0-1': 1.0, '0-2': 1.0, '1-2': 1.0}
+    """
+    p = np.asarray(probs)
+    y = np.asarray(y_true)
+    if p.ndim != 2 or p.shape[1] < 2 or p.shape[0] != y.shape[0]:
+        raise DataError(
+            f"auc_per_pair needs probs of shape (N, K >= 2) with N = {y.shape[0]} events, "
+            f"got `{p.shape}`"
+        )
+    out = {}
+    for i, j in class_pairs(p.shape[1]):
+        t, s = pair_subset(y, p, i, j)
+        out[f"{i}-{j}"] = roc_auc(t, s)
+    return out
 
 
 def efficiency_purity(

@@ -2,7 +2,8 @@
 
 :func:`plot_task` dispatches on the task and returns the written files:
 
-- classification / track-count: normalised confusion matrix with class names, ROC per class;
+- classification / track-count: normalised confusion matrix with class names, ROC per class
+  (one vs rest) and, for K >= 3 classes, ROC per pair of classes (one vs one);
 - regression (per target): residuals, pulls, bias and resolution vs the true value,
   predicted vs true 2D histogram, sigma calibration (coverage of |pull| < k);
 - segmentation: per-class precision / recall / IoU, normalised confusion matrix;
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from hepgraph.metrics.classification import efficiency_purity, normalise_rows
+from hepgraph.metrics.classification import class_pairs, efficiency_purity, normalise_rows, pair_subset, roc_auc
 from hepgraph.metrics.regression import binned_bias_resolution, pulls
 
 
@@ -77,6 +78,37 @@ def roc_plot(y_true: np.ndarray, probs: np.ndarray, names: Sequence[str], path: 
     ax.set_ylabel("true positive rate")
     ax.set_title("ROC")
     ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def roc_pair_plot(y_true: np.ndarray, probs: np.ndarray, names: Sequence[str], path: Path) -> Path:
+    """One-vs-one ROC curve and AUC per pair of classes (K >= 3).
+
+    For the pair ``(i, j)``: events of true class ``i`` or ``j``, score ``p_i / (p_i + p_j)``,
+    class ``i`` positive (:func:`hepgraph.metrics.classification.pair_subset`). Pairs with
+    an empty class are skipped.
+
+    Args:
+        y_true: (N,) integer classes.
+        probs: (N, K) class probabilities.
+        names: the K class names.
+        path: PNG file to write.
+    """
+    from sklearn.metrics import roc_curve
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for i, j in class_pairs(probs.shape[1]):
+        t, s = pair_subset(y_true, probs, i, j)
+        if t.all() or not t.any():
+            continue
+        fpr, tpr, _ = roc_curve(t, s)
+        ax.plot(fpr, tpr, label=f"{names[i]} vs {names[j]} (AUC {roc_auc(t, s):.3f})")
+    ax.plot([0, 1], [0, 1], "k:", lw=1)
+    ax.set_xlabel("false positive rate (second class called first)")
+    ax.set_ylabel("true positive rate (first class)")
+    ax.set_title("ROC per pair of classes (one vs one)")
+    ax.legend(fontsize=7)
     return _save(fig, path)
 
 
@@ -196,8 +228,11 @@ def plot_task(task: Any, acc: Mapping[str, np.ndarray], metrics: Mapping[str, An
     name = task.name
     if name in ("classification", "track-count"):
         names = task.names()
-        return [confusion_matrix_plot(np.asarray(metrics["confusion_matrix"]), names, out / "confusion_matrix.png"),
-                roc_plot(acc["y"], acc["probs"], names, out / "roc.png")]
+        files = [confusion_matrix_plot(np.asarray(metrics["confusion_matrix"]), names, out / "confusion_matrix.png"),
+                 roc_plot(acc["y"], acc["probs"], names, out / "roc.png")]
+        if np.asarray(acc["probs"]).shape[1] >= 3:
+            files.append(roc_pair_plot(acc["y"], acc["probs"], names, out / "roc_pairs.png"))
+        return files
     if name == "regression":
         from hepgraph.events.schema import unit_of
 

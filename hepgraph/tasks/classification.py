@@ -20,6 +20,8 @@ from hepgraph.errors import ConfigError, DataError
 from hepgraph.events.hitbatch import HitBatch
 from hepgraph.metrics.classification import (
     accuracy,
+    auc_per_pair,
+    class_pairs,
     confusion_matrix,
     per_class_scores,
     roc_auc,
@@ -136,6 +138,10 @@ class EventClassTask(Task):
             aucs = roc_auc_per_class(y, probs) if probs.size else np.full(k, np.nan)
             out["auc_macro"] = float(np.nanmean(aucs)) if np.isfinite(aucs).any() else float("nan")
             out["auc_per_class"] = aucs.tolist()
+            # One-vs-one AUC per class pair "i-j" (class i positive, score p_i / (p_i + p_j)).
+            out["auc_per_pair"] = (auc_per_pair(y, probs) if probs.size
+                                   else {f"{i}-{j}": float("nan") for i, j in class_pairs(k)})
+        out["class_names"] = self.names()
         out["confusion_matrix"] = cm.tolist()
         out["precision_per_class"] = scores["precision"].tolist()
         out["recall_per_class"] = scores["recall"].tolist()

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import math
 
-from hepgraph.compare.report import COLUMNS, fmt, markdown_table
+from hepgraph.compare.report import COLUMNS, fmt, markdown_table, pair_auc_table
 
 
 def test_fmt():
@@ -17,6 +17,16 @@ def test_markdown_table_layout():
     assert lines[0].startswith("| model | test accuracy |")
     assert lines[2].split("|")[1:-1][:2] == [" m ", " 0.5 "]
     assert len(lines[2].split("|")) == len(lines[0].split("|"))
+
+
+def test_pair_auc_table_names_the_pairs():
+    test = {"auc_per_pair": {"0-1": 0.9, "0-2": float("nan"), "1-2": 0.75}, "class_names": ["e", "mu", "pi"]}
+    res = {"models": [{"model": "cnn", "test": test}, {"model": "gnn", "test": {"accuracy": 0.5}}]}
+    lines = pair_auc_table(res).splitlines()
+    assert lines[0] == "| model | e vs mu | e vs pi | mu vs pi |"
+    assert lines[2] == "| cnn | 0.9 | - | 0.75 |"
+    assert len(lines) == 3                        # models without pair AUCs are left out
+    assert pair_auc_table({"models": [{"model": "gnn", "test": {"auc": 0.5}}]}) is None
 
 
 def test_report_files_hold_the_json_numbers(compared):

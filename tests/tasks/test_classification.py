@@ -34,6 +34,8 @@ def test_multiclass_metrics_and_class_weights(toy_batch):
     assert torch.allclose(res["loss"], want)
     m = task.metrics(task.collect(res, toy_batch))
     assert len(m["auc_per_class"]) == 3 and "auc_macro" in m
+    assert list(m["auc_per_pair"]) == ["0-1", "0-2", "1-2"]
+    assert m["class_names"] == ["0", "1", "2"]
 
 
 def test_balanced_weights_from_fit():

@@ -13,6 +13,7 @@ runner = CliRunner()
 
 PLOTS = {
     "classification": ({"confusion_matrix.png", "roc.png"}, []),
+    "track-count": ({"confusion_matrix.png", "roc.png", "roc_pairs.png"}, []),   # 4 classes: pair ROC too
     "regression": ({f"{t}_{k}.png" for t in ("px", "py") for k in
                     ("residuals", "pulls", "bias_resolution", "pred_vs_true", "sigma_calibration")},
                    ["--targets", "px,py"]),
@@ -37,6 +38,9 @@ def test_evaluate_writes_metrics_and_plots(toy_data, tmp_path, task):
     m = json.loads((rep / "metrics.json").read_text())
     assert m["task"] == task and m["events"] > 0 and m["loss"] > 0
     assert set(m["plots"]) == plots
+    if "roc_pairs.png" in plots:
+        k = len(m["class_names"])
+        assert k >= 3 and len(m["auc_per_pair"]) == k * (k - 1) // 2
     for p in plots:
         assert (rep / p).stat().st_size > 2000, p  # a real PNG, not an empty canvas
         assert (rep / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -23,6 +23,7 @@ from hepgraph.events.hitbatch import HitBatch
 from hepgraph.models.base import HitModel
 from hepgraph.models.blocks import RESNET_LAYERS, ResNetBody, UNetBody
 from hepgraph.models.factory import register_model
+from hepgraph.models.heads import pool_hits
 from hepgraph.models.ops import SparseOps
 from hepgraph.represent.image import parse_extent
 from hepgraph.represent.sparse import REDUCTIONS, _voxel, to_sparse, voxel_coords
@@ -55,23 +56,36 @@ class SparseImageModel(HitModel):
         voxel_size: voxel edge (mm).
         extent: (3, 2) mm; its lower corner is the voxel origin.
         reduce: merging of hits in one voxel (``sum``, ``mean``, ``max``).
+        pool: event-level pooling of the final sites: ``mean`` (global average, as in the
+            dense twin) or ``mean_max`` (mean and max concatenated, 2x the channels: a feature
+            of a few sites, such as the start of a shower, is not averaged away).
     """
 
     levels = ("event", "hit")
+    pools = ("mean", "mean_max")
 
     def __init__(self, in_channels: int, out_channels: int, level: str,
                  voxel_size: float | Sequence[float] = 5.0, extent: Any = None,
-                 reduce: str = "sum", head_hidden: int = 128) -> None:
+                 reduce: str = "sum", head_hidden: int = 128, pool: str = "mean") -> None:
         super().__init__(in_channels, out_channels, level, head_hidden)
         if reduce not in REDUCTIONS:
             raise ConfigError(f"reduce `{reduce}` is unknown; use one of {', '.join(REDUCTIONS)}")
+        if pool not in self.pools:
+            raise ConfigError(f"pool `{pool}` is unknown; use one of {', '.join(self.pools)}")
         self.voxel_size, self.extent, self.reduce = _voxel(voxel_size), parse_extent(extent), reduce
+        self.pool = pool
+
+    def pooled_channels(self, c: int) -> int:
+        """Event feature size after pooling ``c`` channels."""
+        return 2 * c if self.pool == "mean_max" else c
 
     def forward(self, batch: HitBatch) -> dict[str, Tensor]:
         """Shapes: event (B, out) or hit (N, out)."""
         x = to_sparse(batch, self.voxel_size, self.reduce, self.extent)
         y = self.body(x)
         if self.level == "event":
+            if self.pool == "mean_max":                                    # (B, 2C)
+                return self.finish(batch, event=pool_hits(y.feats, y.coords[:, 0].long(), batch.batch_size))
             return self.finish(batch, event=self.body.ops.global_pool(y, batch.batch_size))
         if y.stride == x.stride:
             rows = x.inverse_map
@@ -84,7 +98,8 @@ class SparseImageModel(HitModel):
         return self.finish(batch, hit=torch.cat([y.feats[rows], batch.feats], dim=1))
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, voxel_size={self.voxel_size}, reduce={self.reduce!r}"
+        return (f"{super().extra_repr()}, voxel_size={self.voxel_size}, reduce={self.reduce!r}"
+                + (f", pool={self.pool!r}" if self.pool != "mean" else ""))
 
 
 class SparseResNet(SparseImageModel):
@@ -97,8 +112,9 @@ class SparseResNet(SparseImageModel):
 
     def __init__(self, in_channels: int, out_channels: int, level: str, depth: int = 18,
                  base_channels: int = 64, voxel_size: float | Sequence[float] = 5.0,
-                 extent: Any = None, reduce: str = "sum", head_hidden: int = 128) -> None:
-        super().__init__(in_channels, out_channels, level, voxel_size, extent, reduce, head_hidden)
+                 extent: Any = None, reduce: str = "sum", head_hidden: int = 128,
+                 pool: str = "mean") -> None:
+        super().__init__(in_channels, out_channels, level, voxel_size, extent, reduce, head_hidden, pool)
         if depth not in RESNET_LAYERS:
             raise ConfigError(f"ResNet depth `{depth}` is unknown; use one of {list(RESNET_LAYERS)}")
         block, layers = RESNET_LAYERS[depth]
@@ -106,7 +122,7 @@ class SparseResNet(SparseImageModel):
         self.bodies = torch.nn.ModuleList([ResNetBody(SparseOps(3), in_channels, block, layers,
                                                       base_channels)])
         c = self.body.out_channels
-        self.build_head(hit_channels=c + in_channels, event_channels=c)
+        self.build_head(hit_channels=c + in_channels, event_channels=self.pooled_channels(c))
 
     @property
     def body(self) -> ResNetBody:
@@ -125,11 +141,11 @@ class SparseUNet(SparseImageModel):
     def __init__(self, in_channels: int, out_channels: int, level: str,
                  channels: Sequence[int] = (16, 32, 64, 128), reps: int = 1,
                  voxel_size: float | Sequence[float] = 5.0, extent: Any = None,
-                 reduce: str = "sum", head_hidden: int = 128) -> None:
-        super().__init__(in_channels, out_channels, level, voxel_size, extent, reduce, head_hidden)
+                 reduce: str = "sum", head_hidden: int = 128, pool: str = "mean") -> None:
+        super().__init__(in_channels, out_channels, level, voxel_size, extent, reduce, head_hidden, pool)
         self.bodies = torch.nn.ModuleList([UNetBody(SparseOps(3), in_channels, channels, reps)])
         c = self.body.out_channels
-        self.build_head(hit_channels=c + in_channels, event_channels=c)
+        self.build_head(hit_channels=c + in_channels, event_channels=self.pooled_channels(c))
 
     @property
     def body(self) -> UNetBody:
