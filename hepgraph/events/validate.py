@@ -119,36 +119,21 @@ def _check_track_ids(table: pa.Table) -> None:
     tid, trow = tid[keep], trow[keep]
     if tid.size == 0:
         return
-    order = np.lexsort((pid, prow))
-    pid_s, prow_s = pid[order], prow[order]
-    # Range of each hit's event among the particle keys sorted by (row, id).
-    lo = np.searchsorted(prow_s, trow, side="left")
-    hi = np.searchsorted(prow_s, trow, side="right")
-    found = np.zeros(tid.size, dtype=bool)
-    has = hi > lo
-    if has.any():
-        idx = _segmented_search(pid_s, lo[has], hi[has], tid[has])
-        ok = idx < hi[has]
-        found[has] = ok & (pid_s[np.minimum(idx, len(pid_s) - 1)] == tid[has])
+    # Compact the ids to ranks among the particle ids, then look (row, rank) keys up in the
+    # sorted particle keys: two searchsorted calls over all hits.
+    uniq = np.unique(pid)
+    if uniq.size == 0:
+        found = np.zeros(tid.size, dtype=bool)
+    else:
+        rank = np.minimum(np.searchsorted(uniq, tid), uniq.size - 1)
+        known = uniq[rank] == tid
+        pkey = np.sort(prow * uniq.size + np.searchsorted(uniq, pid))
+        tkey = trow * uniq.size + rank
+        at = np.minimum(np.searchsorted(pkey, tkey), pkey.size - 1)
+        found = known & (pkey[at] == tkey)
     if not found.all():
         j = int(np.nonzero(~found)[0][0])
         raise DataError(
             f"{_where(table, int(trow[j]))}: track_id {tid[j]} points at no particle_id of the "
             "event; use -1 for noise hits or add the particle"
         )
-
-
-def _segmented_search(sorted_vals: np.ndarray, lo: np.ndarray, hi: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Vectorised left-searchsorted of ``q[i]`` in ``sorted_vals[lo[i]:hi[i]]`` (global index)."""
-    lo = lo.copy()
-    hi = hi.copy()
-    while True:
-        active = lo < hi
-        if not active.any():
-            return lo
-        mid = (lo + hi) // 2
-        midv = sorted_vals[np.minimum(mid, len(sorted_vals) - 1)]
-        go_right = active & (midv < q)
-        go_left = active & ~(midv < q)
-        lo = np.where(go_right, mid + 1, lo)
-        hi = np.where(go_left, mid, hi)

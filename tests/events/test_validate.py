@@ -37,6 +37,17 @@ def test_track_id_without_particle(tiny_hits):
     validate_table(table_from_events(tiny_hits))
 
 
+def test_track_id_of_another_events_particle(tiny_hits):
+    """A particle id known in event 0 only does not satisfy a hit of event 1."""
+    tiny_hits[0]["particle_id"] = np.array([1, 2, 2**40 + 5], np.int64)
+    tiny_hits[0]["particle_px"] = np.ones(3, np.float32)
+    tiny_hits[0]["track_id"][0] = 2**40 + 5                # large ids are fine in their event
+    validate_table(table_from_events(tiny_hits))
+    tiny_hits[1]["track_id"][6] = 2**40 + 5
+    with pytest.raises(DataError, match=r"event_id=1.*track_id 1099511627781"):
+        validate_table(table_from_events(tiny_hits))
+
+
 def test_unsafe_casts(tiny_hits):
     tiny_hits[0]["layer"] = tiny_hits[0]["layer"].astype(np.float64) + 0.5
     with pytest.raises(DataError, match="`layer`"):
