@@ -18,6 +18,8 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+import numpy as np
+
 
 def _run_task(args: tuple[str, int, object]) -> int:
     name, seed, task = args
@@ -116,6 +118,9 @@ def main() -> None:
     ap.add_argument("--detectors", default="lartpc,drift-chamber,pad-tpc,geiger-grid")
     ap.add_argument("--build", action="store_true", help="scale through build_dataset (needs the store)")
     ap.add_argument("--no-scaling", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="1- and 2-worker runs alternate this many times; the median ratio is reported "
+                         "(the host's speed drifts by up to 2x within minutes)")
     args = ap.parse_args()
     import hepgraph.sources  # noqa: F401
     from hepgraph.registry import SOURCES
@@ -126,10 +131,11 @@ def main() -> None:
     print(f"calibration: 430k-element a*1.5+a takes {calibration_ms():.2f} ms CPU; "
           f"load average {os.getloadavg()[0]:.1f}; scaling via {'build_dataset' if args.build else 'process pool (warm workers)'}")
     if not args.no_scaling:
-        print(f"reference: a fixed numpy workload runs {reference_scaling():.2f}x faster in 2 processes "
-              "than in 1 on this machine (the ceiling for the scaling column)")
+        refs = sorted(reference_scaling() for _ in range(max(args.repeat, 1)))
+        print(f"reference: a fixed numpy workload runs {refs[len(refs) // 2]:.2f}x ({refs[0]:.2f}-{refs[-1]:.2f}) "
+              "faster in 2 processes than in 1 on this machine (the ceiling for the scaling column)")
     print("| detector | events | hits/event | events/s (1 core, wall) | events/s (1 core, CPU) |"
-          " 1 worker ev/s | 2 workers ev/s | scaling |")
+          " 1 worker ev/s | 2 workers ev/s | scaling, median (range) |")
     print("|---|---|---|---|---|---|---|---|")
     for det in args.detectors.split(","):
         name = f"sim-{det}"
@@ -139,9 +145,12 @@ def main() -> None:
         wall, cpu, hpe = single_core(name, n)
         row = f"| {det} | {n} | {hpe:.0f} | {wall:.0f} | {cpu:.0f} |"
         if not args.no_scaling:
-            w1 = with_workers(name, n, 1, args.build)
-            w2 = with_workers(name, n, 2, args.build)
-            row += f" {w1:.0f} | {w2:.0f} | {w2 / w1:.2f}x |"
+            pairs = [(with_workers(name, n, 1, args.build), with_workers(name, n, 2, args.build))
+                     for _ in range(max(args.repeat, 1))]
+            ratios = sorted(b / a for a, b in pairs)
+            w1, w2 = (float(np.median([p[k] for p in pairs])) for k in (0, 1))
+            spread = f" ({ratios[0]:.2f}-{ratios[-1]:.2f})" if len(ratios) > 1 else ""
+            row += f" {w1:.0f} | {w2:.0f} | {ratios[len(ratios) // 2]:.2f}x{spread} |"
         else:
             row += " - | - | - |"
         print(row, flush=True)
