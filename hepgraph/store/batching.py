@@ -126,9 +126,11 @@ class HitLoader(DataLoader):
         self.features = features
 
     def __iter__(self) -> Iterator[HitBatch]:  # type: ignore[override]
-        for item in super().__iter__():
-            # With pin_memory the DataLoader's pin thread already made the HitBatch.
-            yield item if isinstance(item, HitBatch) else unpack(item)
+        # Not a generator function: the workers start fetching when the iterator is made,
+        # so a trainer can make the next epoch's iterator ahead of time (during validation).
+        inner = super().__iter__()
+        # With pin_memory the DataLoader's pin thread already made the HitBatch.
+        return (item if isinstance(item, HitBatch) else unpack(item) for item in inner)
 
 
 class EpochBatchSampler(Sampler[list[int]]):

@@ -13,7 +13,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Protocol
@@ -62,6 +62,17 @@ def scalars(metrics: Mapping[str, Any], prefix: str) -> dict[str, float]:
     """The float metrics of a dict, keys prefixed (lists such as confusion matrices dropped)."""
     return {f"{prefix}{k}": float(v) for k, v in metrics.items()
             if isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)}
+
+
+def _start_epoch(train_loader: Callable[[int], Iterable[HitBatch]], epoch: int) -> Iterator[HitBatch]:
+    """Epoch ``epoch``'s batch iterator, started now (loader workers begin fetching).
+
+    Making a DataLoader iterator draws a worker seed from the global RNG; it is made inside
+    ``fork_rng`` so that when it is made (ahead or not) never changes the training's random
+    stream (a resumed run must match an uninterrupted one).
+    """
+    with torch.random.fork_rng(devices=[]):
+        return iter(train_loader(epoch))
 
 
 class Trainer:
@@ -215,12 +226,16 @@ class Trainer:
             The metric records of the epochs run now.
         """
         records = []
+        ahead: Iterator[HitBatch] | None = None
         while self.epoch < self.tc.epochs:
             seed_everything(epoch_seed(self.cfg.seed, self.epoch))
             if self.callback is not None:
                 self.callback.on_epoch_start(self.epoch + 1, self.tc.epochs, steps_per_epoch)
             rec: dict[str, Any] = {"epoch": self.epoch + 1, "lr": self.lr()}
-            rec.update(self.train_epoch(train_loader(self.epoch), steps_per_epoch))
+            batches = ahead if ahead is not None else _start_epoch(train_loader, self.epoch)
+            rec.update(self.train_epoch(batches, steps_per_epoch))
+            # The next epoch's loader workers fetch its first batches while validation runs.
+            ahead = _start_epoch(train_loader, self.epoch + 1) if self.epoch + 1 < self.tc.epochs else None
             if val_loader is not None:
                 vloss, vmetrics, _ = self.evaluate(val_loader())
                 rec["val_loss"] = vloss
