@@ -135,7 +135,7 @@ class DriftChamber(SimulatedSource):
 
         radii, half = self.radii, float(c["half_length"])
         cpos, phase, plen, ok, cp, sp_ = cylinder_crossings(vtx, mom, charges[sp].astype(np.float64),
-                                                   float(c["field_T"]), radii)
+                                                   float(c["field_T"]), radii, np.float32)
         ok &= np.abs(cpos[..., 2]) <= half
         ok = np.logical_and.accumulate(ok, axis=1)                 # a track that leaves stops
         p_mev = pt / sin_t * 1e3
@@ -145,11 +145,11 @@ class DriftChamber(SimulatedSource):
             d1, d2 = scattering_offsets(rng, highland(p_mev, beta_t, x_x0), plen, ok)
             cos_l, sin_l = sin_t[:, None], (d[:, 2])[:, None]
             cx, cy, cz = cpos[..., 0], cpos[..., 1], cpos[..., 2]      # contiguous views
-            d2s = d2 * sin_l
+            d2s = d2 * sin_l.astype(np.float32)
             cx += -d1 * sp_ - d2s * cp
             cy += d1 * cp - d2s * sp_
-            cz += d2 * cos_l
-            scale = radii[None, :] / np.hypot(cx, cy)                    # back onto the layer
+            cz += d2 * cos_l.astype(np.float32)
+            scale = radii.astype(np.float32)[None, :] / np.hypot(cx, cy)  # back onto the layer
             cx *= scale
             cy *= scale
         keep = ok & (rng.random(ok.shape) < float(c["efficiency"]))

@@ -173,7 +173,8 @@ def fit_circle(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
 
 
 def cylinder_crossings(
-    pos: np.ndarray, mom: np.ndarray, q: np.ndarray, b: float, radii: np.ndarray
+    pos: np.ndarray, mom: np.ndarray, q: np.ndarray, b: float, radii: np.ndarray,
+    dtype: type = np.float64,
 ) -> tuple[np.ndarray, ...]:
     """First outward crossings of N helices with J cylinders, all at once (no scattering).
 
@@ -184,6 +185,8 @@ def cylinder_crossings(
     Args:
         pos: (N, 3) vertices (mm); mom: (N, 3) momenta (GeV); q: (N,) charges; b: field (T).
         radii: (J,) cylinder radii (mm), increasing.
+        dtype: of the returned positions (float32 halves the memory traffic of callers that
+            store float32 hits; the crossing itself is solved in float64 either way).
 
     Returns:
         (pos (N, J, 3), transverse direction phase Phi (N, J), 3D path from the vertex (N, J),
@@ -229,11 +232,11 @@ def cylinder_crossings(
     gs0, gc0 = (sgn[:, 0] * s0).astype(f4)[:, None], (sgn[:, 0] * c0).astype(f4)[:, None]
     s04, c04 = s0.astype(f4)[:, None], c0.astype(f4)[:, None]
     r4 = r_abs.astype(f4)
-    comp = np.empty((3,) + s_t.shape)            # (3, N, J): each coordinate contiguous
-    np.add((c04 * sin_psi - gs0 * h2) * r4, pos[:, 0:1], out=comp[0])
-    np.add((s04 * sin_psi + gc0 * h2) * r4, pos[:, 1:2], out=comp[1])
-    np.multiply(s_t, tanl[:, None], out=comp[2])
-    comp[2] += pos[:, 2:3]
+    comp = np.empty((3,) + s_t.shape, dtype=dtype)   # (3, N, J): each coordinate contiguous
+    p0 = pos.astype(dtype)
+    np.add((c04 * sin_psi - gs0 * h2) * r4, p0[:, 0:1], out=comp[0])
+    np.add((s04 * sin_psi + gc0 * h2) * r4, p0[:, 1:2], out=comp[1])
+    comp[2] = s_t * tanl[:, None] + pos[:, 2:3]
     # Direction at the crossing: phase = phi0 + sgn psi.
     cos_p = c04 - c04 * h2 - gs0 * sin_psi
     sin_p = s04 - s04 * h2 + gc0 * sin_psi
