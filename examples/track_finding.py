@@ -1,8 +1,12 @@
 """Study 5: track finding on ``sim-drift-chamber`` and on the TrackML sample.
 
-Drift chamber: an interaction-network edge classifier is trained, and its ``gnn`` clusterer
-(edges above 0.5 -> connected components, ``gnn``; or the greedy walk, ``gnn-walk``) is compared with ``dbscan`` and ``hough`` on the test split
-(efficiency, fake rate, TrackML score). TrackML (``/work/shared/data/trackml-event1`` or
+Drift chamber: an interaction-network edge classifier is trained on the ``layers`` graph
+(hits linked to the next 3 layers within 0.15 rad / 200 mm, cosine LR), and its ``gnn``
+clusterer (outward ``chain`` track building, threshold 0.1, ``gnn``; or connected components
+of the edges above 0.5, ``gnn-components``; both keep tracks of >= 6 hits) is compared with
+``dbscan`` and ``hough`` on the test split (efficiency, fake rate, TrackML score). The graph
+and clusterer settings are the demo's (``hepgraph.compare.demo``), chosen in
+docs/benchmarks.md ("Track finding"). TrackML (``/work/shared/data/trackml-event1`` or
 ``--trackml DIR``): the classic clusterers on the sample event (one event: no GNN training).
 
     python examples/track_finding.py --scale small
@@ -18,13 +22,19 @@ from pathlib import Path
 
 from _common import parse_args, save, simulate
 
+from hepgraph.compare.demo import GNN_CLUSTERER, LAYER_GRAPH
+
 TRACKML = Path(os.environ.get("HEPGRAPH_TRACKML", "/work/shared/data/trackml-event1"))
 
+_GNN = [*LAYER_GRAPH, "model.hidden_channels=32", "model.num_iterations=3", "train.lr=3e-3",
+        "train.scheduler=cosine"]
 SCALES = {
-    "small": {"events": 200, "epochs": 6, "batch": 4,
-              "gnn": ["model.hidden_channels=32", "model.num_iterations=3", "model.k=6"]},
-    "full": {"events": 20000, "epochs": 40, "batch": 16, "gnn": ["model.k=12"]},
+    "small": {"events": 200, "epochs": 20, "batch": 8, "gnn": _GNN},
+    "full": {"events": 20000, "epochs": 40, "batch": 16, "gnn": _GNN},
 }
+#: Track building from the edge scores: ``gnn`` = the demo's chain clusterer; tracks >= 6 hits.
+GNN_METHODS = {"gnn": {**GNN_CLUSTERER, "min_hits": 6},
+               "gnn-components": {"name": "gnn", "mode": "components", "threshold": 0.5, "min_hits": 6}}
 
 
 def _cluster_all(ds, methods, run_dir=None):
@@ -37,7 +47,7 @@ def _cluster_all(ds, methods, run_dir=None):
     for method in methods:
         if method.startswith("gnn"):
             loaded = load_run(run_dir, "cpu")
-            cl = CLUSTERERS.build({"name": "gnn", "walk": method == "gnn-walk", "model": loaded.model,
+            cl = CLUSTERERS.build({**GNN_METHODS[method], "model": loaded.model,
                                    "features": loaded.features})
         else:
             cl = build_clusterer(method, manifest=ds.manifest)
@@ -59,8 +69,9 @@ def main() -> None:
                              epochs=s["epochs"], seed=args.seed, device=args.device, batch_size=s["batch"],
                              overrides=s["gnn"])
     test = open_dataset(data).split("test")
-    chamber = _cluster_all(test, ["gnn", "gnn-walk", "dbscan", "hough"], gnn["run_dir"])
-    record = {"scale": args.scale, "events": s["events"], "epochs": s["epochs"],
+    chamber = _cluster_all(test, ["gnn", "gnn-components", "dbscan", "hough"], gnn["run_dir"])
+    record = {"scale": args.scale, "events": s["events"], "epochs": s["epochs"], "gnn_options": s["gnn"],
+              "gnn_clusterers": GNN_METHODS,
               "edge_classifier": {k: gnn["test"].get(k) for k in ("auc", "efficiency", "purity")},
               "parameters": gnn["parameters"], "drift_chamber": chamber}
     hits = sorted(TRACKML.glob("*-hits.csv*"))
