@@ -141,6 +141,10 @@ class SimulatedSource(Source):
     """
 
     detector: str = ""
+    #: simulate a block in chunks of this many events (None: the whole block at once); keeps
+    #: the per-hit arrays of detectors with many hits per event in cache. The chunks use the
+    #: block's generator in turn, so the output still depends on the seed and block only.
+    chunk_events: int | None = None
 
     def __init__(
         self,
@@ -188,8 +192,11 @@ class SimulatedSource(Source):
         return np.random.default_rng(np.random.SeedSequence([self.seed, task.index]))
 
     def read(self, task: BlockTask) -> Iterator[pa.Table]:
-        """Simulate one block and yield it as one chunk."""
-        yield self.simulate(self.rng(task), task.count, task.start)
+        """Simulate one block, yielded in chunks of ``chunk_events`` events (or as one)."""
+        rng = self.rng(task)
+        step = self.chunk_events or task.count
+        for a in range(0, task.count, step):
+            yield self.simulate(rng, min(step, task.count - a), task.start + a)
 
     def simulate(self, rng: np.random.Generator, n: int, start: int) -> pa.Table:
         """Simulate ``n`` events with ids ``start .. start+n-1`` (override)."""

@@ -38,6 +38,7 @@ class DriftChamber(SimulatedSource):
     """Cylindrical drift chamber simulator (see the module docstring)."""
 
     detector = "drift-chamber"
+    chunk_events = 250          # ~110k hits per chunk: 1.2-1.3x faster than 1000 at once
 
     def validate(self) -> None:
         c = self.cfg
