@@ -132,29 +132,35 @@ class FlatBatch:
             parts = {name: np.empty(int(pptr[-1]), dtype=v.dtype) for name, v in first.parts}
         for r, pos in groups.items():
             rg, j = decoded[r], local[pos]
-            contiguous = len(pos) > 0 and pos[-1] - pos[0] == len(pos) - 1  # sorted batch: slices
-            src = _ranges(rg.hit_off_np[j], counts[pos])
-            if contiguous:
-                lo, hi = int(ptr[pos[0]]), int(ptr[pos[-1] + 1])
-                for name, v in rg.hits:
-                    np.take(v, src, out=hits[name][lo:hi])
-            else:
-                dst = _ranges(ptr[pos], counts[pos])
-                for name, v in rg.hits:
-                    hits[name][dst] = v[src]
+            _copy_lists(rg.hits, rg.hit_off_np[j], hits, ptr, counts, pos)
             for name, v in rg.scalars:
                 events[name][pos] = v[j]
             if pcounts is not None:
-                src = _ranges(rg.part_off_np[j], pcounts[pos])
-                if contiguous:
-                    lo, hi = int(pptr[pos[0]]), int(pptr[pos[-1] + 1])
-                    for name, v in rg.parts:
-                        np.take(v, src, out=parts[name][lo:hi])
-                else:
-                    dst = _ranges(pptr[pos], pcounts[pos])
-                    for name, v in rg.parts:
-                        parts[name][dst] = v[src]
+                _copy_lists(rg.parts, rg.part_off_np[j], parts, pptr, pcounts, pos)
         return cls(counts, hits, events, pcounts, parts)
+
+
+def _copy_lists(columns: Any, starts: np.ndarray, out: dict[str, np.ndarray], ptr: np.ndarray,
+                counts: np.ndarray, pos: np.ndarray) -> None:
+    """Copy the list entries of one row group's events into the batch's flat arrays.
+
+    Args:
+        columns: ``(name, flat values)`` pairs of the row group.
+        starts: (M,) offset of each selected event's first entry in the row group.
+        out: the batch's flat arrays by name (filled in place).
+        ptr: (B + 1,) offsets of the batch's events in ``out``.
+        counts: (B,) entries per batch event.
+        pos: (M,) positions of the selected events in the batch.
+    """
+    src = _ranges(starts, counts[pos])
+    if len(pos) > 0 and pos[-1] - pos[0] == len(pos) - 1:     # sorted batch: one slice
+        lo, hi = int(ptr[pos[0]]), int(ptr[pos[-1] + 1])
+        for name, v in columns:
+            np.take(v, src, out=out[name][lo:hi])
+    else:
+        dst = _ranges(ptr[pos], counts[pos])
+        for name, v in columns:
+            out[name][dst] = v[src]
 
 
 class EventDataset(Dataset):
