@@ -56,6 +56,16 @@ def concat_arrays(parts: Sequence[Mapping[str, np.ndarray]]) -> Arrays:
     return {k: np.concatenate([np.asarray(p[k]) for p in parts], axis=0) for k in parts[0]}
 
 
+def balanced_weights(counts: np.ndarray) -> np.ndarray:
+    """Inverse-frequency class weights ``sum(counts) / (K * counts)`` (empty classes count 1).
+
+    Shapes:
+        - **counts:** (K,) examples per class -> (K,) float64 weights
+    """
+    c = np.asarray(counts, dtype=np.float64)
+    return c.sum() / np.maximum(c, 1) / len(c)
+
+
 def to_numpy(t: Tensor) -> np.ndarray:
     """Detach, move to CPU, cast low-precision floats to float32, return numpy."""
     t = t.detach()

@@ -28,7 +28,7 @@ from hepgraph.metrics.classification import (
     roc_auc_per_class,
 )
 from hepgraph.registry import TASKS
-from hepgraph.tasks.base import Arrays, Task, require_columns, to_numpy
+from hepgraph.tasks.base import Arrays, Task, balanced_weights, require_columns, to_numpy
 
 
 class EventClassTask(Task):
@@ -91,7 +91,7 @@ class EventClassTask(Task):
             self.num_classes = max(int(y.max()) + 1 if y.size else 1, 2)
         if self.class_weights == "balanced":
             counts = np.bincount(np.clip(y, 0, self.num_classes - 1), minlength=self.num_classes)
-            w = counts.sum() / np.maximum(counts, 1) / self.num_classes
+            w = balanced_weights(counts)
             self.weight = torch.tensor(w, dtype=torch.float32)
             self.class_weights = [float(v) for v in w]
 

@@ -19,7 +19,7 @@ from hepgraph.errors import ConfigError, DataError
 from hepgraph.events.hitbatch import HitBatch
 from hepgraph.metrics.classification import accuracy, confusion_matrix, per_class_scores
 from hepgraph.registry import TASKS
-from hepgraph.tasks.base import Arrays, Task, hit_ids, require_columns, to_numpy
+from hepgraph.tasks.base import Arrays, Task, balanced_weights, hit_ids, require_columns, to_numpy
 
 
 @TASKS.register("segmentation", level="hit")
@@ -79,7 +79,7 @@ class SegmentationTask(Task):
         if self.class_weights == "balanced":
             counts = np.asarray(sample.get("semantic_counts", np.ones(self.out_channels)), np.float64)
             counts = np.pad(counts, (0, max(0, self.out_channels - len(counts))))[: self.out_channels]
-            w = counts.sum() / np.maximum(counts, 1) / self.out_channels
+            w = balanced_weights(counts)
             self.weight = torch.tensor(w, dtype=torch.float32)
             self.class_weights = [float(v) for v in w]
 
