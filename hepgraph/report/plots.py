@@ -73,11 +73,7 @@ def roc_plot(y_true: np.ndarray, probs: np.ndarray, names: Sequence[str], path: 
             continue
         fpr, tpr, _ = roc_curve(t, probs[:, k])
         ax.plot(fpr, tpr, label=f"{names[k]} (AUC {roc_auc_score(t, probs[:, k]):.3f})")
-    ax.plot([0, 1], [0, 1], "k:", lw=1)
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.set_title("ROC")
-    ax.legend(fontsize=8)
+    _finish_roc(ax, "ROC", "false positive rate", "true positive rate", 8)
     return _save(fig, path)
 
 
@@ -104,12 +100,18 @@ def roc_pair_plot(y_true: np.ndarray, probs: np.ndarray, names: Sequence[str], p
             continue
         fpr, tpr, _ = roc_curve(t, s)
         ax.plot(fpr, tpr, label=f"{names[i]} vs {names[j]} (AUC {roc_auc(t, s):.3f})")
-    ax.plot([0, 1], [0, 1], "k:", lw=1)
-    ax.set_xlabel("false positive rate (second class called first)")
-    ax.set_ylabel("true positive rate (first class)")
-    ax.set_title("ROC per pair of classes (one vs one)")
-    ax.legend(fontsize=7)
+    _finish_roc(ax, "ROC per pair of classes (one vs one)",
+                "false positive rate (second class called first)", "true positive rate (first class)", 7)
     return _save(fig, path)
+
+
+def _finish_roc(ax: Any, title: str, xlabel: str, ylabel: str, fontsize: int) -> None:
+    """Chance diagonal, axis labels, title and legend of a ROC plot."""
+    ax.plot([0, 1], [0, 1], "k:", lw=1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=fontsize)
 
 
 def regression_plots(name: str, y: np.ndarray, pred: np.ndarray, sigma: np.ndarray | None,
