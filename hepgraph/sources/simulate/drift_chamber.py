@@ -26,12 +26,30 @@ from hepgraph.registry import SOURCES
 from hepgraph.sources.base import SourceInfo
 from hepgraph.sources.simulate import gun
 from hepgraph.sources.simulate.base import SimulatedSource, check_positive, check_range, make_factory
+from hepgraph.sources.simulate.draws import normal32
 from hepgraph.sources.simulate.helix import cylinder_crossings
 from hepgraph.sources.simulate.material import bethe_bloch, highland, landau_factor, material, mip_dedx
 from hepgraph.sources.simulate.tracker import scattering_offsets, smear_tangential
 from hepgraph.sources.simulate.truth import ParticleList
 
 C_MM_NS = 299.792458
+
+
+def stable_order(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key, kind="stable")`` for non-negative int64 keys, faster.
+
+    The row number goes into the low bits of each key, so the keys become unique and a
+    plain value sort (numpy's SIMD quicksort) orders them stably; the rows are read back
+    from the low bits (~2x faster than a stable argsort, 1.2x than an argsort, here).
+    """
+    bits = max(int(key.size).bit_length(), 1)
+    if key.size == 0 or int(key.max()) >= 1 << (62 - bits):      # would overflow: plain path
+        return np.argsort(key, kind="stable")
+    packed = np.left_shift(key, bits)
+    packed |= np.arange(key.size)
+    packed.sort()
+    packed &= (1 << bits) - 1
+    return packed
 
 
 class DriftChamber(SimulatedSource):
@@ -153,21 +171,19 @@ class DriftChamber(SimulatedSource):
             scale = radii.astype(np.float32)[None, :] / np.hypot(cx, cy)  # back onto the layer
             cx *= scale
             cy *= scale
-        keep = ok & (rng.random(ok.shape) < float(c["efficiency"]))
+        keep = ok & (rng.random(ok.shape, dtype=np.float32) < np.float32(c["efficiency"]))
         flat = np.flatnonzero(keep)                                # 1-D gathers are the cheapest
         trk, lay = np.divmod(flat, radii.size)
         # Per-hit work in float32 (the stored precision): half the memory traffic.
         f4 = np.float32
-        pos = np.empty((flat.size, 3), dtype=f4)
-        for k in range(3):
-            pos[:, k] = cpos[..., k].reshape(-1)[flat]
+        px, py, pz = (cpos[..., k].reshape(-1)[flat] for k in range(3))   # contiguous (H,) each
         ph, path = phase.reshape(-1)[flat].astype(f4), plen.reshape(-1)[flat].astype(f4)
-        ut = np.stack([cp.reshape(-1)[flat], sp_.reshape(-1)[flat]], axis=1).astype(f4)
+        ux, uy = cp.reshape(-1)[flat], sp_.reshape(-1)[flat]          # transverse direction
         nw = self.wires
         stagger = np.where(np.arange(radii.size) % 2 == 1, 0.5, 0.0)
         dphi = 2 * np.pi / nw
         r_l, dphi_l, st_l = radii.astype(f4)[lay], dphi.astype(f4)[lay], stagger.astype(f4)[lay]
-        phi = np.arctan2(pos[:, 1], pos[:, 0])
+        phi = np.arctan2(py, px)
         # phi in [-pi, pi]: the rounded index lies in [-nw/2, nw/2], one wrap makes it a wire.
         wire = np.rint(phi / dphi_l - st_l).astype(np.int64)
         nw_l = nw[lay]
@@ -178,11 +194,11 @@ class DriftChamber(SimulatedSource):
         # m = (phi_W + phi_P) / 2, so the distance of W to the track line is |2 r sin(D/2) cos(ph - m)|.
         dca = np.abs(f4(2) * r_l * np.sin(f4(0.5) * (wphi - phi)) * np.cos(ph - f4(0.5) * (wphi + phi)))
         sig = f4(c["sigma_rphi"])
-        drift = np.abs(dca + rng.standard_normal(dca.size, dtype=f4) * sig)
-        hpos = smear_tangential(rng, pos, float(sig))
-        hpos[:, 2] += rng.standard_normal(dca.size, dtype=f4) * f4(c["sigma_z"])
+        drift = np.abs(dca + normal32(rng, dca.size, sig))
+        hx, hy = smear_tangential(rng, px, py, float(sig), r_l)
+        hz = pz + normal32(rng, dca.size, c["sigma_z"])
         # cos of the angle between the track and the radial direction (3D).
-        cos_r = np.abs(ut[:, 0] * pos[:, 0] + ut[:, 1] * pos[:, 1]) / r_l * sin_t.astype(f4)[trk]
+        cos_r = np.abs(ux * px + uy * py) / r_l * sin_t.astype(f4)[trk]
         cell = f4(c["cell_size"])
         seg_cm = np.minimum(cell / np.maximum(cos_r, f4(0.2)), f4(5) * cell) / f4(10.0)
         dedx = np.zeros(nt)                                          # MeV/cm, constant along a track
@@ -211,10 +227,9 @@ class DriftChamber(SimulatedSource):
         hev = np.concatenate([ev[trk], nev])
         layer = np.concatenate([lay, nl]).astype(np.int32)
         wires = np.concatenate([wire, nwire]).astype(np.int32)
-        # Sort by (event, layer, wire), ties by row: unique keys, so the (SIMD) quicksort
-        # gives the stable order (~2x faster than kind="stable" on 430k hits).
+        # Sort by (event, layer, wire), ties by row.
         key = (hev * radii.size + layer) * (int(nw.max()) + 1) + wires
-        order = np.argsort(key * key.size + np.arange(key.size))
+        order = stable_order(key)
         dest = np.empty_like(order)
         dest[order] = np.arange(order.size)                 # output row of each signal/noise row
         d_sig, d_noise = dest[: trk.size], dest[trk.size:]
@@ -226,8 +241,8 @@ class DriftChamber(SimulatedSource):
             return out
 
         hits = {
-            "x": place(hpos[:, 0], npos[:, 0], f4), "y": place(hpos[:, 1], npos[:, 1], f4),
-            "z": place(hpos[:, 2], npos[:, 2], f4),
+            "x": place(hx, npos[:, 0], f4), "y": place(hy, npos[:, 1], f4),
+            "z": place(hz, npos[:, 2], f4),
             "t": place(time, ndrift / v + rng.uniform(0, 50, nev.size).astype(f4), f4),
             "charge": place(charge, nq, f4), "layer": layer[order], "wire": wires[order],
             "drift_radius": place(drift, ndrift, f4),

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hepgraph.sources.simulate import helix
+from hepgraph.sources.simulate.draws import normal32
 from hepgraph.sources.simulate.helix import TrackState
 from hepgraph.sources.simulate.material import highland, scatter
 
@@ -114,16 +115,26 @@ def propagate(
     )
 
 
-def smear_tangential(rng: np.random.Generator, pos: np.ndarray, sigma: float) -> np.ndarray:
-    """Move points on a cylinder by Gaussian(sigma) mm along the azimuthal direction (r*phi)."""
-    r = np.hypot(pos[:, 0], pos[:, 1])
-    dt = pos.dtype
-    u = rng.standard_normal(pos.shape[0], dtype=dt) * dt.type(sigma) / np.maximum(r, dt.type(1e-9))
-    scale = dt.type(1) / np.sqrt(dt.type(1) + u**2)                       # stay on the cylinder
-    out = pos.copy()
-    out[:, 0] = (pos[:, 0] - u * pos[:, 1]) * scale
-    out[:, 1] = (pos[:, 1] + u * pos[:, 0]) * scale
-    return out
+def smear_tangential(
+    rng: np.random.Generator, x: np.ndarray, y: np.ndarray, sigma: float, r: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move points on cylinders by Gaussian(sigma) mm along the azimuthal direction (r*phi).
+
+    Args:
+        x, y: (H,) float32 transverse coordinates (mm) of points on cylinders around z.
+        sigma: r-phi resolution (mm).
+        r: (H,) their cylinder radii (mm) when known (else computed from x, y).
+
+    Returns:
+        The smeared (x, y), float32, still on their cylinders.
+    """
+    f4 = np.float32
+    if r is None:
+        r = np.hypot(x, y)
+    u = normal32(rng, x.shape[0], sigma)
+    u /= np.maximum(r, f4(1e-9))
+    scale = f4(1) / np.sqrt(f4(1) + u * u)                       # stay on the cylinder
+    return (x - u * y) * scale, (y + u * x) * scale
 
 
 def scattering_offsets(
@@ -141,24 +152,26 @@ def scattering_offsets(
         alive: (N, J) crossings that exist (kicks only there).
 
     Returns:
-        Two (N, J) displacements (mm) along two directions orthogonal to the track.
+        Two (N, J) float32 displacements (mm) along two directions orthogonal to the track.
     """
-    out = []
     f4 = np.float32
-    path4 = path.astype(f4)                      # float32: mm-scale offsets need no more
-    scale = (theta0.astype(f4)[:, None] * alive).astype(f4)
-    for _ in range(2):
-        th = rng.standard_normal(path.shape, dtype=f4)
-        th *= scale
-        a = np.cumsum(th, axis=1)
-        a -= th
-        tl = th * path4
-        b = np.cumsum(tl, axis=1)
-        b -= tl
-        a *= path4
-        a -= b
-        out.append(a)
-    return out[0], out[1]
+    # Work in (J, N): a running sum over J is then J whole-row additions (6x faster than
+    # np.cumsum along rows of 43 here). float32: mm-scale offsets need no more.
+    path4 = np.ascontiguousarray(path.T, dtype=f4)                       # (J, N)
+    th = normal32(rng, (2,) + path4.shape)                               # (2, J, N) kicks
+    th *= alive.T
+    th *= theta0.astype(f4)
+    tl = th * path4
+    a = np.empty_like(th)                                                # sums over k < j
+    b = np.empty_like(th)
+    a[:, 0] = 0.0
+    b[:, 0] = 0.0
+    for j in range(1, path4.shape[0]):
+        np.add(a[:, j - 1], th[:, j - 1], out=a[:, j])
+        np.add(b[:, j - 1], tl[:, j - 1], out=b[:, j])
+    a *= path4
+    a -= b
+    return np.ascontiguousarray(a[0].T), np.ascontiguousarray(a[1].T)
 
 
 def plane_hits(

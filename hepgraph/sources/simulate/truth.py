@@ -56,8 +56,11 @@ class ParticleList:
         counts = np.bincount(cat["event"], minlength=self.n_events)
         # Hits per (event, id): ids are dense 0..n-1 per event, so index = offset + id.
         off = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        valid = hit_pid >= 0
-        nh = np.bincount(off[hit_event[valid]] + hit_pid[valid], minlength=cat["id"].shape[0])
+        npart = cat["id"].shape[0]
+        row = off[hit_event]
+        row += hit_pid
+        row[hit_pid < 0] = npart                          # noise: one extra bin, dropped
+        nh = np.bincount(row, minlength=npart + 1)[:npart]
         cols = {
             "particle_id": cat["id"], "particle_pdg": cat["pdg"], "particle_q": cat["q"],
             "particle_px": cat["mom"][:, 0].astype(np.float32),

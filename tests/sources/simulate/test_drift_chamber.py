@@ -87,3 +87,12 @@ def test_topology_classes_give_labels():
 def test_bad_parameters(params, match):
     with pytest.raises(ConfigError, match=match):
         DriftChamber(params=params)
+
+
+def test_stable_order_equals_a_stable_argsort():
+    from hepgraph.sources.simulate.drift_chamber import stable_order
+
+    rng = np.random.default_rng(0)
+    for n, hi in [(0, 5), (1, 5), (1000, 7), (100_000, 3_000_000), (50, 2**60)]:
+        key = rng.integers(0, hi, n, dtype=np.int64)
+        np.testing.assert_array_equal(stable_order(key), np.argsort(key, kind="stable"))
