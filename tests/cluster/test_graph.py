@@ -169,3 +169,25 @@ def test_bad_input():
         GNNClusterer(mode="chain", gap_penalty=-1.0)
     with pytest.raises(ConfigError, match="contradicts"):
         GNNClusterer(mode="chain", walk=True)
+
+
+@pytest.mark.parametrize("graph,given,expect", [
+    ("layers", {}, ("chain", 0.1)),
+    ("knn", {}, ("components", 0.5)),
+    (None, {}, ("components", 0.5)),
+    ("layers", {"mode": "components"}, ("components", 0.5)),
+    ("layers", {"threshold": 0.4}, ("chain", 0.4)),
+    ("layers", {"walk": True}, ("walk", 0.5)),
+    ("knn", {"mode": "chain"}, ("chain", 0.1)),
+])
+def test_defaults_follow_the_models_graph(graph, given, expect):
+    """A run trained on the `layers` graph gets chain building (threshold 0.1) by default."""
+
+    class Model:  # only the attribute the defaults look at
+        pass
+
+    model = Model()
+    if graph is not None:
+        model.graph = graph
+    c = GNNClusterer(model=model, **given)
+    assert (c.mode, c.threshold) == expect
