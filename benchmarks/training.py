@@ -41,6 +41,9 @@ def main() -> None:
     ap.add_argument("--families", default=",".join(FAMILIES))
     ap.add_argument("--data", default=None, help="existing dataset (skips the build)")
     ap.add_argument("--task", default=None)
+    ap.add_argument("--set", dest="sets", action="append", default=[],
+                    help="extra config override for every family, e.g. model.hidden_channels=32 "
+                         "(repeatable): shrink a model so that its CPU step is as short as a GPU step")
     args = ap.parse_args()
 
     import hepgraph.sources  # noqa: F401
@@ -64,7 +67,8 @@ def main() -> None:
         flags = {"data.train": str(data), "model.name": model, "task.name": args.task,
                  "train.epochs": 2, "train.batch_size": args.batch_size, "train.device": args.device,
                  "train.amp": ("bf16" if args.amp else None), "data.workers": args.workers}
-        cfg = resolve(None, flags, [f"train.max_steps_per_epoch={args.steps}", "train.log_every=0", *sets])
+        cfg = resolve(None, flags, [f"train.max_steps_per_epoch={args.steps}", "train.log_every=0", *sets,
+                                    *args.sets])
         out = tmp / f"run-{fam}"
         try:
             run(cfg, out)
@@ -81,10 +85,10 @@ def main() -> None:
     print(f"\n{time.strftime('%Y-%m-%d')} | {args.source}, {n_events} events, hits/event median "
           f"{hits['median']}, batch {args.batch_size}, device {args.device} ({dev}), amp {args.amp}, "
           f"torch {torch.__version__}, threads {torch.get_num_threads()}")
-    print("| family | model | events/s | loader share of step time | same, without the epoch's first batch |"
-          "\n|---|---|---|---|---|")
+    print("| family | model | events/s | ms per step | loader share of step time | same, without the epoch's first batch |"
+          "\n|---|---|---|---|---|---|")
     for fam, model, eps, lf, st in rows:
-        print(f"| {fam} | {model} | {eps:.1f} | {100 * lf:.1f} % | {100 * st:.1f} % |")
+        print(f"| {fam} | {model} | {eps:.1f} | {1e3 * args.batch_size / eps:.1f} | {100 * lf:.1f} % | {100 * st:.1f} % |")
 
 
 if __name__ == "__main__":
