@@ -164,8 +164,8 @@ def scattering_offsets(
     tl = th * path4
     a = np.empty_like(th)                                                # sums over k < j
     b = np.empty_like(th)
-    a[:, 0] = 0.0
-    b[:, 0] = 0.0
+    a[:, :1] = 0.0
+    b[:, :1] = 0.0
     for j in range(1, path4.shape[0]):
         np.add(a[:, j - 1], th[:, j - 1], out=a[:, j])
         np.add(b[:, j - 1], tl[:, j - 1], out=b[:, j])

@@ -44,3 +44,22 @@ def test_linearised_scattering_of_plane_hits_follows_highland():
     assert np.std((pos[:, 1, 1] - pos[:, 0, 1]) / 1000.0) == pytest.approx(theta0, rel=0.03)
     assert np.std((pos[:, 1, 2] - pos[:, 0, 2]) / 1000.0) == pytest.approx(theta0, rel=0.03)
     np.testing.assert_allclose(pos[:, :, 0], [[10.0, 1010.0]] * n)   # points stay on their planes
+
+
+def test_scattering_offsets_have_the_variance_of_summed_kicks():
+    """Var of the offset at crossing j = theta0^2 * sum_{k<j} (L_j - L_k)^2 over live kicks."""
+    from hepgraph.sources.simulate.tracker import scattering_offsets
+
+    n, theta0 = 40_000, 1e-3
+    path = np.tile(np.array([100.0, 200.0, 300.0, 400.0, 500.0]), (n, 1))
+    alive = np.ones(path.shape, bool)
+    alive[n // 2:, 1] = False                                 # second half: no kick at crossing 1
+    d1, d2 = scattering_offsets(np.random.default_rng(2), np.full(n, theta0), path, alive)
+    assert d1.shape == path.shape and d1.dtype == np.float32
+    np.testing.assert_array_equal(d1[:, 0], 0.0)              # nothing before the first crossing
+    full = theta0**2 * (400.0**2 + 300.0**2 + 200.0**2 + 100.0**2)
+    holed = theta0**2 * (400.0**2 + 200.0**2 + 100.0**2)
+    for d in (d1, d2):
+        assert d[: n // 2, 4].var() == pytest.approx(full, rel=0.03)
+        assert d[n // 2:, 4].var() == pytest.approx(holed, rel=0.03)
+    assert abs(np.corrcoef(d1[:, 4], d2[:, 4])[0, 1]) < 0.02
