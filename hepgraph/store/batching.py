@@ -129,8 +129,34 @@ class HitLoader(DataLoader):
         # Not a generator function: the workers start fetching when the iterator is made,
         # so a trainer can make the next epoch's iterator ahead of time (during validation).
         inner = super().__iter__()
+        _widen_result_pipe(inner)
         # With pin_memory the DataLoader's pin thread already made the HitBatch.
         return (item if isinstance(item, HitBatch) else unpack(item) for item in inner)
+
+
+#: bytes of the worker -> consumer pipe: a whole batch fits (~200 KB for 16 LArTPC events).
+RESULT_PIPE_BYTES = 1 << 20
+
+
+def _widen_result_pipe(inner: Any, size: int = RESULT_PIPE_BYTES) -> None:
+    """Let the workers' result pipe hold whole batches (Linux ``F_SETPIPE_SZ``).
+
+    A batch is one pickled message of a few hundred KB; through the default 64 KB pipe the
+    worker and the consumer hand it over in chunks, each a cross-process wake-up. With a
+    wide pipe a finished batch waits complete in the pipe and the consumer reads it at
+    once (next() 3.5-4.4 -> 2.0-2.6 ms per batch on the 2-core VM). Best effort: other
+    platforms, a lower ``/proc/sys/fs/pipe-max-size`` or another torch layout change nothing.
+    """
+    queue = getattr(inner, "_worker_result_queue", None)
+    reader = getattr(queue, "_reader", None)
+    if reader is None:
+        return
+    try:
+        import fcntl
+
+        fcntl.fcntl(reader.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), size)
+    except (ImportError, OSError, ValueError):
+        pass
 
 
 class EpochBatchSampler(Sampler[list[int]]):

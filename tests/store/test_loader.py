@@ -126,3 +126,23 @@ def test_worker_affine_batches():
         for i in b:
             owner.setdefault(i // 10, set()).add(k % 2)
     assert sum(len(v) > 1 for v in owner.values()) <= 1  # at most the block at a stream's tail
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_SETPIPE_SZ is Linux-only")
+def test_worker_result_pipe_holds_a_whole_batch(ds, monkeypatch):
+    """The workers' result pipe is widened so that a finished batch waits in it whole."""
+    import fcntl
+
+    from hepgraph.store import batching
+
+    if int(Path("/proc/sys/fs/pipe-max-size").read_text()) < batching.RESULT_PIPE_BYTES:
+        pytest.skip("pipe-max-size below the requested size")
+    seen = []
+    widen = batching._widen_result_pipe
+    monkeypatch.setattr(batching, "_widen_result_pipe", lambda inner: (widen(inner), seen.append(inner)))
+    it = iter(make_loader(ds, 8, shuffle=True, num_workers=1))
+    first = next(it)
+    reader = seen[0]._worker_result_queue._reader
+    assert fcntl.fcntl(reader.fileno(), 1032) >= batching.RESULT_PIPE_BYTES   # F_GETPIPE_SZ
+    assert first.batch_size + sum(b.batch_size for b in it) == len(ds)
+    widen(object())                                                          # no queue: no-op
