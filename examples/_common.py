@@ -46,16 +46,12 @@ def parse_args(description: str, default_out: str,
 
 
 def simulate(source: str, out: Path, events: int, seed: int, params: Mapping[str, Any] | None = None) -> Path:
-    """Build ``events`` events of a built-in simulator (reused when already built with the same size)."""
+    """Build ``events`` events of a built-in simulator into ``out`` (rebuilt on every run: a
+    few seconds to a minute, and never stale after a simulator or parameter change)."""
     import hepgraph.sources  # noqa: F401
-    from hepgraph import open_dataset
     from hepgraph.registry import SOURCES
     from hepgraph.store import build_dataset
 
-    if (out / "manifest.json").is_file():
-        ds = open_dataset(out)
-        if len(ds) == events and ds.manifest.get("seed") == seed:
-            return out
     src = SOURCES.get(source)(inputs=None, mapping=None, seed=seed, params={"events": events, **(params or {})})
     return build_dataset(src, out, max_events=events, seed=seed, overwrite=True)
 
