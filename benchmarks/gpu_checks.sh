@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The GPU checks the issues ask for, in one call on a CUDA machine (about 15 minutes on an H100).
+# The GPU checks the issues ask for, in one call on a CUDA machine (estimated 10-15 minutes on an
+# H100 from earlier per-step rates; not yet run as a whole).
 #
 #   OUT=/path/for/results bash benchmarks/gpu_checks.sh [quick]
 #
