@@ -18,8 +18,11 @@ set -u
 OUT=${OUT:-gpu-checks}
 mkdir -p "$OUT"
 QUICK=${1:-}
-STEPS=100
-[ "$QUICK" = quick ] && STEPS=40
+if [ -z "${STEPS:-}" ]; then
+    STEPS=100
+    [ "$QUICK" = quick ] && STEPS=40
+fi
+DEVICE=${DEVICE:-cuda}   # DEVICE=cpu STEPS=2: a smoke test of this script on a CPU machine
 PY=${PYTHON:-python}
 summary="$OUT/summary.txt"
 : > "$summary"
@@ -35,18 +38,18 @@ step() {  # step NAME LIMIT_S COMMAND...: run with a time limit, log the exit co
 
 {
     nvidia-smi
-    $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(0))"
+    $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.is_available() and torch.cuda.get_device_name(0))"
     nproc
 } > "$OUT/env.txt" 2>&1
 
 step cuda_tests 600 $PY -m pytest -q -rs -p no:cacheprovider tests/sparse tests/models tests/train -k "cuda or autocast or amp"
 if [ "$QUICK" != quick ]; then
-    step sparse_conv 600 $PY benchmarks/sparse_conv.py --device cuda
+    step sparse_conv 600 $PY benchmarks/sparse_conv.py --device "$DEVICE"
 fi
 DATA=${DATA:-/tmp/hg-gpu-lartpc}
 if [ ! -f "$DATA/_manifest.json" ]; then
     step build 300 $PY -m hepgraph build-dataset --source sim-lartpc --events 4096 --out "$DATA" --workers 8 --overwrite
 fi
-step training_fp32 900 $PY benchmarks/training.py --data "$DATA" --steps "$STEPS" --batch-size 16 --device cuda --workers 4
-step training_amp 900 $PY benchmarks/training.py --data "$DATA" --steps "$STEPS" --batch-size 16 --device cuda --workers 4 --amp
+step training_fp32 900 $PY benchmarks/training.py --data "$DATA" --steps "$STEPS" --batch-size 16 --device "$DEVICE" --workers 4
+step training_amp 900 $PY benchmarks/training.py --data "$DATA" --steps "$STEPS" --batch-size 16 --device "$DEVICE" --workers 4 --amp
 cat "$summary"
