@@ -62,8 +62,6 @@ def calibration_ms() -> float:
 
 def _reference_work(_: int) -> float:
     """A fixed CPU-bound numpy workload (no I/O, no allocation growth); returns its CPU s."""
-    import numpy as np
-
     a = np.random.default_rng(0).random(430_000)
     c0 = time.process_time()
     for _ in range(400):

@@ -176,7 +176,10 @@ def cylinder_crossings(
     pos: np.ndarray, mom: np.ndarray, q: np.ndarray, b: float, radii: np.ndarray,
     dtype: type = np.float64,
 ) -> tuple[np.ndarray, ...]:
-    """First outward crossings of N helices with J cylinders, all at once (no scattering).
+    """First crossings ahead of N helices with J cylinders, all at once (no scattering).
+
+    Outward for a vertex inside a cylinder (the simulators' case); the inward crossing where
+    it comes first from a vertex outside one.
 
     With centre c = (x0 - sin(phi0)/k, y0 + cos(phi0)/k) and signed curvature k = h/R,
     the point at phase Phi is c + (sin Phi, -cos Phi)/k, so ``|p|^2 = r^2`` reads
