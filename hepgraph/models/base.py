@@ -70,6 +70,11 @@ class HitModel(nn.Module):
         else:
             self.head = EdgeHead(int(hit_channels or 0), o, h)
 
+    @property
+    def data_columns(self) -> tuple[str, ...]:
+        """Dataset columns the model reads from ``batch.hit`` besides ``pos`` and ``feats``."""
+        return ("layer",) if self.graph == "layers" else ()
+
     def edges(self, batch: HitBatch) -> Tensor:
         """``batch.edge_index`` when set, else edges built by ``self.graph``."""
         if batch.edge_index is not None:

@@ -7,7 +7,7 @@ column instead of a Python loop over events.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -41,8 +41,13 @@ class PackedBatch(NamedTuple):
         return unpack(self).pin_memory()
 
 
-def pack_flat(flat: FlatBatch, features: FeatureSpec | Sequence[Any] | None = None) -> PackedBatch:
-    """Stack positions, compute features and make every column contiguous (numpy only)."""
+def pack_flat(flat: FlatBatch, features: FeatureSpec | Sequence[Any] | None = None,
+              keep: Collection[str] | None = None) -> PackedBatch:
+    """Stack positions, compute features and make every column contiguous (numpy only).
+
+    ``keep``: the hit/event/particle columns the batch carries besides positions, features
+    and ``event_id`` (None = all read); columns read only to compute features are dropped.
+    """
     spec = FeatureSpec.parse(features) if features is not None else None
     b = len(flat.counts)
     ptr = np.zeros(b + 1, dtype=np.int64)
@@ -61,14 +66,20 @@ def pack_flat(flat: FlatBatch, features: FeatureSpec | Sequence[Any] | None = No
         pptr = np.zeros(b + 1, dtype=np.int64)
         np.cumsum(flat.pcounts, out=pptr[1:])
     c = np.ascontiguousarray
+    event_id = evt.pop("event_id", np.arange(b)).astype(np.int64)
+    if keep is not None:
+        hit, evt = _only(hit, keep), _only(evt, keep)
     return PackedBatch(
-        pos=pos, feats=c(feats), ptr=ptr,
-        event_id=evt.pop("event_id", np.arange(b)).astype(np.int64),
+        pos=pos, feats=c(feats), ptr=ptr, event_id=event_id,
         hit={k: c(v) for k, v in hit.items() if k not in POS_COLUMNS},
         event={k: c(v) for k, v in evt.items() if v.dtype != object},
-        particle={k: c(v) for k, v in flat.particles.items()},
+        particle={k: c(v) for k, v in (flat.particles if keep is None else _only(flat.particles, keep)).items()},
         particle_ptr=pptr,
     )
+
+
+def _only(columns: dict[str, np.ndarray], keep: Collection[str]) -> dict[str, np.ndarray]:
+    return {k: v for k, v in columns.items() if k in keep}
 
 
 def unpack(packed: PackedBatch) -> HitBatch:
@@ -92,14 +103,16 @@ def collate_flat(flat: FlatBatch, features: FeatureSpec | Sequence[Any] | None =
 class BatchedView(Dataset):
     """Wraps an :class:`EventDataset`: ``view[list_of_indices]`` is one :class:`PackedBatch`."""
 
-    def __init__(self, dataset: EventDataset, features: FeatureSpec | None = None) -> None:
+    def __init__(self, dataset: EventDataset, features: FeatureSpec | None = None,
+                 keep: Collection[str] | None = None) -> None:
         self.dataset, self.features = dataset, features
+        self.keep = None if keep is None else frozenset(keep)
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def __getitem__(self, indices: list[int]) -> PackedBatch:
-        return pack_flat(self.dataset.gather(indices), self.features)
+        return pack_flat(self.dataset.gather(indices), self.features, self.keep)
 
     def __repr__(self) -> str:
         return f"BatchedView({self.dataset!r})"
@@ -119,9 +132,9 @@ class HitLoader(DataLoader):
     """
 
     def __init__(self, dataset: EventDataset, batch_sampler: Sampler[list[int]], *,
-                 features: FeatureSpec | None = None, pin_memory: bool = False,
-                 **kwargs: Any) -> None:
-        super().__init__(BatchedView(dataset, features), batch_size=None, sampler=batch_sampler,
+                 features: FeatureSpec | None = None, keep: Collection[str] | None = None,
+                 pin_memory: bool = False, **kwargs: Any) -> None:
+        super().__init__(BatchedView(dataset, features, keep), batch_size=None, sampler=batch_sampler,
                          collate_fn=_identity, pin_memory=pin_memory, **kwargs)
         self.features = features
 

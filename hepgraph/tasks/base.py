@@ -100,6 +100,13 @@ class Task(nn.Module):
         """Number of model output channels this task needs."""
         raise NotImplementedError
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Dataset columns the task reads from a batch (targets, ``hit_id`` for per-hit
+        predictions); the loader reads and ships only these, the model's and the features'.
+        A column the dataset lacks is skipped (``check`` reports missing labels)."""
+        return ()
+
     def check(self, manifest: Mapping[str, Any]) -> None:
         """Raise :class:`DataError` when the dataset has no labels for this task."""
 

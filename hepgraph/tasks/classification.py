@@ -75,6 +75,10 @@ class EventClassTask(Task):
             raise ConfigError(f"task `{self.name}` needs num_classes; set --set task.num_classes=K")
         return self.num_classes
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.column,)
+
     def check(self, manifest: Mapping[str, Any]) -> None:
         require_columns(manifest, [self.column], self.name)
         names = manifest.get("label_names") if self.column == "label" else None

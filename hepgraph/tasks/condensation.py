@@ -207,6 +207,10 @@ class CondensationTask(Task):
     def out_channels(self) -> int:
         return self.dims + 1
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return ("track_id", "hit_id")
+
     def check(self, manifest: Mapping[str, Any]) -> None:
         require_columns(manifest, ["track_id"], self.name)
 

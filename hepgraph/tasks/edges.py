@@ -87,6 +87,10 @@ class EdgeClassificationTask(Task):
     def out_channels(self) -> int:
         return 1
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return ("track_id", "hit_id")
+
     def check(self, manifest: Mapping[str, Any]) -> None:
         require_columns(manifest, ["track_id"], self.name)
 

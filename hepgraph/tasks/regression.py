@@ -74,6 +74,10 @@ class RegressionTask(Task):
             raise ConfigError("task `regression` needs targets: use --targets px,py,pz")
         return 2 * len(self.target_names)
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.target_names)
+
     def check(self, manifest: Mapping[str, Any]) -> None:
         have = manifest_columns(manifest)
         valid = sorted(c for c in have if kind_of(c) == "event" and c not in ("event_id", "label"))

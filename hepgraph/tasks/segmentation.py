@@ -63,6 +63,10 @@ class SegmentationTask(Task):
             raise ConfigError("task `segmentation` needs num_classes; set --set task.num_classes=K")
         return self.num_classes
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return ("semantic", "hit_id")
+
     def check(self, manifest: Mapping[str, Any]) -> None:
         require_columns(manifest, ["semantic"], self.name)
         names = manifest.get("semantic_names")

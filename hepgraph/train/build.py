@@ -155,3 +155,25 @@ def fit_sample(dataset: Any, max_events: int) -> dict[str, np.ndarray]:
     if sem is not None:
         out["semantic_counts"] = sem
     return out
+
+
+def loader_columns(task: Task, model: nn.Module, manifest: Mapping[str, Any],
+                   extra: list[str] | str | None = None) -> list[str] | None:
+    """The dataset columns loader batches must carry: the task's (``Task.columns``), the
+    model's (``data_columns`` of any submodule) and ``extra`` (``data.columns``), in manifest
+    order; None (= every column) when ``extra`` is ``all``. Declared columns the dataset lacks
+    are skipped (an optional ``hit_id``; missing labels are the task's ``check``).
+
+    Raises:
+        ConfigError: an ``extra`` column is not in the dataset.
+    """
+    if extra == "all":
+        return None
+    have = list((manifest or {}).get("columns") or {})
+    bad = [c for c in extra or () if c not in have]
+    if bad:
+        raise ConfigError(f"data.columns: `{bad[0]}` is not a column of the dataset (have: {', '.join(have)})")
+    want = {*task.columns, *(extra or ())}
+    for m in model.modules():
+        want.update(getattr(m, "data_columns", ()))
+    return [c for c in have if c in want]

@@ -69,6 +69,8 @@ class DataConfig:
         features: feature spec ``[[column, centre, scale, clip], ...]`` (None = manifest default).
         workers: DataLoader worker processes.
         fit_events: training events read to fit task statistics (standardisation, classes).
+        columns: extra dataset columns batches carry (``batch.hit``/``batch.event``) besides
+            those the task, model and features declare; ``all`` = every column.
     """
 
     train: str | None = None
@@ -76,6 +78,7 @@ class DataConfig:
     features: list[Any] | None = None
     workers: int = 0
     fit_events: int = 2000
+    columns: list[str] | str | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,9 @@ def validate(raw: Mapping[str, Any]) -> RunConfig:
         raise ConfigError(f"train.lr `{t.lr}` must be > 0")
     if cfg.data.workers < 0:
         raise ConfigError(f"data.workers `{cfg.data.workers}` must be >= 0")
+    cols = cfg.data.columns
+    if cols is not None and cols != "all" and not (isinstance(cols, list) and all(isinstance(c, str) for c in cols)):
+        raise ConfigError(f"data.columns `{cols}` must be a list of column names or `all`")
     return cfg
 
 

@@ -15,7 +15,7 @@ from hepgraph.errors import ConfigError
 from hepgraph.events.features import FeatureSpec
 from hepgraph.events.hitbatch import HitBatch
 from hepgraph.tasks.base import Task
-from hepgraph.train.build import build_model, build_task
+from hepgraph.train.build import build_model, build_task, loader_columns
 from hepgraph.train.checkpoint import config_of, features_of, load_checkpoint
 from hepgraph.train.config import RunConfig, validate
 
@@ -86,7 +86,10 @@ def iterate(loaded: LoadedRun, dataset: Any, batch_size: int, workers: int = 0,
     """Yield ``(batch, model outputs)`` over a dataset in storage order, without gradients."""
     from hepgraph.store import make_loader
 
-    loader = make_loader(dataset, batch_size, features=loaded.features, num_workers=workers)
+    manifest = getattr(dataset, "manifest", None)
+    columns = None if manifest is None else loader_columns(loaded.task, loaded.model, manifest,
+                                                           loaded.config.data.columns)
+    loader = make_loader(dataset, batch_size, features=loaded.features, num_workers=workers, columns=columns)
     with torch.no_grad():
         for batch in loader:
             batch = batch.to(device)

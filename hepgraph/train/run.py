@@ -28,7 +28,8 @@ import yaml
 
 from hepgraph.errors import ConfigError
 from hepgraph.registry import OPTIMIZERS, SCHEDULERS
-from hepgraph.train.build import build_model, build_task, fit_sample, model_kwargs, resolve_features
+from hepgraph.train.build import (build_model, build_task, fit_sample, loader_columns, model_kwargs,
+                                  resolve_features)
 from hepgraph.train.checkpoint import config_of, load_checkpoint, manifest_hash
 from hepgraph.train.config import Component, RunConfig, check_component, validate
 from hepgraph.train.distributed import DistInfo, ShardedSampler, init_distributed, shutdown
@@ -160,8 +161,9 @@ def run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, epochs:
         from hepgraph.store import make_loader
 
         bs, workers = cfg.train.batch_size, cfg.data.workers
+        columns = loader_columns(task, model, manifest, cfg.data.columns)
         train_loader = make_loader(train_ds, bs, shuffle=True, features=features, num_workers=workers,
-                                   seed=epoch_seed(cfg.seed, 0), rank=info.rank,
+                                   seed=epoch_seed(cfg.seed, 0), rank=info.rank, columns=columns,
                                    world_size=info.world_size, pin_memory=device.type == "cuda")
         steps = len(train_loader)
         if cfg.train.max_steps_per_epoch:
@@ -171,6 +173,7 @@ def run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, epochs:
         ebs = cfg.eval.batch_size or bs
         vsampler = ShardedSampler(len(val_ds), info.rank, info.world_size, shuffle=False, pad=False)
         val_loader = make_loader(val_ds, ebs, features=features, num_workers=workers, sampler=vsampler,
+                                 columns=loader_columns(task, model, val_ds.manifest, cfg.data.columns),
                                  pin_memory=device.type == "cuda") if len(val_ds) else None
 
         def epoch_loader(epoch: int) -> Any:
