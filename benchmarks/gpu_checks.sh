@@ -12,6 +12,8 @@
 #   sparse_conv.txt     benchmarks/sparse_conv.py --device cuda (engine vs dense conv3d)
 #   training_fp32.txt   benchmarks/training.py --device cuda, 100-step epochs, 4 workers:
 #   training_amp.txt    events/s and the loader's share of step time per model family (fp32, bf16)
+#   loader_columns.txt  benchmarks/loader_columns.py: per-batch cost with all columns vs the
+#                       columns a classifier needs (pinning + host-to-device copy included)
 # "quick" skips sparse_conv and uses 40-step epochs. Each step has its own time limit, and a
 # failing step does not stop the others (see the exit codes in summary.txt).
 set -u
@@ -50,6 +52,7 @@ DATA=${DATA:-/tmp/hg-gpu-lartpc}
 if [ ! -f "$DATA/_manifest.json" ]; then
     step build 300 $PY -m hepgraph build-dataset --source sim-lartpc --events 4096 --out "$DATA" --workers 8 --overwrite
 fi
+step loader_columns 300 $PY benchmarks/loader_columns.py --data "$DATA" --device "$DEVICE" --batches 100
 step training_fp32 900 $PY benchmarks/training.py --data "$DATA" --steps "$STEPS" --batch-size 16 --device "$DEVICE" --workers 4
 step training_amp 900 $PY benchmarks/training.py --data "$DATA" --steps "$STEPS" --batch-size 16 --device "$DEVICE" --workers 4 --amp
 cat "$summary"
