@@ -15,6 +15,7 @@ from torch import nn
 
 from hepgraph.errors import ConfigError, DataError
 from hepgraph.events.features import FeatureSpec
+from hepgraph.events.schema import kind_of
 from hepgraph.registry import MODELS, TASKS
 from hepgraph.tasks.base import Task, manifest_columns
 from hepgraph.train.config import Component, check_component
@@ -138,6 +139,9 @@ def fit_sample(dataset: Any, max_events: int) -> dict[str, np.ndarray]:
     if n == 0:
         raise DataError("the training dataset holds no events")
     idx = np.unique(np.linspace(0, n - 1, min(n, max_events)).astype(np.int64))
+    if hasattr(dataset, "select"):  # read event columns (+ semantic) only, not every hit column
+        have = list(dataset.manifest["columns"])
+        dataset = dataset.select([c for c in have if kind_of(c) == "event" or c == "semantic"])
     cols: dict[str, list[Any]] = {}
     sem = None
     for i in idx:
