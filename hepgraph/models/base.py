@@ -15,7 +15,10 @@ class HitModel(nn.Module):
     """Base class: a body producing hit and/or event embeddings, then a task head.
 
     Subclasses build their body in ``__init__``, call :meth:`build_head` with the size of
-    their embeddings, and in ``forward`` call :meth:`finish` with them.
+    their embeddings, and in ``forward`` call :meth:`finish` with them. A model that reads
+    dataset columns from ``batch.hit``/``batch.event`` names them in :attr:`data_columns`:
+    training batches carry only those, the task's and the features' (``data.columns`` adds
+    more for a run).
 
     Args:
         in_channels: input features per hit (from the feature spec).

@@ -9,7 +9,8 @@ returns the loss plus the predictions in physical units. Tasks are registered in
 
 New task recipe: subclass :class:`Task`, set ``name``/``level``/``headline``, implement
 ``out_channels``, ``targets``, ``forward``, ``collect``, ``metrics`` and ``predictions``,
-and register it with ``@TASKS.register("my-task")``.
+list the dataset columns it reads in ``columns`` (batches carry only what the task and the
+model declare), and register it with ``@TASKS.register("my-task")``.
 """
 
 from __future__ import annotations
