@@ -11,8 +11,12 @@ with the distance of closest approach to the wire (``drift_radius``, smeared by
 ``sigma_r``) and the longitudinal position z from the plasma propagation (smeared by
 ``sigma_z``). Noise cells fire with probability ``noise_rate`` per cell and event.
 
-Event label: ``n_tracks`` = number of electrons with at least ``min_hits`` hits (track
-counting); class names "0".."max_tracks". Preset: ``configs/detectors/geiger-grid.yaml``.
+Event label: ``n_tracks`` = number of electrons that fired at least ``min_hits`` cells (track
+counting); class names "0".."max_tracks". A cell crossed by two tracks fires once and is
+stored once, with the first track's ``track_id``, but counts for both tracks here: which
+track the stored hit names is arbitrary (tracks leaving a common vertex often share their
+first cell), so ``particle_nhits`` (stored hits) can be below the cells a track fired.
+Preset: ``configs/detectors/geiger-grid.yaml``.
 """
 
 from __future__ import annotations
@@ -150,9 +154,10 @@ class GeigerGrid(SimulatedSource):
         hit_ev = hev[first]
         counts = np.bincount(hit_ev, minlength=n)
         pcounts, pcols = truth.columns(hit_ev, hits["track_id"])
-        visible = pcols.get("particle_nhits", np.zeros(0, np.int32)) >= int(c["min_hits"])
-        pev = np.repeat(np.arange(n), pcounts)
-        n_vis = np.bincount(pev[visible], minlength=n).astype(np.int32)
+        # Visible = fired >= min_hits cells, shared cells included: which track a shared cell's
+        # stored hit names is arbitrary, and must not decide whether a track counts.
+        visible = np.bincount(h_trk, minlength=nt) >= int(c["min_hits"])
+        n_vis = np.bincount(ev[visible], minlength=n).astype(np.int32)
         events = {"event_id": np.arange(start, start + n, dtype=np.int64), "n_tracks": n_vis, "label": n_vis}
         return table_from_flat(counts, hits, events, pcounts, pcols)
 
