@@ -8,7 +8,8 @@ now loads for a classifier), alternately in one process: the worker's cost per b
 (``EventDataset.gather`` + ``pack_flat``, row-group reads included, each pass with a cold
 cache), the pickled bytes and arrays a batch carries, and the consumer's cost per batch
 (unpickle + wrap as tensors; where CUDA is available also pinning and the host-to-device
-copy, synchronised). Batches are drawn within row groups, as the block-shuffle sampler does.
+copy, synchronised). Batches come in the training loader's order (block shuffle), so a
+row group read serves several batches as in training.
 """
 
 from __future__ import annotations
@@ -76,9 +77,11 @@ def main() -> None:
     need = [c for c in args.columns.split(",") if c]
     sets = {"all columns": (full, None),
             f"{'+'.join(need)} + features": (full.select([*need, *features.names]), need)}
-    rng = np.random.default_rng(0)
-    blocks = [b for b in full.blocks() if len(b) >= args.batch_size]
-    batches = [rng.choice(blocks[k % len(blocks)], args.batch_size, replace=False) for k in range(args.batches)]
+    from hepgraph.store import make_loader
+
+    # The training loader's own batch order (block shuffle, 1 worker's share of row groups).
+    order = make_loader(full, args.batch_size, shuffle=True, num_workers=1, seed=0).sampler
+    batches = [np.asarray(b) for b, _ in zip(order, range(args.batches))]
     device = torch.device(args.device)
     res: dict[str, list[tuple[float, float, float, int]]] = {k: [] for k in sets}
     for _ in range(args.repeats):
