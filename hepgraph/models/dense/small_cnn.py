@@ -28,7 +28,8 @@ class SmallCNN(HitModel):
     Args:
         in_channels, out_channels, level: see :class:`HitModel` (event level only).
         views: views (``xy``, ``yz``, ``xz``), one branch each.
-        image_shape: (H, W) pixels.
+        image_shape: (H, W) pixels of every view, or one (H, W) per view, e.g.
+            ``[[20, 113], [20, 113], [113, 113]]`` for views ``[xy, xz, yz]``.
         extent: detector box (3, 2) mm.
         encoding: image encoding.
         channels: widths of the conv stages.
@@ -40,14 +41,14 @@ class SmallCNN(HitModel):
     levels = ("event",)
 
     def __init__(self, in_channels: int, out_channels: int, level: str,
-                 views: Sequence[str] = ("xy",), image_shape: Sequence[int] = (64, 64),
+                 views: Sequence[str] = ("xy",), image_shape: Sequence[Any] = (64, 64),
                  extent: Any = None, encoding: str = "per_hit",
                  channels: Sequence[int] = (32, 64, 128), head_hidden: int = 128) -> None:
         super().__init__(in_channels, out_channels, level, head_hidden)
         for v in views:
             if v not in VIEW_AXES or v == "3d":
                 raise ConfigError(f"small-cnn view `{v}` is unknown; use xy, yz or xz")
-        self.views, self.image_shape = tuple(views), tuple(int(s) for s in image_shape)
+        self.views, self.shapes = tuple(views), _shapes(image_shape, len(views))
         self.extent, self.encoding, self.channels = parse_extent(extent), encoding, tuple(channels)
 
         def branch() -> nn.Sequential:
@@ -64,12 +65,25 @@ class SmallCNN(HitModel):
 
     def forward(self, batch: HitBatch) -> dict[str, Tensor]:
         """Shapes: (B, out_channels)."""
-        feats = [br(to_image(batch, v, self.image_shape, self.extent, self.encoding)).flatten(2).mean(-1)
-                 for br, v in zip(self.branches, self.views)]
+        feats = [br(to_image(batch, v, shape, self.extent, self.encoding)).flatten(2).mean(-1)
+                 for br, v, shape in zip(self.branches, self.views, self.shapes)]
         return self.finish(batch, event=torch.cat(feats, dim=1))
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, views={self.views}, channels={self.channels}"
+
+
+def _shapes(image_shape: Sequence[Any], n: int) -> tuple[tuple[int, int], ...]:
+    """One (H, W) per view from ``[H, W]`` or ``[[H, W], ...]`` (n of them)."""
+    try:
+        per = [image_shape] * n if all(not isinstance(s, Sequence) for s in image_shape) else list(image_shape)
+        shapes = tuple((int(h), int(w)) for h, w in per)
+    except (TypeError, ValueError):
+        shapes = ()
+    if len(shapes) != n or any(h < 1 or w < 1 for h, w in shapes):
+        raise ConfigError(f"small-cnn image_shape `{image_shape}` must be [H, W] or one [H, W] per view "
+                          f"({n} views), in pixels")
+    return shapes
 
 
 @register_model("small-cnn", family="dense", representation="image", levels=SmallCNN.levels,
