@@ -61,6 +61,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import hepgraph
+    from hepgraph.store import make_loader
     from hepgraph.train.build import resolve_features
 
     data = args.data
@@ -77,8 +78,6 @@ def main() -> None:
     need = [c for c in args.columns.split(",") if c]
     sets = {"all columns": (full, None),
             f"{'+'.join(need)} + features": (full.select([*need, *features.names]), need)}
-    from hepgraph.store import make_loader
-
     # The training loader's own batch order (block shuffle, 1 worker's share of row groups).
     order = make_loader(full, args.batch_size, shuffle=True, num_workers=1, seed=0).sampler
     batches = [np.asarray(b) for b, _ in zip(order, range(args.batches))]
