@@ -57,12 +57,14 @@ class SparseImageModel(HitModel):
         extent: (3, 2) mm; its lower corner is the voxel origin.
         reduce: merging of hits in one voxel (``sum``, ``mean``, ``max``).
         pool: event-level pooling of the final sites: ``mean`` (global average, as in the
-            dense twin) or ``mean_max`` (mean and max concatenated, 2x the channels: a feature
-            of a few sites, such as the start of a shower, is not averaged away).
+            dense twin), ``mean_max`` (mean and max concatenated, 2x the channels: a feature
+            of a few sites, such as the start of a shower, is not averaged away) or ``sum``
+            (keeps multiplicity, for counting: a mean over the *active* sites does not, unlike
+            the dense twin's mean over a fixed grid).
     """
 
     levels = ("event", "hit")
-    pools = ("mean", "mean_max")
+    pools = ("mean", "mean_max", "sum")
 
     def __init__(self, in_channels: int, out_channels: int, level: str,
                  voxel_size: float | Sequence[float] = 5.0, extent: Any = None,
@@ -86,6 +88,9 @@ class SparseImageModel(HitModel):
         if self.level == "event":
             if self.pool == "mean_max":                                    # (B, 2C)
                 return self.finish(batch, event=pool_hits(y.feats, y.coords[:, 0].long(), batch.batch_size))
+            if self.pool == "sum":                                         # (B, C)
+                b = y.coords[:, 0].long()
+                return self.finish(batch, event=y.feats.new_zeros(batch.batch_size, y.feats.shape[1]).index_add_(0, b, y.feats))
             return self.finish(batch, event=self.body.ops.global_pool(y, batch.batch_size))
         if y.stride == x.stride:
             rows = x.inverse_map
