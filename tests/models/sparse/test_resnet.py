@@ -49,5 +49,5 @@ def test_default_pool_is_mean_and_unknown_pool_is_refused():
     m = create_model("sparse-resnet18", in_channels=1, level="event", out_channels=3, base_channels=4,
                      voxel_size=20.0, extent=EXTENT)
     assert m.pool == "mean" and "pool=" not in repr(m)
-    with pytest.raises(ConfigError, match="pool `sum` is unknown"):
-        create_model("sparse-resnet18", in_channels=1, level="event", out_channels=3, pool="sum")
+    with pytest.raises(ConfigError, match="pool `median` is unknown"):
+        create_model("sparse-resnet18", in_channels=1, level="event", out_channels=3, pool="median")

@@ -3,10 +3,8 @@ features (= mean x active sites), so the head sees how many sites there were."""
 
 from __future__ import annotations
 
-import pytest
 import torch
 
-from hepgraph.errors import ConfigError
 from hepgraph.events import collate_events
 from hepgraph.models import create_model
 from hepgraph.represent.sparse import to_sparse
@@ -36,7 +34,3 @@ def test_sum_pool_is_mean_times_active_sites(event_factory):
     assert sites[1] == 0 and (s[1] == 0).all()
     torch.testing.assert_close(s, m * sites)
 
-
-def test_unknown_pool():
-    with pytest.raises(ConfigError, match="pool `median` is unknown"):
-        create_model("sparse-resnet18", in_channels=1, level="event", out_channels=2, pool="median")
