@@ -15,7 +15,7 @@ import numpy as np
 from torch.utils.data import DataLoader, Sampler
 
 from hepgraph.errors import ConfigError
-from hepgraph.events.features import FeatureSpec
+from hepgraph.events.features import DEFAULT_FEATURES, FeatureSpec
 from hepgraph.events.hitbatch import collate_events
 from hepgraph.store.batching import EpochBatchSampler, HitLoader
 from hepgraph.store.dataset import EventDataset
@@ -84,7 +84,9 @@ def make_loader(
         # shuffle=False keeps storage order, so batches are not made worker-affine then.
         batches = EpochBatchSampler(sampler, batch_size, drop_last, num_workers if shuffle else 0)
         if columns is not None:
-            feats = spec.names if spec is not None else [c for c in ("charge",) if c in dataset.manifest["columns"]]
+            # No spec: pack_flat uses DEFAULT_FEATURES when the data have them.
+            feats = spec.names if spec is not None else [c for c in DEFAULT_FEATURES.names
+                                                         if c in dataset.manifest["columns"]]
             dataset = dataset.select([*columns, *feats])
         return HitLoader(dataset, batches, features=spec, keep=columns, num_workers=num_workers,
                          pin_memory=pin_memory, **kwargs)

@@ -27,6 +27,7 @@ from hepgraph.models.heads import pool_hits
 from hepgraph.models.ops import SparseOps
 from hepgraph.represent.image import parse_extent
 from hepgraph.represent.sparse import REDUCTIONS, _voxel, to_sparse, voxel_coords
+from hepgraph.sparse.functional.pooling import global_pool
 
 
 def site_lookup(x: Any, query: Tensor) -> Tensor:
@@ -89,8 +90,7 @@ class SparseImageModel(HitModel):
             if self.pool == "mean_max":                                    # (B, 2C)
                 return self.finish(batch, event=pool_hits(y.feats, y.coords[:, 0].long(), batch.batch_size))
             if self.pool == "sum":                                         # (B, C)
-                b = y.coords[:, 0].long()
-                return self.finish(batch, event=y.feats.new_zeros(batch.batch_size, y.feats.shape[1]).index_add_(0, b, y.feats))
+                return self.finish(batch, event=global_pool(y, "sum"))
             return self.finish(batch, event=self.body.ops.global_pool(y, batch.batch_size))
         if y.stride == x.stride:
             rows = x.inverse_map
