@@ -61,11 +61,13 @@ class SparseImageModel(HitModel):
             dense twin), ``mean_max`` (mean and max concatenated, 2x the channels: a feature
             of a few sites, such as the start of a shower, is not averaged away) or ``sum``
             (keeps multiplicity, for counting: a mean over the *active* sites does not, unlike
-            the dense twin's mean over a fixed grid).
+            the dense twin's mean over a fixed grid) or ``mean_max_count`` (``mean_max`` plus
+            log(1 + active sites) of the input voxels and of the final sites, 2C + 2: the
+            event's extent, e.g. a track's range, without the scale of a sum).
     """
 
     levels = ("event", "hit")
-    pools = ("mean", "mean_max", "sum")
+    pools = ("mean", "mean_max", "sum", "mean_max_count")
 
     def __init__(self, in_channels: int, out_channels: int, level: str,
                  voxel_size: float | Sequence[float] = 5.0, extent: Any = None,
@@ -80,15 +82,20 @@ class SparseImageModel(HitModel):
 
     def pooled_channels(self, c: int) -> int:
         """Event feature size after pooling ``c`` channels."""
-        return 2 * c if self.pool == "mean_max" else c
+        return {"mean_max": 2 * c, "mean_max_count": 2 * c + 2}.get(self.pool, c)
 
     def forward(self, batch: HitBatch) -> dict[str, Tensor]:
         """Shapes: event (B, out) or hit (N, out)."""
         x = to_sparse(batch, self.voxel_size, self.reduce, self.extent)
         y = self.body(x)
         if self.level == "event":
-            if self.pool == "mean_max":                                    # (B, 2C)
-                return self.finish(batch, event=pool_hits(y.feats, y.coords[:, 0].long(), batch.batch_size))
+            if self.pool in ("mean_max", "mean_max_count"):                # (B, 2C [+ 2])
+                b = batch.batch_size
+                ev = pool_hits(y.feats, y.coords[:, 0].long(), b)
+                if self.pool == "mean_max_count":
+                    counts = [torch.bincount(t.coords[:, 0].long(), minlength=b) for t in (x, y)]
+                    ev = torch.cat([ev] + [torch.log1p(n.to(ev.dtype)).unsqueeze(1) for n in counts], 1)
+                return self.finish(batch, event=ev)
             if self.pool == "sum":                                         # (B, C)
                 return self.finish(batch, event=global_pool(y, "sum"))
             return self.finish(batch, event=self.body.ops.global_pool(y, batch.batch_size))
