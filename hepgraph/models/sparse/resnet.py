@@ -57,11 +57,11 @@ class SparseImageModel(HitModel):
         voxel_size: voxel edge (mm).
         extent: (3, 2) mm; its lower corner is the voxel origin.
         reduce: merging of hits in one voxel (``sum``, ``mean``, ``max``).
-        pool: event-level pooling of the final sites: ``mean`` (global average, as in the
-            dense twin), ``mean_max`` (mean and max concatenated, 2x the channels: a feature
-            of a few sites, such as the start of a shower, is not averaged away) or ``sum``
-            (keeps multiplicity, for counting: a mean over the *active* sites does not, unlike
-            the dense twin's mean over a fixed grid) or ``mean_max_count`` (``mean_max`` plus
+        pool: event-level pooling of the final sites: ``mean`` (global average over the
+            *active* sites; the dense twin averages over a fixed grid, which keeps the
+            amount of activity), ``mean_max`` (mean and max concatenated, 2C: a feature of a
+            few sites, such as the start of a shower, is not averaged away), ``sum`` (keeps
+            multiplicity, for counting) or ``mean_max_count`` (``mean_max`` plus
             log(1 + active sites) of the input voxels and of the final sites, 2C + 2: the
             event's extent, e.g. a track's range, without the scale of a sum).
     """
