@@ -57,12 +57,12 @@ MUPI_FEATURES = (["range", "margin", "contained", "q_track", "q_total", "n_hits"
                  + ["q_off", "n_off", "n_off_2mev", "q_track_per_mm"])
 
 
-def mupi_features(e: dict[str, Any], half: np.ndarray, tube: float = 4.5) -> list[float] | None:
+def mupi_features(e: dict[str, Any], extent: np.ndarray, tube: float = 4.5) -> list[float] | None:
     """Per-event features of a mu-/pi+ event given its primary's hits (perfect tracking).
 
     The truth ``track_id`` only picks the primary's hit *positions* (its geometry: range in mm
     from the true vertex, end point, distance ``margin`` of the end from the nearest face of
-    the (3,) half-size ``half`` mm); every charge (MeV) is summed over all hits by position:
+    the detector box ``extent`` (3, 2) mm); every charge (MeV) is summed over all hits by position:
     the track tube (hits within ``tube`` mm of a primary hit), spheres around the end point, the
     last 15–120 mm of the tube, and everything off the tube (decays, interactions, deltas).
     Returns ``None`` when the primary left fewer than 2 hits.
@@ -78,7 +78,7 @@ def mupi_features(e: dict[str, Any], half: np.ndarray, tube: float = 4.5) -> lis
     v = np.array([e["particle_vx"][0], e["particle_vy"][0], e["particle_vz"][0]], np.float64)
     dv = np.linalg.norm(p - v, axis=1)
     end, rng = p[np.argmax(dv)], float(dv.max())
-    margin = float(np.min(half - np.abs(end)))
+    margin = float(min(np.min(end - extent[:, 0]), np.min(extent[:, 1] - end)))
     de = np.linalg.norm(xyz - end, axis=1)
     on = cKDTree(p).query(xyz, distance_upper_bound=tube)[0] < tube
     off = ~on
@@ -104,14 +104,14 @@ def mupi_reference(data, seed: int = 0) -> dict:
     ds = open_dataset(data)
     names = ds.manifest["label_names"]
     mu, pi = names.index("mu-"), names.index("pi+")
-    half = np.abs(np.asarray(ds.manifest["extra"]["extent"], dtype=np.float64)).max(axis=1)
+    extent = np.asarray(ds.manifest["extra"]["extent"], dtype=np.float64)        # (3, 2) mm
     rows: dict[str, tuple[list, list]] = {}
     for split in ("train", "val", "test"):
         sub, xs, ys = ds.split(split), [], []
         for k in range(len(sub)):
             e = sub[k]
             lab = int(e["label"])
-            f = mupi_features(e, half) if lab in (mu, pi) and len(e["x"]) else None
+            f = mupi_features(e, extent) if lab in (mu, pi) and len(e["x"]) else None
             if f is not None:
                 xs.append(f)
                 ys.append(int(lab == pi))

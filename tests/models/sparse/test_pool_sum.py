@@ -33,4 +33,3 @@ def test_sum_pool_is_mean_times_active_sites(event_factory):
         s, m = _pooled(summed, batch), _pooled(mean, batch)
     assert sites[1] == 0 and (s[1] == 0).all()
     torch.testing.assert_close(s, m * sites)
-
