@@ -40,11 +40,11 @@ def circle_fit_study(ds, n: int) -> dict:
 
     extra = ds.manifest["extra"]
     B = float(extra["field_T"])
-    from hepgraph.config import load_yaml, repo_configs_dir
+    from hepgraph.config import load_yaml, configs_dir
 
     from hepgraph.sources.simulate.material import material
 
-    preset = load_yaml(repo_configs_dir() / "detectors" / "pad-tpc.yaml")
+    preset = load_yaml(configs_dir() / "detectors" / "pad-tpc.yaml")
     sigma_y = float(preset["sigma_y"])
     x0_m = material(preset["material"]).x0_cm / 100.0
     true, fit, glu, ms = [], [], [], []

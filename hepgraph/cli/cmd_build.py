@@ -27,28 +27,14 @@ def _source_names() -> list[str]:
 
 
 def resolve_mapping(mapping: str | None) -> Path | None:
-    """A mapping path, or the name of a shipped mapping in ``configs/sources/``.
+    """A mapping path, or the name of a shipped mapping in ``hepgraph/configs/sources/``.
 
     Raises:
         ConfigError: neither a file nor a shipped mapping name.
     """
-    from hepgraph.config import repo_configs_dir
-    from hepgraph.errors import ConfigError
+    from hepgraph.config import find_config
 
-    if mapping is None:
-        return None
-    p = Path(mapping)
-    if p.is_file():
-        return p
-    shipped = repo_configs_dir() / "sources"
-    for cand in (shipped / mapping, shipped / f"{mapping}.yaml"):
-        if cand.is_file():
-            return cand
-    names = sorted(q.stem for q in shipped.glob("*.yaml")) if shipped.is_dir() else []
-    raise ConfigError(
-        f"mapping `{mapping}` is neither a file nor a shipped mapping "
-        f"(shipped: {', '.join(names) or 'none'})"
-    )
+    return None if mapping is None else find_config("sources", mapping)
 
 
 def _rate_column() -> Any:
@@ -121,7 +107,7 @@ def register(app: typer.Typer) -> None:
         mapping: Annotated[
             Optional[str],
             typer.Option(
-                "--mapping", help="YAML mapping file (root, csv), or a name in configs/sources/."
+                "--mapping", help="YAML mapping file (root, csv), or the name of a shipped mapping (hepgraph/configs/sources/)."
             ),
         ] = None,
         events: Annotated[

@@ -79,7 +79,7 @@ def compare(
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Events per step.")] = None,
     device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda.")] = "auto",
     target: Annotated[Optional[float], typer.Option("--target", help="Headline-metric value whose first crossing (validation) is timed.")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="Experiment YAML shared by all models.")] = None,
+    config: Annotated[Optional[str], typer.Option("--config", help="Experiment YAML shared by all models: a path or a shipped experiment name.")] = None,
     set_: SetOption = None,
     model_set: Annotated[Optional[list[str]], typer.Option("--model-set", help="Per-model option MODEL.key=value (repeatable), e.g. sparse-resnet18.voxel_size=24 (mm).")] = None,
     scan_voxel: Annotated[Optional[str], typer.Option("--scan-voxel", help="Resolution scan instead of training: voxel sizes in mm, e.g. 96,48,24.")] = None,

@@ -31,7 +31,7 @@ def train(
     amp: Annotated[bool, typer.Option("--amp", help="Mixed precision on CUDA (bf16 where supported, else fp16).")] = False,
     workers: Annotated[Optional[int], typer.Option("--workers", min=0, help="Loader worker processes.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed (same seed -> same result).")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="Experiment YAML (configs/experiments/...).")] = None,
+    config: Annotated[Optional[str], typer.Option("--config", help="Experiment YAML: a path, or the name of a shipped experiment (e.g. lartpc_pid_sparse; an unknown name lists them).")] = None,
     set_: SetOption = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue the run in this directory.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out.")] = False,

@@ -6,16 +6,19 @@ Only ``config/`` and ``cli/`` know about YAML; the library itself takes Python k
 from __future__ import annotations
 
 from hepgraph.config.load import (
+    CONFIG_KINDS,
     apply_overrides,
+    configs_dir,
     deep_merge,
+    find_config,
     load_config,
     load_yaml,
     parse_set,
-    repo_configs_dir,
     safe_load,
+    shipped_names,
 )
 
 __all__ = [
-    "apply_overrides", "deep_merge", "load_config", "load_yaml", "parse_set", "repo_configs_dir",
-    "safe_load",
+    "CONFIG_KINDS", "apply_overrides", "configs_dir", "deep_merge", "find_config", "load_config",
+    "load_yaml", "parse_set", "safe_load", "shipped_names",
 ]

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -33,9 +34,48 @@ def safe_load(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
-def repo_configs_dir() -> Path:
-    """The ``configs/`` directory shipped next to the package (source or editable install)."""
-    return Path(__file__).resolve().parents[2] / "configs"
+CONFIG_KINDS = ("detectors", "sources", "models", "tasks", "experiments")
+
+
+def configs_dir() -> Path:
+    """The ``hepgraph/configs/`` directory shipped inside the package (and the wheel)."""
+    return Path(__file__).resolve().parents[1] / "configs"
+
+
+def shipped_names(kind: str) -> list[str]:
+    """Names of the shipped YAML files of one kind (``detectors``, ``sources``, ...)."""
+    folder = configs_dir() / kind
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def find_config(kind: str, name_or_path: str | Path) -> Path:
+    """A YAML path as given, or the shipped ``configs/<kind>/<name>.yaml``.
+
+    Args:
+        kind: one of :data:`CONFIG_KINDS`.
+        name_or_path: an existing file, or the name of a shipped file (with or without
+            ``.yaml``).
+
+    Raises:
+        ConfigError: neither an existing file nor a shipped name (the message lists them).
+    """
+    if kind not in CONFIG_KINDS:
+        raise ValueError(f"unknown config kind {kind!r}")
+    p = Path(name_or_path)
+    if p.is_file():
+        return p
+    name = str(name_or_path)
+    if "/" not in name and "\\" not in name and not name.startswith("."):
+        stem = name[:-5] if name.endswith(".yaml") else name
+        if stem in shipped_names(kind):
+            return configs_dir() / kind / f"{stem}.yaml"
+    names = shipped_names(kind)
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f" Did you mean `{close[0]}`?" if close else ""
+    raise ConfigError(
+        f"`{name}` is neither a file nor a shipped {kind[:-1]} config.{hint} "
+        f"Shipped: {', '.join(names) or 'none'}"
+    )
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:

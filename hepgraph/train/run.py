@@ -218,16 +218,17 @@ def _truncate_metrics(path: Path, epochs_done: int) -> None:
 
 
 def resolve(config: str | Path | None, flags: Mapping[str, Any], overrides: list[str] | None) -> RunConfig:
-    """YAML (``--config``) + CLI flags + ``--set`` overrides -> validated :class:`RunConfig`.
+    """YAML (``--config``: a path or a shipped experiment name) + CLI flags + ``--set``
+    overrides -> validated :class:`RunConfig`.
 
     ``flags`` maps key paths (``train.epochs``) to values; None values are skipped. Task and
     model defaults come from ``configs/tasks/<task>.yaml`` and ``configs/models/<model>.yaml``
     when those files exist (the user's values win).
     """
-    from hepgraph.config import deep_merge, load_config, load_yaml, repo_configs_dir
+    from hepgraph.config import configs_dir, deep_merge, find_config, load_config, load_yaml
     from hepgraph.config.load import apply_overrides
 
-    base = load_config(config) if config is not None else {}
+    base = load_config(find_config("experiments", config)) if config is not None else {}
     for key in ("model", "task"):
         if isinstance(base.get(key), str):
             base[key] = {"name": base[key]}
@@ -235,7 +236,7 @@ def resolve(config: str | Path | None, flags: Mapping[str, Any], overrides: list
     merged = apply_overrides(base, set_flags)
     for section, folder in (("task", "tasks"), ("model", "models")):
         name = (merged.get(section) or {}).get("name")
-        path = repo_configs_dir() / folder / f"{name}.yaml"
+        path = configs_dir() / folder / f"{name}.yaml"
         if name and path.is_file():
             default = load_yaml(path)
             block = default.get(section, default)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hepgraph.config.load import load_config, repo_configs_dir
+from hepgraph.config.load import load_config, configs_dir
 from hepgraph.models import create_model, model_info
 
-FILES = sorted((repo_configs_dir() / "models").glob("*.yaml"))
+FILES = sorted((configs_dir() / "models").glob("*.yaml"))
 
 
 def test_configs_exist():

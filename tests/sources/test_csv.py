@@ -8,13 +8,13 @@ import yaml
 
 import hepgraph
 import hepgraph.sources  # noqa: F401
-from hepgraph.config import repo_configs_dir
+from hepgraph.config import configs_dir
 from hepgraph.errors import ConfigError, DataError
 from hepgraph.events import table_to_events, validate_table
 from hepgraph.registry import SOURCES
 from hepgraph.store.writer import build_dataset
 
-DC = repo_configs_dir() / "sources" / "drift-chamber-csv.yaml"
+DC = configs_dir() / "sources" / "drift-chamber-csv.yaml"
 
 
 def write_dc(d, num, rows, gz=False):

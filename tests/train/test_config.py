@@ -56,9 +56,9 @@ def test_resolve_yaml_flags_and_set(tmp_path):
 
 
 def _experiments():
-    from hepgraph.config import repo_configs_dir
+    from hepgraph.config import configs_dir
 
-    return sorted((repo_configs_dir() / "experiments").glob("*.yaml"))
+    return sorted((configs_dir() / "experiments").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", _experiments(), ids=lambda p: p.stem)

@@ -49,20 +49,19 @@ class BlockTask:
 
 
 def load_preset(detector: str) -> dict[str, Any]:
-    """Read ``configs/detectors/<detector>.yaml``.
+    """Read the shipped preset ``hepgraph/configs/detectors/<detector>.yaml``.
 
     Raises:
-        ConfigError: the preset file does not exist (lists the available ones).
+        ConfigError: no such preset (lists the available ones).
     """
-    from hepgraph.config import load_yaml, repo_configs_dir
+    from hepgraph.config import configs_dir, load_yaml, shipped_names
 
-    path = repo_configs_dir() / "detectors" / f"{detector}.yaml"
-    if not path.is_file():
-        have = sorted(p.stem for p in path.parent.glob("*.yaml"))
+    if detector not in shipped_names("detectors"):
         raise ConfigError(
-            f"detector preset `{detector}` not found at {path}; available: {', '.join(have)}"
+            f"detector preset `{detector}` is not shipped; available: "
+            f"{', '.join(shipped_names('detectors'))}"
         )
-    return load_yaml(path)
+    return load_yaml(configs_dir() / "detectors" / f"{detector}.yaml")
 
 
 def merge_params(

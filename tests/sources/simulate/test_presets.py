@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 import hepgraph.sources  # noqa: F401 - fills SOURCES
-from hepgraph.config import repo_configs_dir
+from hepgraph.config import configs_dir
 from hepgraph.errors import ConfigError
 from hepgraph.events import validate_table
 from hepgraph.registry import SOURCES
@@ -17,7 +17,7 @@ SMALL = {"block_size": 7}
 
 
 def test_every_preset_has_a_source():
-    presets = sorted(p.stem for p in (repo_configs_dir() / "detectors").glob("*.yaml"))
+    presets = sorted(p.stem for p in (configs_dir() / "detectors").glob("*.yaml"))
     assert [f"sim-{p}" for p in presets] == NAMES
     assert SOURCES.names("sim-*") == NAMES
 
