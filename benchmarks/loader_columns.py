@@ -62,7 +62,7 @@ def main() -> None:
 
     import hepgraph
     from hepgraph.store import make_loader
-    from hepgraph.train.build import resolve_features
+    from hepgraph.runs.build import resolve_features
 
     data = args.data
     if data is None:

@@ -62,7 +62,7 @@ def error_breakdown(data: Path, run_dir: str, out: Path) -> dict:
     import pyarrow.parquet as pq
 
     from hepgraph import open_dataset
-    from hepgraph.train.predict import predict
+    from hepgraph.runs.predict import predict
 
     t = pq.read_table(predict(run_dir, data, out, split="test", overwrite=True))
     pred = dict(zip(t["event_id"].to_pylist(), t["pred"].to_pylist()))

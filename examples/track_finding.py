@@ -41,7 +41,7 @@ def _cluster_all(ds, methods, run_dir=None):
     from hepgraph.cluster.learned import build_clusterer
     from hepgraph.cluster.run import cluster_dataset
     from hepgraph.registry import CLUSTERERS
-    from hepgraph.train.load import load_run
+    from hepgraph.runs.load import load_run
 
     out = {}
     for method in methods:

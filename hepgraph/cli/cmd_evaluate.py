@@ -32,9 +32,9 @@ def evaluate(
     from rich.progress import Progress
     from rich.table import Table
 
-    from hepgraph.train.evaluate import evaluate as run_eval
-    from hepgraph.train.evaluate import headline
-    from hepgraph.train.run import pick_device
+    from hepgraph.runs.evaluate import evaluate as run_eval
+    from hepgraph.runs.evaluate import headline
+    from hepgraph.runs.layout import pick_device
 
     dev = str(pick_device(device))
     console = Console(stderr=True)

@@ -25,7 +25,7 @@ def export(
     atol: Annotated[float, typer.Option("--atol", help="Largest allowed |exported - PyTorch| difference.")] = 1e-4,
 ) -> None:
     """Export the model and verify it reproduces PyTorch on two batches."""
-    from hepgraph.train.export import export as run_export
+    from hepgraph.runs.export import export as run_export
 
     info = run_export(run, fmt, out, data=data, events=events, atol=atol)
     typer.echo(f"exported {info['format']} to {info['path']} (max |diff| {info['max_abs_diff']:.2e} "

@@ -133,14 +133,8 @@ def load_run(run: Any, device: str = "cpu") -> tuple[Any, Any, str]:
 
 
 def _load_checkpoint_model(path: Any, device: str) -> tuple[Any, Any, str]:
-    """Model (eval mode), feature spec and task name from a checkpoint (``hepgraph.train.load``)."""
-    from hepgraph.errors import MissingDependencyError
+    """Model (eval mode), feature spec and task name from a checkpoint (``hepgraph.runs.load``)."""
+    from hepgraph.runs.load import load_run
 
-    try:
-        from hepgraph.train.load import load_run as _train_load_run
-    except ImportError as err:  # pragma: no cover - train is part of the package
-        raise MissingDependencyError(
-            f"cannot rebuild the model of `{path}`: hepgraph.train.load is not available"
-        ) from err
-    loaded = _train_load_run(path, device=device)
+    loaded = load_run(path, device=device)
     return loaded.model, loaded.features, str(loaded.task.name)

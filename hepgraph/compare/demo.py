@@ -120,11 +120,11 @@ def find_tracks(data: Path, out: Path, plan: DemoPlan, progress: Any = None) -> 
 
 
 def _clusterer(method: str, run_dir: str, manifest: dict[str, Any]) -> Any:
-    """``gnn`` with the trained edge classifier (rebuilt by :func:`hepgraph.train.load.load_run`),
+    """``gnn`` with the trained edge classifier (rebuilt by :func:`hepgraph.runs.load.load_run`),
     or a classic clusterer with the dataset's defaults."""
     from hepgraph.cluster.learned import build_clusterer
     from hepgraph.registry import CLUSTERERS
-    from hepgraph.train.load import load_run
+    from hepgraph.runs.load import load_run
 
     if method != "gnn":
         return build_clusterer(method, manifest=manifest)

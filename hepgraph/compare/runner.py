@@ -2,7 +2,7 @@
 
 Each model is trained with :func:`hepgraph.train.run` (same data, same ``train``/``val``
 split, same seed, same number of epochs or the same wall-clock budget), then evaluated on
-the ``test`` split with :func:`hepgraph.train.evaluate.evaluate`; inference throughput and
+the ``test`` split with :func:`hepgraph.runs.evaluate.evaluate`; inference throughput and
 peak memory are measured around a separate pass over the test split.
 
 >>> res = compare_models("ds", ["mlp", "edgeconv"], out="cmp", epochs=2)   # doctest: +SKIP
@@ -96,7 +96,7 @@ def _flags(data: str, model: str, task: str | None, epochs: int, seed: int, devi
 
 def _inference(run_dir: Path, data: str, device: str, batch_size: int) -> dict[str, float]:
     """Events/s and peak memory of one pass of the best checkpoint over the test split."""
-    from hepgraph.train.load import iterate, load_run, open_eval_data
+    from hepgraph.runs.load import iterate, load_run, open_eval_data
 
     loaded = load_run(run_dir, device)
     ds = open_eval_data(data, "test")
@@ -131,8 +131,8 @@ def train_and_evaluate(data: str | Path, model: str, out: str | Path, *, task: s
         ``target_epoch``, ``target_seconds``, ``run_dir``.
     """
     from hepgraph.train import resolve, run
-    from hepgraph.train.evaluate import evaluate
-    from hepgraph.train.load import load_run
+    from hepgraph.runs.evaluate import evaluate
+    from hepgraph.runs.load import load_run
 
     out, data = Path(out), str(data)
     if epochs is None and budget_minutes is None:

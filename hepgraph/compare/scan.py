@@ -73,8 +73,8 @@ def scan_resolution(data: str | Path, voxels: Sequence[float], *, dense: str = "
 
     from hepgraph import open_dataset
     from hepgraph.store import make_loader
-    from hepgraph.train.build import build_model, build_task, fit_sample, model_kwargs as mkw, resolve_features
-    from hepgraph.train.config import Component
+    from hepgraph.runs.build import build_model, build_task, fit_sample, model_kwargs as mkw, resolve_features
+    from hepgraph.runs.config import Component
     from hepgraph.train.trainer import seed_everything
 
     if not voxels:

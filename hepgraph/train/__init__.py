@@ -1,4 +1,5 @@
-"""Training: config, trainer, checkpoints, distributed, evaluation, prediction and export.
+"""Training: the loop, optimisers and schedules, distributed; writes a run directory
+(:mod:`hepgraph.runs`).
 
 >>> from hepgraph.train import resolve, run                                   # doctest: +SKIP
 >>> cfg = resolve(None, {"data.train": "ds", "model.name": "mlp", "task.name": "regression"}, [])
@@ -8,7 +9,7 @@
 from __future__ import annotations
 
 from hepgraph.train import optim  # noqa: F401  (fills OPTIMIZERS and SCHEDULERS)
-from hepgraph.train.config import RunConfig, validate
+from hepgraph.runs.config import RunConfig, validate
 from hepgraph.train.run import resolve, run
 
 __all__ = ["RunConfig", "resolve", "run", "validate"]

@@ -1,12 +1,5 @@
-"""``hepgraph.train.run``: one training run from a resolved config to a run directory.
-
-Run directory layout::
-
-    RUN/config.yaml            fully resolved config (task statistics, features, extent)
-    RUN/metrics.jsonl          one JSON line per epoch
-    RUN/checkpoints/last.pt    written at every epoch end
-    RUN/checkpoints/best.pt    the best epoch by the task's headline metric
-    RUN/train.log              the log of the run
+"""``hepgraph.train.run``: one training run from a resolved config to a run directory
+(layout in :mod:`hepgraph.runs.layout`).
 
 >>> from hepgraph.train import run, validate                                  # doctest: +SKIP
 >>> run(validate({"data": {"train": "ds"}, "model": "mlp", "task": "regression"}), "runs/r1")
@@ -18,7 +11,6 @@ import dataclasses
 import json
 import logging
 import math
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,40 +20,16 @@ import yaml
 
 from hepgraph.errors import ConfigError
 from hepgraph.registry import OPTIMIZERS, SCHEDULERS
-from hepgraph.train.build import (build_model, build_task, fit_sample, loader_columns, model_kwargs,
+from hepgraph.runs.build import (build_model, build_task, fit_sample, loader_columns, model_kwargs,
                                   resolve_features)
-from hepgraph.train.checkpoint import config_of, load_checkpoint, manifest_hash
-from hepgraph.train.config import Component, RunConfig, check_component, validate
-from hepgraph.train.distributed import DistInfo, ShardedSampler, init_distributed, shutdown
+from hepgraph.runs.checkpoint import config_of, load_checkpoint, manifest_hash
+from hepgraph.runs.layout import is_run_dir, pick_device, write_text_atomic
+from hepgraph.runs.config import Component, RunConfig, check_component, validate
+from hepgraph.train.distributed import ShardedSampler, init_distributed, shutdown
 from hepgraph.train.optim import OPTIMIZER_INJECTED, SCHEDULER_INJECTED, Schedule
 from hepgraph.train.trainer import Callback, Trainer, epoch_seed, seed_everything
 
 log = logging.getLogger(__name__)
-
-
-def pick_device(name: str, info: DistInfo | None = None) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; under DDP the local rank's GPU.
-
-    Raises:
-        ConfigError: ``cuda`` requested without a CUDA device.
-    """
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device `cuda` requested but no CUDA device is available; use --device cpu")
-    if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
-        return torch.device("cpu")
-    return torch.device("cuda", info.local_rank if info else 0)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a small text file through a temporary sibling and rename."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def is_run_dir(path: Path) -> bool:
-    """A run directory has ``config.yaml`` and ``checkpoints/last.pt``."""
-    return (path / "config.yaml").is_file() and (path / "checkpoints" / "last.pt").is_file()
 
 
 def _datasets(cfg: RunConfig) -> tuple[Any, Any]:
@@ -137,7 +105,7 @@ def run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, epochs:
         raise ConfigError(f"run directory `{out}` exists and is not empty; use --resume {out} to "
                           "continue it, --overwrite to replace it, or another --out")
     info = init_distributed("cuda" if cfg.train.device != "cpu" and torch.cuda.is_available() else "cpu")
-    device = pick_device(cfg.train.device, info)
+    device = pick_device(cfg.train.device, info.local_rank)
     handler = None
     try:
         seed_everything(cfg.seed)

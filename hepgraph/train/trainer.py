@@ -25,8 +25,8 @@ from torch import nn
 from hepgraph.errors import ConfigError, DataError
 from hepgraph.events.hitbatch import HitBatch
 from hepgraph.tasks.base import Task, concat_arrays
-from hepgraph.train.checkpoint import rng_state, save_checkpoint, set_rng_state
-from hepgraph.train.config import RunConfig
+from hepgraph.runs.checkpoint import rng_state, save_checkpoint, set_rng_state
+from hepgraph.runs.config import RunConfig
 from hepgraph.train.distributed import DistInfo, all_reduce_sum, broadcast_flag, gather_arrays
 from hepgraph.train.optim import Schedule
 

@@ -38,7 +38,7 @@ def test_compare_same_split_seed_and_epochs(compared):
 
 def test_parameter_count_matches_model(compared):
     from hepgraph.compare.measure import count_parameters
-    from hepgraph.train.load import load_run
+    from hepgraph.runs.load import load_run
 
     res, _ = compared
     for m in res["models"]:

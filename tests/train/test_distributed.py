@@ -59,7 +59,7 @@ def test_ddp_two_gloo_processes(toy_data, tmp_path):
     n_train = len(hepgraph.open_dataset(toy_data).split("train"))
     assert recs[0]["train_events"] == 2 * -(-n_train // 2)  # reduced over both ranks (padded)
     # val loss reduced over ranks == single-process evaluation of the final weights
-    from hepgraph.train.evaluate import evaluate
+    from hepgraph.runs.evaluate import evaluate
 
     m = evaluate(out / "checkpoints" / "last.pt", toy_data, tmp_path / "rep", split="val", plots=False)
     assert m["loss"] == pytest.approx(recs[-1]["val_loss"], rel=1e-5)

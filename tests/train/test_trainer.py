@@ -7,7 +7,7 @@ import torch
 
 from hepgraph.events import collate_events
 from hepgraph.tasks.classification import ClassificationTask
-from hepgraph.train.config import validate
+from hepgraph.runs.config import validate
 from hepgraph.train.optim import cosine, onecycle, plateau
 from hepgraph.train.trainer import Trainer, epoch_seed
 

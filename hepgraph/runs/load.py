@@ -15,9 +15,9 @@ from hepgraph.errors import ConfigError
 from hepgraph.events.features import FeatureSpec
 from hepgraph.events.hitbatch import HitBatch
 from hepgraph.tasks.base import Task
-from hepgraph.train.build import build_model, build_task, loader_columns
-from hepgraph.train.checkpoint import config_of, features_of, load_checkpoint
-from hepgraph.train.config import RunConfig, validate
+from hepgraph.runs.build import build_model, build_task, loader_columns
+from hepgraph.runs.checkpoint import config_of, features_of, load_checkpoint
+from hepgraph.runs.config import RunConfig, validate
 
 
 @dataclass

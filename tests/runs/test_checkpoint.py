@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from hepgraph.errors import DataError
-from hepgraph.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from hepgraph.runs.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 
 
 def _state():

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from hepgraph.errors import ConfigError, DataError, MissingDependencyError
 from hepgraph.events.hitbatch import HitBatch, collate_events
-from hepgraph.train.load import LoadedRun, load_run
+from hepgraph.runs.load import LoadedRun, load_run
 
 FORMATS = ("onnx", "torchscript")
 

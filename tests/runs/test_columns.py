@@ -12,8 +12,8 @@ from hepgraph.cli.main import app
 from hepgraph.errors import ConfigError
 from hepgraph.models import create_model
 from hepgraph.store.dataset import EventDataset
-from hepgraph.train.build import build_task, loader_columns
-from hepgraph.train.config import Component, validate
+from hepgraph.runs.build import build_task, loader_columns
+from hepgraph.runs.config import Component, validate
 
 from .conftest import TOY_MODEL
 

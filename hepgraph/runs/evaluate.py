@@ -14,7 +14,7 @@ import numpy as np
 
 from hepgraph.errors import ConfigError
 from hepgraph.tasks.base import concat_arrays
-from hepgraph.train.load import iterate, load_run, open_eval_data
+from hepgraph.runs.load import iterate, load_run, open_eval_data
 
 
 def _jsonable(v: Any) -> Any:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from hepgraph.errors import ConfigError
-from hepgraph.train.config import Component, check_component, validate
+from hepgraph.runs.config import Component, check_component, validate
 from hepgraph.train.run import resolve
 
 
@@ -64,7 +64,7 @@ def _experiments():
 @pytest.mark.parametrize("path", _experiments(), ids=lambda p: p.stem)
 def test_shipped_experiments_validate(path):
     from hepgraph.registry import MODELS
-    from hepgraph.train.build import build_task, model_kwargs
+    from hepgraph.runs.build import build_task, model_kwargs
 
     import hepgraph.models  # noqa: F401
 

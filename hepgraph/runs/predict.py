@@ -15,7 +15,7 @@ import numpy as np
 
 from hepgraph.errors import ConfigError, MissingDependencyError
 from hepgraph.tasks.base import concat_arrays
-from hepgraph.train.load import iterate, load_run, open_eval_data
+from hepgraph.runs.load import iterate, load_run, open_eval_data
 
 FORMATS = (".parquet", ".root")
 

@@ -18,7 +18,7 @@ from hepgraph.events.features import FeatureSpec
 from hepgraph.events.schema import kind_of
 from hepgraph.registry import MODELS, TASKS
 from hepgraph.tasks.base import Task, manifest_columns
-from hepgraph.train.config import Component, check_component
+from hepgraph.runs.config import Component, check_component
 
 MODEL_INJECTED = ("in_channels", "level", "out_channels")
 

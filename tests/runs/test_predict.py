@@ -24,7 +24,7 @@ def _reference(run, data, task_level):
     """Independent recomputation: load the checkpoint by hand and run the events one by one."""
     import hepgraph
     from hepgraph.events import collate_events
-    from hepgraph.train.load import load_run
+    from hepgraph.runs.load import load_run
 
     lr = load_run(run)
     ds = hepgraph.open_dataset(data)
