@@ -26,3 +26,11 @@ class DataError(HepgraphError, ValueError):
 
 class MissingDependencyError(HepgraphError, ImportError):
     """An optional dependency needed for the requested feature is not installed."""
+
+
+class OutputExistsError(HepgraphError, FileExistsError):
+    """An output path exists and the command was not told to replace it (``--overwrite``)."""
+
+
+class FileSystemError(HepgraphError, OSError):
+    """The operating system refused a path the user gave (missing, read-only, full disk, ...)."""

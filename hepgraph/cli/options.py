@@ -31,7 +31,10 @@ def fail(message: str) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    msg = escape(" ".join(str(message).split()))  # "pip install hepgraph[dask]" is not markup
+    text = " ".join(str(message).split())
+    # control characters from file contents (an ANSI escape in a CSV header) are shown, not obeyed
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    msg = escape(text)  # "pip install hepgraph[dask]" is not markup
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/red] {msg}", markup=True)
     raise typer.Exit(code=2)
 
@@ -45,6 +48,10 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except HepgraphError as err:
             fail(str(err))
+        except OSError as err:  # missing, read-only, full disk: the user's environment, not a bug
+            from hepgraph.store.atomic import os_error
+
+            fail(str(os_error(err, "use")))
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             sys.exit(130)
