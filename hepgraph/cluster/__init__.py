@@ -1,7 +1,7 @@
 """Hit clustering into track candidates: classic (DBSCAN, HDBSCAN, Hough) and learned
 (edge-classifier post-processing, object condensation), plus track fits.
 
-Every module is imported here so that ``hepgraph.registry.CLUSTERERS`` is filled;
+The registering modules are imported here so that ``hepgraph.registry.CLUSTERERS`` is filled;
 scikit-learn, scipy and torch are imported inside functions.
 
 >>> from hepgraph.registry import CLUSTERERS
@@ -12,9 +12,8 @@ DBSCANClusterer(min_hits=3, detector='generic', space='xyz', eps=20.0, min_sampl
 
 from __future__ import annotations
 
-from hepgraph._autoimport import import_submodules
+# each module registers its clusterers in CLUSTERERS when imported
+from hepgraph.cluster import condensation, density, graph, hough  # noqa: F401
 from hepgraph.cluster.base import Clusterer, compact_labels, event_arrays, positions
-
-import_submodules(__name__, __path__)
 
 __all__ = ["Clusterer", "compact_labels", "event_arrays", "positions"]

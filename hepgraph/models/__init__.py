@@ -5,9 +5,12 @@ Importing this package registers every model in ``hepgraph.registry.MODELS``.
 
 from __future__ import annotations
 
-from hepgraph._autoimport import import_submodules
+# each module registers its models in MODELS when imported (listed, as PyG lists its layers)
+from hepgraph.models import mlp  # noqa: F401
+from hepgraph.models.dense import inception, resnet, small_cnn  # noqa: F401
 from hepgraph.models.factory import create_model, list_models, model_info
-
-import_submodules(__name__, __path__)
+from hepgraph.models.graph import edgeconv, gatv2, gravnet, interaction  # noqa: F401
+from hepgraph.models.sparse import resnet as sparse_resnet  # noqa: F401
+from hepgraph.models.transformer import point_transformer  # noqa: F401
 
 __all__ = ["create_model", "list_models", "model_info"]

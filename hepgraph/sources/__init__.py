@@ -1,14 +1,14 @@
 """Event sources: built-in simulators, ROOT, TrackML and CSV readers (registered in SOURCES).
 
-Every module below this package is imported here so that ``SOURCES`` is filled; modules
-must import cheaply (uproot, awkward, ... inside functions).
+The modules that register a source are imported here so that ``SOURCES`` is filled; they
+import cheaply (uproot, awkward, ... inside functions).
 """
 
 from __future__ import annotations
 
-from hepgraph._autoimport import import_submodules
+# each module registers its sources in SOURCES when imported
+from hepgraph.sources import csv, root, trackml  # noqa: F401
 from hepgraph.sources.base import Source, SourceInfo
-
-import_submodules(__name__, __path__)
+from hepgraph.sources.simulate import drift_chamber, geiger_grid, lartpc, pad_tpc  # noqa: F401
 
 __all__ = ["Source", "SourceInfo"]

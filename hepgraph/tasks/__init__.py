@@ -7,9 +7,8 @@
 
 from __future__ import annotations
 
-from hepgraph._autoimport import import_submodules
+# each module registers its tasks in TASKS when imported (listed, as PyG lists its layers)
+from hepgraph.tasks import classification, condensation, edges, regression, segmentation  # noqa: F401
 from hepgraph.tasks.base import Task
-
-import_submodules(__name__, __path__)
 
 __all__ = ["Task"]
