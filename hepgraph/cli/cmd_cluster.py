@@ -12,21 +12,18 @@ from hepgraph.cli.options import SetOption, handle_errors
 
 
 def _parse_sets(sets: list[str] | None) -> dict[str, Any]:
-    import yaml
-
+    """Flat clusterer options from ``--set key=value`` (the one ``--set`` parser of config/)."""
+    from hepgraph.config import parse_set
     from hepgraph.errors import ConfigError
 
     out: dict[str, Any] = {}
     for item in sets or []:
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise ConfigError(f"--set `{item}` must look like key=value, e.g. --set eps=25")
-        key = key.strip()
-        if key.startswith("cluster."):
-            key = key[len("cluster."):]
-        if "." in key:
+        keys, value = parse_set(item)
+        if keys[0] == "cluster" and len(keys) > 1:
+            keys = keys[1:]
+        if len(keys) != 1:
             raise ConfigError(f"--set `{item}`: clusterer options are flat keys (eps, threshold, ...)")
-        out[key] = yaml.safe_load(value)
+        out[keys[0]] = value
     return out
 
 
