@@ -145,8 +145,8 @@ def _build(method: str, case: dict, device: str):
 
 def _kmap_times(device: str, n: int) -> dict:
     from hepgraph.sparse import SparseTensor
-    from hepgraph.sparse.functional.hashing import kernel_offsets
-    from hepgraph.sparse.functional.kernel_map import submanifold_map
+    from hepgraph.sparse.backends.torch.hashing import kernel_offsets
+    from hepgraph.sparse.backends.torch.kernel_map import submanifold_map
 
     coords = _coords(n, 128, device)
     offs = kernel_offsets((3, 3, 3), (1, 1, 1), coords.device)

@@ -27,7 +27,12 @@ from hepgraph.represent.image import parse_extent
 REDUCTIONS = ("sum", "mean", "max")
 
 
-def _voxel(voxel_size: float | Sequence[float]) -> tuple[float, float, float]:
+def parse_voxel_size(voxel_size: float | Sequence[float]) -> tuple[float, float, float]:
+    """Voxel edges (mm) along x, y, z from one number or three.
+
+    Raises:
+        ConfigError: not one or three positive numbers.
+    """
     vs = (voxel_size,) * 3 if isinstance(voxel_size, (int, float)) else tuple(voxel_size)
     if len(vs) != 3 or any(float(v) <= 0 for v in vs):
         raise ConfigError(f"voxel_size `{voxel_size}` must be a positive number of mm (or three)")
@@ -37,7 +42,7 @@ def _voxel(voxel_size: float | Sequence[float]) -> tuple[float, float, float]:
 def voxel_coords(batch: HitBatch, voxel_size: float | Sequence[float], extent: Any = None) -> Tensor:
     """(N, 4) int64 ``[event, i, j, k]`` voxel coordinates of the hits."""
     ext = torch.tensor(parse_extent(extent), dtype=torch.float64, device=batch.pos.device)
-    vs = torch.tensor(_voxel(voxel_size), dtype=torch.float64, device=batch.pos.device)
+    vs = torch.tensor(parse_voxel_size(voxel_size), dtype=torch.float64, device=batch.pos.device)
     ijk = torch.floor((batch.pos.double() - ext[:, 0]) / vs).long()
     return torch.cat([batch.batch.unsqueeze(1), ijk], dim=1)
 
@@ -81,7 +86,7 @@ class ToSparse:
                  extent: Any = None) -> None:
         if reduce not in REDUCTIONS:
             raise ConfigError(f"reduce `{reduce}` is unknown; use one of {', '.join(REDUCTIONS)}")
-        self.voxel_size, self.reduce, self.extent = _voxel(voxel_size), reduce, parse_extent(extent)
+        self.voxel_size, self.reduce, self.extent = parse_voxel_size(voxel_size), reduce, parse_extent(extent)
 
     def __call__(self, batch: HitBatch) -> Any:
         return to_sparse(batch, self.voxel_size, self.reduce, self.extent)

@@ -1,8 +1,11 @@
 """hepgraph.sparse: sparse tensors and sparse convolutions in pure PyTorch (CPU and GPU).
 
-Three tiers: :mod:`hepgraph.sparse.nn` (modules with parameters) ->
-:mod:`hepgraph.sparse.functional` (stateless ops) -> :mod:`hepgraph.sparse.backends`
-(``torch`` by default, ``minkowski`` where MinkowskiEngine is installed).
+Three tiers, each importing only from the ones below it: :mod:`hepgraph.sparse.nn`
+(modules with parameters) -> :mod:`hepgraph.sparse.functional` (stateless ops) ->
+:mod:`hepgraph.sparse.backends` (``torch`` by default: hashing, kernel maps and the
+gather -> GEMM -> scatter kernels; ``minkowski`` where MinkowskiEngine is installed).
+:class:`SparseTensor` and its :class:`CoordinateManager` (coordinate sets and cached
+kernel maps) sit beside them and import only from the ``torch`` backend.
 
 >>> import torch
 >>> from hepgraph.sparse import SparseTensor, nn

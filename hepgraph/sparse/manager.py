@@ -13,8 +13,8 @@ import torch
 from torch import Tensor
 
 from hepgraph.errors import DataError
-from hepgraph.sparse.functional.hashing import check_coords, kernel_offsets
-from hepgraph.sparse.functional.kernel_map import (
+from hepgraph.sparse.backends.torch.hashing import check_coords, kernel_offsets
+from hepgraph.sparse.backends.torch.kernel_map import (
     KernelMap,
     downsample,
     strided_map,

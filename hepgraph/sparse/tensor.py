@@ -17,13 +17,18 @@ import torch
 from torch import Tensor
 
 from hepgraph.errors import DataError
-from hepgraph.sparse.functional.hashing import check_coords, hash_coords, unhash_keys
+from hepgraph.sparse.backends.torch.hashing import check_coords, hash_coords, unhash_keys
 from hepgraph.sparse.manager import CoordinateManager, Stride
 
 REDUCTIONS = ("sum", "mean", "max")
 
 
-def _ntuple(value: int | Sequence[int], ndim: int, name: str) -> Stride:
+def as_tuple(value: int | Sequence[int], ndim: int, name: str) -> Stride:
+    """``value`` as ``ndim`` ints (an int is repeated); ``name`` is used in the error.
+
+    Raises:
+        DataError: a sequence of the wrong length.
+    """
     if isinstance(value, int):
         return (value,) * ndim
     out = tuple(int(v) for v in value)
@@ -82,7 +87,7 @@ class SparseTensor:
             raise DataError(f"`batch_size={batch_size}` but coords hold batch index {nb - 1}")
         ndim = coords.shape[1] - 1
         manager = CoordinateManager(ndim, int(batch_size), coords.device)
-        st = _ntuple(stride, ndim, "stride")
+        st = as_tuple(stride, ndim, "stride")
         manager.register(st, coords)
         self._init(manager, st, feats)
         self.inverse_map: Tensor | None = None
@@ -94,8 +99,12 @@ class SparseTensor:
         self.feats = feats
 
     @classmethod
-    def _derived(cls, manager: CoordinateManager, stride: Stride, feats: Tensor) -> SparseTensor:
-        """A tensor on an existing coordinate set of ``manager`` (no checks)."""
+    def derived(cls, manager: CoordinateManager, stride: Stride, feats: Tensor) -> SparseTensor:
+        """A tensor on the coordinate set of ``manager`` at ``stride`` (no checks).
+
+        For ops and backends producing a new tensor of an existing family: ``feats`` must
+        have one row per site of ``manager.coords(stride)``.
+        """
         out = cls.__new__(cls)
         out._init(manager, stride, feats)
         out.inverse_map = None
@@ -155,7 +164,7 @@ class SparseTensor:
             raise DataError(
                 f"replacement feats must have shape ({len(self)}, C), got `{tuple(feats.shape)}`"
             )
-        out = SparseTensor._derived(self.manager, self.stride, feats)
+        out = SparseTensor.derived(self.manager, self.stride, feats)
         out.inverse_map, out.unique_index = self.inverse_map, self.unique_index
         return out
 
@@ -165,7 +174,7 @@ class SparseTensor:
         manager = self.manager
         if feats.device != self.manager.device:
             manager = self.manager.to(feats.device)
-        out = SparseTensor._derived(manager, self.stride, feats)
+        out = SparseTensor.derived(manager, self.stride, feats)
         if self.inverse_map is not None:
             out.inverse_map = self.inverse_map.to(feats.device)
             out.unique_index = self.unique_index.to(feats.device)  # type: ignore[union-attr]
@@ -179,11 +188,26 @@ class SparseTensor:
         """Copy to the current CUDA device."""
         return self.to("cuda")
 
+    def check_same_sites(self, other: SparseTensor) -> None:
+        """Raise :class:`DataError` unless ``other`` lives on the same sites in the same order.
+
+        Tensors of one coordinate manager at the same stride always do; tensors of different
+        managers do when their coordinates are equal.
+        """
+        if self.manager is other.manager and self.stride == other.stride:
+            return
+        if self.coords.shape != other.coords.shape or not torch.equal(self.coords, other.coords):
+            raise DataError(
+                "sparse tensors live on different coordinates "
+                f"(`{len(self)}` sites at stride {self.stride} vs `{len(other)}` at stride "
+                f"{other.stride}); add/concat need tensors derived from the same input at the "
+                "same stride"
+            )
+
     def __add__(self, other: SparseTensor | Tensor | float) -> SparseTensor:
         if isinstance(other, SparseTensor):
-            from hepgraph.sparse.functional.ops import add
-
-            return add(self, other)
+            self.check_same_sites(other)
+            return self.replace(self.feats + other.feats)
         return self.replace(self.feats + other)
 
     __radd__ = __add__

@@ -26,23 +26,8 @@ from hepgraph.models.factory import register_model
 from hepgraph.models.heads import pool_hits
 from hepgraph.models.ops import SparseOps
 from hepgraph.represent.image import parse_extent
-from hepgraph.represent.sparse import REDUCTIONS, _voxel, to_sparse, voxel_coords
-from hepgraph.sparse.functional.pooling import global_pool
-
-
-def site_lookup(x: Any, query: Tensor) -> Tensor:
-    """Row of ``x`` at each query coordinate ``(N, 1+D)`` (same stride); -1 where absent."""
-    from hepgraph.sparse.functional.hashing import hash_coords
-
-    keys = hash_coords(x.coords)
-    order = torch.argsort(keys)
-    sk = keys[order]
-    q = hash_coords(query)
-    pos = torch.searchsorted(sk, q).clamp(max=max(sk.numel() - 1, 0))
-    if sk.numel() == 0:
-        return torch.full_like(q, -1)
-    found = sk[pos] == q
-    return torch.where(found, order[pos], torch.full_like(pos, -1))
+from hepgraph.represent.sparse import REDUCTIONS, parse_voxel_size, to_sparse, voxel_coords
+from hepgraph.sparse.functional import find_sites, global_pool
 
 
 class SparseImageModel(HitModel):
@@ -77,7 +62,7 @@ class SparseImageModel(HitModel):
             raise ConfigError(f"reduce `{reduce}` is unknown; use one of {', '.join(REDUCTIONS)}")
         if pool not in self.pools:
             raise ConfigError(f"pool `{pool}` is unknown; use one of {', '.join(self.pools)}")
-        self.voxel_size, self.extent, self.reduce = _voxel(voxel_size), parse_extent(extent), reduce
+        self.voxel_size, self.extent, self.reduce = parse_voxel_size(voxel_size), parse_extent(extent), reduce
         self.pool = pool
 
     def pooled_channels(self, c: int) -> int:
@@ -105,7 +90,7 @@ class SparseImageModel(HitModel):
             c = voxel_coords(batch, self.voxel_size, self.extent)
             s = torch.tensor(y.stride, device=c.device)
             c = torch.cat([c[:, :1], torch.div(c[:, 1:], s, rounding_mode="floor")], 1)
-            rows = site_lookup(y, c)
+            rows = find_sites(y, c)
         assert bool((rows >= 0).all()), "every hit's voxel survives (strided sites cover all)"
         return self.finish(batch, hit=torch.cat([y.feats[rows], batch.feats], dim=1))
 
@@ -175,11 +160,12 @@ def _entry(depth: int) -> Any:
 
 for _depth in (18, 34, 50):
     register_model(f"sparse-resnet{_depth}", family="sparse", representation="sparse",
-                   levels=SparseResNet.levels, cls=SparseResNet)(_entry(_depth))
+                   levels=SparseResNet.levels, cls=SparseResNet,
+                   defaults={"base_channels": 32} if _depth == 18 else None)(_entry(_depth))
 
 
 @register_model("sparse-unet", family="sparse", representation="sparse",
-                levels=SparseUNet.levels, cls=SparseUNet)
+                levels=SparseUNet.levels, cls=SparseUNet, defaults={"voxel_size": 3.0, "reps": 2})
 def sparse_unet(**kwargs: Any) -> SparseUNet:
     """Sparse U-Net (UResNet) with widths 16-32-64-128."""
     return SparseUNet(**kwargs)

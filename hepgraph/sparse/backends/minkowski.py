@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from hepgraph.errors import DataError, MissingDependencyError
-from hepgraph.sparse.functional.hashing import kernel_offsets
+from hepgraph.sparse.backends.torch.hashing import kernel_offsets
 
 if TYPE_CHECKING:  # pragma: no cover
     from hepgraph.sparse.manager import CoordinateManager
@@ -63,7 +63,7 @@ def me_kernel_order(kernel_size: tuple[int, ...], dilation: tuple[int, ...]) -> 
 
     A full box of input sites around one output site at the origin is mapped by ME's
     kernel map; the input minus the output coordinate of each ME kernel index is its
-    offset, looked up among ours (:func:`~hepgraph.sparse.functional.hashing.kernel_offsets`).
+    offset, looked up among ours (:func:`~hepgraph.sparse.backends.torch.hashing.kernel_offsets`).
     """
     ME = import_minkowski()
     ndim = len(kernel_size)
@@ -159,4 +159,4 @@ def convolution(
     out = out[out_mine]
     if bias is not None:
         out = out + bias
-    return type(x)._derived(m, out_stride, out)
+    return type(x).derived(m, out_stride, out)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from torch import Tensor
 
 from hepgraph.errors import ConfigError
+from hepgraph.sparse.backends import get_backend
 
 if TYPE_CHECKING:  # pragma: no cover
     from hepgraph.sparse.tensor import SparseTensor
@@ -47,8 +48,6 @@ def convolution(
     Returns:
         The output SparseTensor with C_out channels.
     """
-    from hepgraph.sparse.backends import get_backend
-
     if mode not in MODES:
         raise ConfigError(f"convolution `mode={mode!r}` is not one of {list(MODES)}")
     return get_backend(backend).convolution(

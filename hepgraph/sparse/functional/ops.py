@@ -15,21 +15,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from hepgraph.sparse.tensor import SparseTensor
 
 
-def _same_sites(a: SparseTensor, b: SparseTensor) -> None:
-    if a.manager is b.manager and a.stride == b.stride:
-        return
-    if a.coords.shape != b.coords.shape or not torch.equal(a.coords, b.coords):
-        raise DataError(
-            "sparse tensors live on different coordinates "
-            f"(`{len(a)}` sites at stride {a.stride} vs `{len(b)}` at stride {b.stride}); "
-            "add/concat need tensors derived from the same input at the same stride"
-        )
-
-
 def add(a: SparseTensor, b: SparseTensor) -> SparseTensor:
     """Residual sum of two tensors on the same sites (same channels)."""
-    _same_sites(a, b)
-    return a.replace(a.feats + b.feats)
+    return a + b
 
 
 def cat(tensors: Sequence[SparseTensor]) -> SparseTensor:
@@ -37,7 +25,7 @@ def cat(tensors: Sequence[SparseTensor]) -> SparseTensor:
     if not tensors:
         raise DataError("cat() needs at least one sparse tensor")
     for t in tensors[1:]:
-        _same_sites(tensors[0], t)
+        tensors[0].check_same_sites(t)
     return tensors[0].replace(torch.cat([t.feats for t in tensors], dim=1))
 
 

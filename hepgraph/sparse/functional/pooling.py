@@ -48,7 +48,7 @@ def max_pool(
     out = x.feats.new_zeros((kmap.n_out, c)).scatter_reduce(
         0, out_idx.unsqueeze(1).expand(-1, c), x.feats[in_idx], "amax", include_self=False
     )
-    return type(x)._derived(m, out_stride, out)
+    return type(x).derived(m, out_stride, out)
 
 
 def global_pool(x: SparseTensor, reduce: str) -> Tensor:

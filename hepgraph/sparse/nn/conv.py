@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from hepgraph.errors import DataError
 from hepgraph.sparse.functional.convolution import convolution
-from hepgraph.sparse.tensor import SparseTensor, _ntuple
+from hepgraph.sparse.tensor import SparseTensor, as_tuple
 
 
 class SparseConvNd(nn.Module):
@@ -56,9 +56,9 @@ class SparseConvNd(nn.Module):
         self.ndim = ndim
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = _ntuple(kernel_size, ndim, "kernel_size")
-        self.stride = _ntuple(stride, ndim, "stride")
-        self.dilation = _ntuple(dilation, ndim, "dilation")
+        self.kernel_size = as_tuple(kernel_size, ndim, "kernel_size")
+        self.stride = as_tuple(stride, ndim, "stride")
+        self.dilation = as_tuple(dilation, ndim, "dilation")
         self.mode = mode
         self.backend = backend
         volume = math.prod(self.kernel_size)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from hepgraph.sparse.functional.pooling import global_pool, max_pool
-from hepgraph.sparse.tensor import SparseTensor, _ntuple
+from hepgraph.sparse.tensor import SparseTensor, as_tuple
 
 
 class MaxPool(nn.Module):
@@ -44,9 +44,9 @@ class MaxPool(nn.Module):
         d = x.ndim
         return max_pool(
             x,
-            _ntuple(self.kernel_size, d, "kernel_size"),
-            _ntuple(self.stride, d, "stride"),
-            _ntuple(self.dilation, d, "dilation"),
+            as_tuple(self.kernel_size, d, "kernel_size"),
+            as_tuple(self.stride, d, "stride"),
+            as_tuple(self.dilation, d, "dilation"),
         )
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import torch
 
-from hepgraph.sparse.functional.hashing import (
+from hepgraph.sparse.backends.torch.hashing import (
     coord_limit,
     hash_coords,
     kernel_offsets,

@@ -7,7 +7,7 @@ with the queries in sorted order (monotone binary searches).
 
 Convention (shared with ``F.conv{D}d``): an output site ``o`` of a convolution with stride
 ``s`` receives input site ``i = o * s + d_j`` through weight ``W[j]``, with ``d_j`` from
-:func:`~hepgraph.sparse.functional.hashing.kernel_offsets`. A transposed convolution uses
+:func:`~hepgraph.sparse.backends.torch.hashing.kernel_offsets`. A transposed convolution uses
 the same pairs with the roles of input and output swapped.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from hepgraph.sparse.functional.hashing import hash_coords, offset_deltas, unhash_keys
+from hepgraph.sparse.backends.torch.hashing import hash_coords, offset_deltas, unhash_keys
 
 
 @dataclass(frozen=True)

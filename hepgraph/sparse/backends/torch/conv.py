@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from hepgraph.sparse.functional.kernel_map import KernelMap
+from hepgraph.sparse.backends.torch.kernel_map import KernelMap
 
 
 @dataclass(frozen=True)

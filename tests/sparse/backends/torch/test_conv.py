@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from hepgraph.sparse import SparseTensor, nn
-from hepgraph.sparse.functional.conv import SparseConvFunction, sparse_conv
-from hepgraph.sparse.functional.hashing import kernel_offsets
-from hepgraph.sparse.functional.kernel_map import strided_map, submanifold_map
+from hepgraph.sparse.backends.torch.conv import SparseConvFunction, sparse_conv
+from hepgraph.sparse.backends.torch.hashing import kernel_offsets
+from hepgraph.sparse.backends.torch.kernel_map import strided_map, submanifold_map
 from tests.sparse.helpers import (
     DEVICES,
     at_sites,

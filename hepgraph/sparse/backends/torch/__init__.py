@@ -1,4 +1,10 @@
-"""The default backend: pure PyTorch (CPU and GPU), kernel maps from the coordinate manager."""
+"""The default backend: pure PyTorch (CPU and GPU).
+
+Modules: :mod:`.hashing` (coordinates <-> int64 keys, kernel offsets), :mod:`.kernel_map`
+(neighbour search and kernel maps; the coordinate manager caches them) and :mod:`.conv`
+(gather -> GEMM -> scatter-add with its backward). Nothing here imports from
+:mod:`hepgraph.sparse.functional` or :mod:`hepgraph.sparse.nn`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from torch import Tensor
 
-from hepgraph.sparse.functional.conv import sparse_conv
+from hepgraph.sparse.backends.torch.conv import sparse_conv
 
 if TYPE_CHECKING:  # pragma: no cover
     from hepgraph.sparse.tensor import SparseTensor
@@ -37,4 +43,4 @@ def convolution(
         out_stride = m.up(x.stride, stride, kernel_size, dilation)
         kmap = m.strided_map(out_stride, stride, kernel_size, dilation).transposed()
     feats = sparse_conv(x.feats, weight, kmap, bias)
-    return type(x)._derived(m, out_stride, feats)
+    return type(x).derived(m, out_stride, feats)

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hepgraph.sparse.functional import kernel_map as km
-from hepgraph.sparse.functional.hashing import kernel_offsets
+from hepgraph.sparse.backends.torch import kernel_map as km
+from hepgraph.sparse.backends.torch.hashing import kernel_offsets
 from tests.sparse.helpers import random_coords
 
 
