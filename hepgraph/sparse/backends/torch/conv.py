@@ -1,18 +1,28 @@
-"""Sparse convolution as gather -> batched matmul -> scatter-add, with a lean custom backward.
+"""Sparse convolution as gather -> one GEMM per kernel offset -> scatter-add, and its backward.
 
-For each kernel offset ``j`` with pairs ``(i, o)``: ``out[o] += feats[i] @ W[j]``. The pairs
-of every offset are padded to a multiple of a chunk size ``c`` and laid out one after the
-other (a :class:`ConvPlan`), so one layer is three kernels whatever the kernel volume: one
-``index_select`` gathering all pairs, one ``bmm`` over ``(chunks, c, C_in) @ (chunks,
-C_in, C_out)`` with the weight of each chunk's offset, and one ``index_add_`` scattering the
-products (padding rows land in a dummy row), in blocks of ``BLOCK_ROWS`` pairs to bound the
-temporaries. The submanifold centre offset is a plain
-matmul.
+For each kernel offset ``j`` with pairs ``(i, o)``: ``out[o] += feats[i] @ W[j]``. A
+:class:`ConvPlan` lays the pairs out as *segments*, each one ``torch.bmm``:
 
-The backward pass re-gathers instead of saving gathered copies (memory of one layer's pair
-buffer), and reduces the weight gradient chunk by chunk in a fixed order, so results are
-bitwise identical with any number of threads (BLAS splits a long contraction across
-threads, which would not be).
+- a large offset gets its own segment(s): its rows split into ``q >= 2`` equal chunks
+  (padded by fewer than ``q`` rows) multiplied by ``W[j].expand(q, C_in, C_out)``, a
+  stride-0 view: the weight is never copied;
+- offsets whose GEMM is too small to be worth a kernel launch each (few pairs, narrow
+  weights) are batched: each padded to the group's largest pair count and multiplied by
+  their ``G`` weight matrices (one copy of ``G x C_in x C_out`` per call, only for weights
+  of at most ``GROUP_MAX_WEIGHT`` entries).
+
+The choice is made per layer from its pair counts and channels (:func:`make_plan`). The
+submanifold centre is a plain row-to-row product written straight into the output. Padding
+rows gather row 0 and scatter into a dummy row past the end.
+
+Every product is a ``bmm`` with at least two batch entries: ATen runs those batch entry by
+batch entry, each GEMM on one thread, so every output element is summed in the same order
+whatever the thread count (a plain ``mm`` may split or tile differently with the thread
+count and the data's alignment). The weight gradient, a long contraction over pairs, is
+reduced chunk by chunk in a fixed order for the same reason; scatter-adds use
+``index_add_``, which adds the rows of a destination in index order. Results are therefore
+bitwise identical with any number of CPU threads. The backward pass re-gathers instead of
+saving gathered copies (memory of one segment).
 """
 
 from __future__ import annotations
@@ -25,6 +35,37 @@ from torch import Tensor
 
 from hepgraph.sparse.backends.torch.kernel_map import KernelMap
 
+# Rows of one segment at most: bounds the gathered and product buffers at BLOCK_ROWS x C.
+BLOCK_ROWS = 2**16
+# Rows per bmm batch entry that large offsets aim for, and the bounds on their number.
+CHUNK_ROWS = 4096
+MIN_CHUNKS, MAX_CHUNKS = 2, 32
+# Offsets with at most this many multiply-adds (pairs x C_in x C_out) are batched together,
+# when the weight has at most GROUP_MAX_WEIGHT entries (its copy must stay cheap).
+SMALL_MACS = 2**19
+GROUP_MAX_WEIGHT = 96 * 96
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One ``bmm`` of the plan: rows ``[lo, hi)`` of the padded layout.
+
+    Attributes:
+        lo, hi: rows of the padded layout.
+        chunks: q, the bmm batch size (``hi - lo == q * c``).
+        offset: the kernel offset of every chunk (weight used through a stride-0 view), or
+            None for a group of offsets.
+        group: (q,) kernel offset of each chunk of a group (None for a single offset).
+        pad: positions of padding rows within the segment, or None if there are none.
+    """
+
+    lo: int
+    hi: int
+    chunks: int
+    offset: int | None
+    group: Tensor | None
+    pad: Tensor | None
+
 
 @dataclass(frozen=True)
 class ConvPlan:
@@ -33,67 +74,120 @@ class ConvPlan:
     Attributes:
         gather: (R,) rows of the source (padding rows point at row 0).
         scatter: (R,) rows of the destination (padding rows point at the dummy row ``n_dst``).
-        chunk_offset: (R / c,) kernel offset of each chunk.
-        chunk: c, rows per chunk.
+        segments: the bmm segments, in order.
         n_dst: destination rows.
     """
 
     gather: Tensor
     scatter: Tensor
-    chunk_offset: Tensor
-    chunk: int
+    segments: tuple[Segment, ...]
     n_dst: int
 
 
-def chunk_size(num_pairs: int) -> int:
-    """Rows per chunk: small chunks waste less padding on small maps (a function of the map
-    only, never of the thread count)."""
-    if num_pairs < 16_384:
-        return 32
-    return 128 if num_pairs < 262_144 else 256
+def _chunks(rows: int) -> int:
+    """Batch entries for a segment of ``rows`` pairs (a function of the size only)."""
+    return max(MIN_CHUNKS, min(MAX_CHUNKS, -(-rows // CHUNK_ROWS)))
 
 
-def make_plan(kmap: KernelMap, transposed: bool = False) -> ConvPlan:
-    """The :class:`ConvPlan` of ``kmap`` (input -> output, or output -> input if transposed).
+def _layout(sizes: list[int], macs_per_row: int, weight_entries: int) -> list[tuple]:
+    """Segments as ``(kind, offsets, rows_per_offset, chunks)`` in layout order.
 
-    Cached on the kernel map.
+    ``kind`` is ``"one"`` (one offset, ``chunks`` entries of ``rows_per_offset / chunks``
+    rows; an offset may span several segments) or ``"group"`` (one entry per offset, each
+    padded to ``rows_per_offset``).
     """
-    key = "plan_t" if transposed else "plan"
+    small, out = [], []
+    may_group = weight_entries <= GROUP_MAX_WEIGHT
+    for j, p in enumerate(sizes):
+        if p == 0:
+            continue
+        if may_group and p * macs_per_row <= SMALL_MACS:
+            small.append(j)
+            continue
+        for lo in range(0, p, BLOCK_ROWS):
+            rows = min(BLOCK_ROWS, p - lo)
+            q = _chunks(rows)
+            out.append(("one", (j,), rows, q))
+    small.sort(key=lambda j: -sizes[j])
+    i = 0
+    while i < len(small):  # greedy: largest first, stop where padding would exceed the rows
+        c = sizes[small[i]]
+        g = [small[i]]
+        total = c
+        while i + len(g) < len(small):
+            p = sizes[small[i + len(g)]]
+            rows = (len(g) + 1) * c
+            if rows > BLOCK_ROWS or rows - (total + p) > max(total + p, 256):
+                break
+            g.append(small[i + len(g)])
+            total += p
+        i += len(g)
+        if len(g) == 1:
+            out.append(("one", (g[0],), c, _chunks(c)))
+        else:
+            out.append(("group", tuple(g), c, len(g)))
+    return out
+
+
+def make_plan(kmap: KernelMap, channels: tuple[int, int], transposed: bool = False) -> ConvPlan:
+    """The :class:`ConvPlan` of ``kmap`` for a ``C_in x C_out`` weight (cached on the map).
+
+    Args:
+        kmap: the kernel map.
+        channels: (C_in, C_out) of the forward convolution (the plan depends on their
+            product only, so a transposed plan of the same layer shares it).
+        transposed: lay out output -> input (for the input gradient / transposed conv).
+
+    Returns:
+        The plan.
+    """
+    ab = int(channels[0]) * int(channels[1])
+    key = ("plan", transposed, ab)
     cached = kmap.cache.get(key)
     if cached is not None:
         return cached
     src, dst = (kmap.out_idx, kmap.in_idx) if transposed else (kmap.in_idx, kmap.out_idx)
     n_dst = kmap.n_in if transposed else kmap.n_out
     dev = src.device
-    c = chunk_size(src.numel())
-    sizes = torch.tensor(kmap.sizes, dtype=torch.long)
-    chunks = (sizes + c - 1) // c  # per offset
-    padded = chunks * c
-    total = int(padded.sum())
-    # position of pair p (group j, rank r in group) in the padded layout
-    group_start = torch.cumsum(padded, 0) - padded
-    pair_start = torch.cumsum(sizes, 0) - sizes
-    gid = torch.repeat_interleave(torch.arange(len(sizes)), sizes).to(dev)
-    rank = torch.arange(src.numel(), device=dev) - pair_start.to(dev)[gid]
-    pos = group_start.to(dev)[gid] + rank
-    gather = torch.zeros(total, dtype=torch.long, device=dev)
-    scatter = torch.full((total,), n_dst, dtype=torch.long, device=dev)
-    gather[pos] = src
-    scatter[pos] = dst
-    chunk_offset = torch.repeat_interleave(torch.arange(len(sizes)), chunks).to(dev)
-    plan = ConvPlan(gather, scatter, chunk_offset, c, n_dst)
+    sizes = list(kmap.sizes)
+    starts = [0]
+    for s in sizes:
+        starts.append(starts[-1] + s)
+    pos_parts, src_parts, segments = [], [], []
+    done = [0] * len(sizes)  # pairs of each offset already laid out
+    row = 0
+    for kind, offs, rows, q in _layout(sizes, ab, ab):
+        lo = row
+        if kind == "one":
+            j = offs[0]
+            c = -(-rows // q)
+            first = starts[j] + done[j]
+            done[j] += rows
+            pos_parts.append(torch.arange(lo, lo + rows, device=dev))
+            src_parts.append(torch.arange(first, first + rows, device=dev))
+            row += q * c
+            pad = torch.arange(rows, q * c, device=dev) if q * c > rows else None
+            segments.append(Segment(lo, row, q, j, None, pad))
+        else:
+            pads = []
+            for g, j in enumerate(offs):
+                p = sizes[j]
+                pos_parts.append(torch.arange(lo + g * rows, lo + g * rows + p, device=dev))
+                src_parts.append(torch.arange(starts[j], starts[j] + p, device=dev))
+                pads.append(torch.arange(g * rows + p, (g + 1) * rows, device=dev))
+            row += len(offs) * rows
+            pad = torch.cat(pads)
+            group = torch.tensor(offs, dtype=torch.long, device=dev)
+            segments.append(Segment(lo, row, q, None, group, pad if pad.numel() else None))
+    gather = torch.zeros(row, dtype=torch.long, device=dev)
+    scatter = torch.full((row,), n_dst, dtype=torch.long, device=dev)
+    if pos_parts:
+        pos, pair = torch.cat(pos_parts), torch.cat(src_parts)
+        gather[pos] = src[pair]
+        scatter[pos] = dst[pair]
+    plan = ConvPlan(gather, scatter, tuple(segments), n_dst)
     kmap.cache[key] = plan
     return plan
-
-
-# Pair rows processed per block (a multiple of every chunk size): caps the gathered and
-# product buffers at BLOCK_ROWS x C whatever the number of sites.
-BLOCK_ROWS = 2**16
-
-
-def _blocks(plan: ConvPlan) -> list[tuple[int, int]]:
-    total = plan.gather.numel()
-    return [(lo, min(lo + BLOCK_ROWS, total)) for lo in range(0, total, BLOCK_ROWS)]
 
 
 def _acc(dtype: torch.dtype) -> torch.dtype:
@@ -101,12 +195,37 @@ def _acc(dtype: torch.dtype) -> torch.dtype:
     return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
 
 
+def _seg_weight(weight: Tensor, seg: Segment, a: int, b: int) -> Tensor:
+    if seg.offset is not None:
+        return weight[seg.offset].expand(seg.chunks, a, b)  # stride-0 view, no copy
+    return weight.index_select(0, seg.group)  # (G, A, B): small by construction
+
+
+def rows_mm(x: Tensor, w: Tensor, out: Tensor) -> None:
+    """``out = x @ w`` (``x`` (M, A), ``w`` (A, B)) as bmm's of >= 2 entries (thread-count
+    independent bits); ``out`` (M, B) contiguous."""
+    m, a = x.shape
+    b = w.shape[1]
+    q = _chunks(m)
+    c = m // q
+    if c:
+        main = q * c
+        torch.bmm(x[:main].view(q, c, a), w.expand(q, a, b), out=out[:main].view(q, c, b))
+    rest = m - q * c
+    if rest:  # fewer than q rows: one row per entry (at least two entries)
+        xr = x[m - rest :]
+        if rest == 1:
+            xr = xr.expand(2, a)
+        res = torch.bmm(xr.unsqueeze(1), w.expand(xr.shape[0], a, b))
+        out[m - rest :] = res[:rest, 0]
+
+
 def _apply(src: Tensor, weight: Tensor, plan: ConvPlan, identity: int | None) -> Tensor:
     """``dst[scatter] += src[gather] @ weight[offset]`` (plus the identity offset).
 
     Args:
         src: (N_src, A).
-        weight: (K, A, B).
+        weight: (K, A, B) (any strides).
         plan: the padded layout.
         identity: offset applied row-to-row (N_src == n_dst), or None.
 
@@ -116,26 +235,59 @@ def _apply(src: Tensor, weight: Tensor, plan: ConvPlan, identity: int | None) ->
     a, b = weight.shape[1], weight.shape[2]
     acc = _acc(src.dtype)
     out = src.new_zeros((plan.n_dst + 1, b), dtype=acc)  # last row: padding sink
-    if identity is not None:
-        out[:-1] = torch.mm(src, weight[identity])
-    for lo, hi in _blocks(plan):  # bounded temporaries: one block of pairs at a time
-        g = src.index_select(0, plan.gather[lo:hi]).view(-1, plan.chunk, a)  # (chunks, c, A)
-        w = weight.index_select(0, plan.chunk_offset[lo // plan.chunk : hi // plan.chunk])
-        prod = torch.bmm(g, w).view(-1, b)  # (rows, B)
-        out.index_add_(0, plan.scatter[lo:hi], prod.to(acc))
+    if identity is not None and src.shape[0]:
+        if acc == src.dtype:
+            rows_mm(src, weight[identity], out[:-1])
+        else:
+            tmp = src.new_empty((src.shape[0], b))
+            rows_mm(src, weight[identity], tmp)
+            out[:-1] = tmp
+    for seg in plan.segments:
+        q = seg.chunks
+        g = src.index_select(0, plan.gather[seg.lo : seg.hi]).view(q, -1, a)
+        prod = torch.bmm(g, _seg_weight(weight, seg, a, b)).view(-1, b)
+        out.index_add_(0, plan.scatter[seg.lo : seg.hi], prod.to(acc))
     return out[:-1]
 
 
-def _det_atb(a: Tensor, b: Tensor, c: int) -> Tensor:
-    """``a^T @ b`` over a long contraction, reduced chunk by chunk in a fixed order."""
-    n, q = a.shape[0], a.shape[0] // c
-    ca, cb = a.shape[1], b.shape[1]
-    parts = [torch.bmm(a[: q * c].view(q, c, ca).transpose(1, 2), b[: q * c].view(q, c, cb))]
-    if n > q * c:
-        parts.append((a[q * c :].t() @ b[q * c :]).unsqueeze(0))
-    p = torch.cat(parts)
-    idx = torch.zeros(p.shape[0], dtype=torch.long, device=a.device)
-    return a.new_zeros((1, a.shape[1], b.shape[1])).index_add_(0, idx, p)[0]
+def _atb_into(grad_w: Tensor, index: Tensor, a: Tensor, b: Tensor) -> None:
+    """``grad_w[index[e]] += a_e^T @ b_e`` for the bmm entries ``e`` of (q, c, A), (q, c, B),
+    added in entry order."""
+    part = torch.bmm(a.transpose(1, 2), b)  # (q, A, B)
+    grad_w.index_add_(0, index, part.to(grad_w.dtype))
+
+
+def _weight_grad(feats: Tensor, grad_out: Tensor, weight_shape: torch.Size, plan: ConvPlan,
+                 identity: int | None) -> Tensor:
+    a, b = feats.shape[1], grad_out.shape[1]
+    dev = feats.device
+    grad_w = feats.new_zeros(weight_shape, dtype=_acc(feats.dtype))
+    n_out = grad_out.shape[0]
+    for seg in plan.segments:
+        q = seg.chunks
+        gs = feats.index_select(0, plan.gather[seg.lo : seg.hi])
+        if seg.pad is not None:
+            gs.index_fill_(0, seg.pad, 0)
+        gg = grad_out.index_select(0, plan.scatter[seg.lo : seg.hi].clamp(max=max(n_out - 1, 0)))
+        index = seg.group if seg.group is not None else torch.full(
+            (q,), seg.offset, dtype=torch.long, device=dev)
+        _atb_into(grad_w, index, gs.view(q, -1, a), gg.view(q, -1, b))
+    m = feats.shape[0]
+    if identity is not None and m:
+        q = _chunks(m)
+        c = m // q
+        if c:
+            idx = torch.full((q,), identity, dtype=torch.long, device=dev)
+            _atb_into(grad_w, idx, feats[: q * c].view(q, c, a), grad_out[: q * c].view(q, c, b))
+        rest = m - q * c
+        if rest:  # one row per entry, two entries at least (a zero row pads a single one)
+            fa, fb = feats[q * c :], grad_out[q * c :]
+            if rest == 1:
+                fa = torch.cat([fa, fa.new_zeros(1, a)])
+                fb = torch.cat([fb, fb.new_zeros(1, b)])
+            idx = torch.full((fa.shape[0],), identity, dtype=torch.long, device=dev)
+            _atb_into(grad_w, idx, fa.unsqueeze(1), fb.unsqueeze(1))
+    return grad_w
 
 
 class SparseConvFunction(torch.autograd.Function):
@@ -145,7 +297,8 @@ class SparseConvFunction(torch.autograd.Function):
     def forward(ctx: Any, feats: Tensor, weight: Tensor, kmap: KernelMap) -> Tensor:  # noqa: D102
         ctx.save_for_backward(feats, weight)
         ctx.kmap = kmap
-        return _apply(feats, weight, make_plan(kmap), kmap.identity).to(feats.dtype)
+        plan = make_plan(kmap, (weight.shape[1], weight.shape[2]))
+        return _apply(feats, weight, plan, kmap.identity).to(feats.dtype)
 
     @staticmethod
     def backward(  # noqa: D102
@@ -154,26 +307,15 @@ class SparseConvFunction(torch.autograd.Function):
         feats, weight = ctx.saved_tensors
         kmap: KernelMap = ctx.kmap
         grad_out = grad_out.contiguous().to(feats.dtype)
+        channels = (weight.shape[1], weight.shape[2])
         grad_feats = grad_weight = None
         if ctx.needs_input_grad[0]:
-            plan_t = make_plan(kmap, transposed=True)
-            grad_feats = _apply(grad_out, weight.transpose(1, 2), plan_t, kmap.identity)
-            grad_feats = grad_feats.to(feats.dtype)
+            plan_t = make_plan(kmap, channels, transposed=True)
+            wt = weight.transpose(1, 2).contiguous()  # (K, B, A): one copy per backward
+            grad_feats = _apply(grad_out, wt, plan_t, kmap.identity).to(feats.dtype)
         if ctx.needs_input_grad[1]:
-            plan = make_plan(kmap)
-            a, b = feats.shape[1], grad_out.shape[1]
-            grad_weight = feats.new_zeros(weight.shape, dtype=_acc(feats.dtype))
-            go = torch.cat([grad_out, grad_out.new_zeros(1, b)])  # padding rows -> zeros
-            for lo, hi in _blocks(plan):
-                gs = feats.index_select(0, plan.gather[lo:hi]).view(-1, plan.chunk, a)
-                gg = go.index_select(0, plan.scatter[lo:hi]).view(-1, plan.chunk, b)
-                part = torch.bmm(gs.transpose(1, 2), gg)  # (chunks, A, B)
-                grad_weight.index_add_(
-                    0, plan.chunk_offset[lo // plan.chunk : hi // plan.chunk],
-                    part.to(grad_weight.dtype),
-                )
-            if kmap.identity is not None and feats.shape[0]:
-                grad_weight[kmap.identity] += _det_atb(feats, grad_out, plan.chunk)
+            plan = make_plan(kmap, channels)
+            grad_weight = _weight_grad(feats, grad_out, weight.shape, plan, kmap.identity)
             grad_weight = grad_weight.to(weight.dtype)
         return grad_feats, grad_weight, None
 

@@ -56,9 +56,9 @@ class KernelMap:
             t = KernelMap(
                 self.out_idx, self.in_idx, self.sizes, self.n_out, self.n_in, self.identity
             )
-            for key, twin in (("plan", "plan_t"), ("plan_t", "plan")):
-                if key in self.cache:
-                    t.cache[twin] = self.cache[key]
+            for key, plan in self.cache.items():  # ("plan", transposed, channels): share
+                if isinstance(key, tuple) and key[0] == "plan":
+                    t.cache[("plan", not key[1], key[2])] = plan
             self.cache["transposed"] = t
         return self.cache["transposed"]
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from hepgraph.sparse import SparseTensor, nn
+from hepgraph.sparse.backends.torch import conv as conv_mod
 from hepgraph.sparse.backends.torch.conv import SparseConvFunction, sparse_conv
 from hepgraph.sparse.backends.torch.hashing import kernel_offsets
 from hepgraph.sparse.backends.torch.kernel_map import strided_map, submanifold_map
@@ -186,3 +187,87 @@ def test_autocast(device):
     out.feats.float().sum().backward()
     assert conv.weight.grad is not None and torch.isfinite(conv.weight.grad).all()
     assert x.feats.grad is not None and x.feats.grad.dtype == torch.float32
+
+
+def _reference(feats, w, kmap):
+    """out[o] += feats[i] @ W[j] pair by pair, in float64."""
+    out = torch.zeros(kmap.n_out, w.shape[2], dtype=torch.float64)
+    start = 0
+    f, ww = feats.double(), w.double()
+    for j, n in enumerate(kmap.sizes):
+        i, o = kmap.in_idx[start:start + n], kmap.out_idx[start:start + n]
+        out.index_add_(0, o, f[i] @ ww[j])
+        start += n
+    if kmap.identity is not None:
+        out += f @ ww[kmap.identity]
+    return out
+
+
+@pytest.mark.parametrize("layout", ["grouped", "per-offset", "auto"])
+@pytest.mark.parametrize("cin,cout", [(3, 5), (16, 16), (64, 96)])
+def test_plan_layouts_match_pairwise_reference(layout, cin, cout, monkeypatch):
+    if layout == "grouped":  # every offset batched with others
+        monkeypatch.setattr(conv_mod, "SMALL_MACS", 2**62)
+        monkeypatch.setattr(conv_mod, "GROUP_MAX_WEIGHT", 2**62)
+    elif layout == "per-offset":  # one bmm per offset, weights as stride-0 views
+        monkeypatch.setattr(conv_mod, "SMALL_MACS", -1)
+    monkeypatch.setattr(conv_mod, "CHUNK_ROWS", 16)  # several chunks and padding rows
+    x = random_tensor(3, 10, [300, 0, 200], cin, dtype=torch.float64)
+    offs = kernel_offsets((3, 3, 3), (1, 1, 1))
+    down = torch.unique(torch.div(x.coords, torch.tensor([1, 2, 2, 2]), rounding_mode="floor"),
+                        dim=0)
+    for kmap in (submanifold_map(x.coords, offs), strided_map(x.coords, down, (2, 2, 2), offs)):
+        w = torch.randn(27, cin, cout, dtype=torch.float64, requires_grad=True)
+        feats = x.feats.detach().clone().requires_grad_(True)
+        plan = conv_mod.make_plan(kmap, (cin, cout))
+        kinds = {s.offset is None for s in plan.segments}
+        assert kinds == {"grouped": {True}, "per-offset": {False}}.get(layout, kinds)
+        out = sparse_conv(feats, w, kmap)
+        ref = _reference(feats, w, kmap)
+        torch.testing.assert_close(out, ref)
+        r = torch.randn_like(out)
+        g = torch.autograd.grad((out * r).sum(), [feats, w])
+        gr = torch.autograd.grad((ref * r).sum(), [feats, w])
+        torch.testing.assert_close(g[0], gr[0])
+        torch.testing.assert_close(g[1], gr[1])
+
+
+def _run_layer(threads, feats, w, kmap):
+    prev = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        f = feats.clone().requires_grad_(True)
+        ww = w.clone().requires_grad_(True)
+        out = sparse_conv(f, ww, kmap)
+        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+        return out.detach(), f.grad, ww.grad
+    finally:
+        torch.set_num_threads(prev)
+
+
+@pytest.mark.parametrize("cin,cout", [(4, 8), (32, 32), (96, 128)])
+def test_deterministic_across_threads_all_layouts(cin, cout):
+    x = random_tensor(3, 20, [1500, 7, 900], cin)  # sparse enough for small offsets too
+    offs = kernel_offsets((3, 3, 3), (1, 1, 1))
+    down = torch.unique(torch.div(x.coords, torch.tensor([1, 2, 2, 2]), rounding_mode="floor"),
+                        dim=0)
+    maps = [submanifold_map(x.coords, offs),
+            strided_map(x.coords, down, (2, 2, 2), kernel_offsets((2, 2, 2), (1, 1, 1)))]
+    maps.append(maps[1].transposed())
+    g = torch.Generator().manual_seed(5)
+    for kmap in maps:
+        k = len(kmap.sizes)
+        f = torch.randn(kmap.n_in, cin, generator=g)
+        w = torch.randn(k, cin, cout, generator=g)
+        a, b = _run_layer(1, f, w, kmap), _run_layer(2, f, w, kmap)
+        for u, v in zip(a, b):
+            assert torch.equal(u, v)
+
+
+def test_rows_mm_any_row_count():
+    w = torch.randn(7, 5)
+    for m in (0, 1, 2, 3, 33, 4097):
+        x = torch.randn(m, 7)
+        out = torch.empty(m, 5)
+        conv_mod.rows_mm(x, w, out)
+        torch.testing.assert_close(out, x @ w)
