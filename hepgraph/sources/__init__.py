@@ -9,6 +9,6 @@ from __future__ import annotations
 # each module registers its sources in SOURCES when imported
 from hepgraph.sources import csv, root, trackml  # noqa: F401
 from hepgraph.sources.base import Source, SourceInfo
-from hepgraph.sources.simulate import drift_chamber, geiger_grid, lartpc, pad_tpc  # noqa: F401
+from hepgraph.sources.simulate import drift_chamber, geiger_grid, lartpc, pad_tpc, silicon  # noqa: F401
 
 __all__ = ["Source", "SourceInfo"]

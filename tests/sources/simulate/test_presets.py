@@ -12,7 +12,8 @@ from hepgraph.errors import ConfigError
 from hepgraph.events import validate_table
 from hepgraph.registry import SOURCES
 
-NAMES = ["sim-drift-chamber", "sim-geiger-grid", "sim-lartpc", "sim-pad-tpc"]
+NAMES = ["sim-drift-chamber", "sim-forward-planes", "sim-geiger-grid", "sim-lartpc", "sim-pad-tpc",
+         "sim-silicon-barrel"]
 SMALL = {"block_size": 7}
 
 
