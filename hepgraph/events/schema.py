@@ -11,10 +11,13 @@ Readers, writers, models and checks all rely on these names.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pyarrow as pa
 
 from hepgraph.errors import DataError
 
@@ -52,7 +55,7 @@ HIT_COLUMNS = _cols(
         ("x", "float32", "mm", "hit position x"),
         ("y", "float32", "mm", "hit position y"),
         ("z", "float32", "mm", "hit position z"),
-        ("t", "float32", "ns", "hit time (drift time for TPCs)"),
+        ("t", "float64", "ns", "hit time (drift time for TPCs; float64: absolute times ~1e8 ns stay exact)"),
         ("charge", "float32", "MeV|ADC", "deposited energy (MeV, simulators) or ADC (raw data)"),
         ("layer", "int32", "", "detector layer index"),
         ("module", "int32", "", "detector module index"),
@@ -60,6 +63,10 @@ HIT_COLUMNS = _cols(
         ("pad_row", "int32", "", "pad row index"),
         ("pad_col", "int32", "", "pad column index"),
         ("drift_radius", "float32", "mm", "drift distance to the wire (drift chambers, Geiger cells)"),
+        ("dir_x", "float32", "", "channel direction x (unit vector, e.g. a PMT axis)"),
+        ("dir_y", "float32", "", "channel direction y (unit vector)"),
+        ("dir_z", "float32", "", "channel direction z (unit vector)"),
+        ("hit_group", "int32", "", "outer index of nested hit lists (the track/cluster a hit list belongs to)"),
         ("hit_id", "int64", "", "the source's own hit id, kept for round trips"),
         ("track_id", "int64", "", "truth particle_id that made the hit; -1 = noise"),
         ("pdg", "int32", "", "truth PDG code of the particle that made the hit"),
@@ -112,6 +119,26 @@ REQUIRED = ("event_id", "x", "y", "z")
 
 #: Hit columns that must be finite.
 FINITE_HIT_COLUMNS = ("x", "y", "z", "t", "charge")
+
+
+#: Table metadata key holding per-column dtype choices of a source (JSON ``{name: dtype}``).
+DTYPES_KEY = b"hepgraph.dtypes"
+
+
+def mark_dtypes(table: pa.Table, dtypes: Mapping[str, str]) -> pa.Table:
+    """Record per-column dtypes (e.g. ``float64`` for a column whose range needs it) in the
+    table metadata; :func:`hepgraph.events.validate_table` stores those columns so."""
+    if not dtypes:
+        return table
+    meta = dict(table.schema.metadata or {})
+    meta[DTYPES_KEY] = json.dumps({**marked_dtypes(table), **dict(dtypes)}).encode()
+    return table.replace_schema_metadata(meta)
+
+
+def marked_dtypes(table: pa.Table) -> dict[str, str]:
+    """The dtypes recorded by :func:`mark_dtypes` (empty when none)."""
+    raw = (table.schema.metadata or {}).get(DTYPES_KEY)
+    return json.loads(raw) if raw else {}
 
 
 def column(name: str) -> Column:

@@ -9,17 +9,44 @@
 - ``track_id`` values pointing at no particle of the event (``-1`` = noise is allowed);
 - values that cannot be cast safely (strings, fractional ids, overflowing integers);
 - duplicate ``event_id`` within a chunk.
+
+A source may choose another dtype for a column (for example ``float64`` for an extra
+column holding absolute times) with :func:`hepgraph.events.schema.mark_dtypes`. A float64
+column cast to float32 whose values reach 2**24 (where float32 steps exceed 1) is logged
+once as a warning naming the column, since that loses absolute precision.
 """
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from hepgraph.errors import DataError
-from hepgraph.events.schema import FINITE_HIT_COLUMNS, REQUIRED, kind_of
+from hepgraph.events.schema import FINITE_HIT_COLUMNS, REQUIRED, kind_of, marked_dtypes
 from hepgraph.events.table import target_type
+
+log = logging.getLogger(__name__)
+_WARNED: set[str] = set()
+
+#: |value| from which float32 cannot hold every integer (its step becomes >= 1).
+FLOAT32_EXACT = float(2**24)
+
+
+def _check_precision(name: str, col: pa.ChunkedArray, target: pa.DataType) -> None:
+    inner = col.type.value_type if pa.types.is_list(col.type) else col.type
+    tinner = target.value_type if pa.types.is_list(target) else target
+    if not (pa.types.is_float64(inner) and pa.types.is_float32(tinner)) or name in _WARNED:
+        return
+    vals = pc.list_flatten(col) if pa.types.is_list(col.type) else col
+    big = pc.max(pc.abs(vals)).as_py() if len(vals) else None
+    if big is not None and big >= FLOAT32_EXACT:
+        _WARNED.add(name)
+        log.warning("column `%s` holds values up to %.6g, stored as float32 (step %.3g there); keep full "
+                    "precision with `dtypes: {%s: float64}` in the mapping", name, big,
+                    float(np.spacing(np.float32(big))), name)
 
 
 def _where(table: pa.Table, row: int) -> str:
@@ -52,6 +79,7 @@ def validate_table(table: pa.Table) -> pa.Table:
                 "map it in the source mapping"
             )
     cast_cols = []
+    marks = marked_dtypes(table)
     for name in table.column_names:
         col = table.column(name)
         is_list = pa.types.is_list(col.type) or pa.types.is_large_list(col.type)
@@ -61,6 +89,11 @@ def validate_table(table: pa.Table) -> pa.Table:
         if kind != "event" and not is_list:
             raise DataError(f"column `{name}` is a {kind} column but holds one value per event")
         target = target_type(name, col.type)
+        if name in marks:
+            dt = pa.from_numpy_dtype(np.dtype(marks[name]))
+            target = pa.list_(dt) if kind != "event" else dt
+        else:
+            _check_precision(name, col, target)
         try:
             col = pc.cast(col, target, safe=True)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:

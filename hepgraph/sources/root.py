@@ -1,13 +1,14 @@
-"""The ``root`` source: any TTree through a YAML mapping (see :mod:`.root_mapping`).
+"""The ``root`` source: any TTree through a YAML mapping (reference: ``docs/mapping.md``).
 
 Reading is bounded: each shard task covers an entry range of one file, read with
 ``step_size`` entries at a time, so memory does not grow with the file size. Several files
 and globs are accepted; with more than one file, event ids are offset by
 ``file_index * 2**32`` to keep them unique (``file_id_offset: false`` disables this).
 
-Shipped mappings: ``configs/sources/larcv-particles.yaml`` (larcv LArTPC images -> 2D pixel
-hits, particle PDG as label) and ``configs/sources/geant4-strips.yaml`` (a flat hit tree
-grouped by ``Event``). ``--set key=value`` overrides mapping keys (``--set step_size=500``).
+Shipped mappings (``hepgraph/configs/sources/``): ``larcv-particles`` (larcv LArTPC images ->
+2D pixel hits), ``geant4-strips`` (a flat hit tree grouped by ``Event``), ``km3net-offline``
+(split ``Evt`` objects, absolute hit times) and ``trkana-nested`` (hits per track per event).
+``--set key=value`` overrides mapping keys (``--set step_size=500``).
 """
 
 from __future__ import annotations
@@ -21,19 +22,18 @@ import pyarrow as pa
 
 from hepgraph.config.load import deep_merge, load_yaml
 from hepgraph.errors import ConfigError, DataError
-from hepgraph.events.table import table_from_flat
 from hepgraph.registry import SOURCES
-from hepgraph.sources._common import close_matches, expand_inputs
+from hepgraph.sources._common import expand_inputs
+from hepgraph.sources.assemble import Compiled, assemble, compile_mapping
 from hepgraph.sources.base import Source, SourceInfo
-from hepgraph.sources.root_build import build_chunk, group_flat
-from hepgraph.sources.root_mapping import Mapping, parse_mapping
+from hepgraph.sources.channels import load_channels
+from hepgraph.sources.mapping import Mapping, parse_mapping
+from hepgraph.sources.root_build import (
+    Catalog, catalog, group_flat, image_hits, join_columns, read_branches, read_join, short_error,
+)
+from hepgraph.sources._common import close_matches
 
 _BOUNDARY_WINDOW = 4096
-
-
-def _short(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}"
 
 
 def open_root(path: str | Path) -> Any:
@@ -45,7 +45,8 @@ def open_root(path: str | Path) -> Any:
     except FileNotFoundError:
         raise DataError(f"input file `{path}` does not exist; check --input") from None
     except Exception as err:  # uproot raises many types for garbage input
-        raise DataError(f"`{path}` is not a readable ROOT file ({_short(err)}); is it truncated or not ROOT at all?") from None
+        raise DataError(f"`{path}` is not a readable ROOT file ({short_error(err)}); is it truncated or not "
+                        "ROOT at all?") from None
 
 
 def get_tree(fh: Any, name: str, path: str | Path) -> Any:
@@ -60,14 +61,10 @@ def get_tree(fh: Any, name: str, path: str | Path) -> Any:
             f"tree `{name}` is not in `{path}`{close_matches(name, trees)}; trees: {', '.join(trees) or 'none'}"
         ) from None
     except Exception as err:
-        raise DataError(f"cannot read tree `{name}` of `{path}` ({_short(err)}); is the file truncated?") from None
+        raise DataError(f"cannot read tree `{name}` of `{path}` ({short_error(err)}); is the file truncated?") from None
     if not isinstance(obj, uproot.behaviors.TTree.TTree):
         raise DataError(f"`{name}` in `{path}` is a {type(obj).__name__}, not a TTree; trees: {', '.join(trees)}")
     return obj
-
-
-def _branches(tree: Any) -> list[str]:
-    return list(tree.keys(recursive=True)) + list(tree.keys(recursive=True, full_paths=False))
 
 
 @SOURCES.register("root", description="any TTree through a YAML branch mapping")
@@ -86,13 +83,13 @@ class RootSource(Source):
     def __init__(self, inputs: Sequence[str | Path] | None = None, mapping: str | Path | None = None,
                  seed: int = 0, params: dict[str, Any] | None = None) -> None:
         if mapping is None:
-            raise ConfigError("source `root` needs --mapping YAML (examples in configs/sources/)")
+            raise ConfigError("source `root` needs --mapping YAML (reference: docs/mapping.md; shipped "
+                              "examples in hepgraph/configs/sources/)")
         data = deep_merge(load_yaml(mapping), params or {})
         self.mapping_path = str(mapping)
-        self.mapping: Mapping = parse_mapping(data, mapping)
+        self.mapping: Mapping = parse_mapping(data, mapping, "root")
         self.files = [str(p) for p in expand_inputs(inputs, source="root", patterns=("*.root",))]
         self.seed = seed
-        self._where: dict[str, str] | None = None  # expression key -> tree name
 
     def config(self) -> dict[str, Any]:
         """Files, mapping path and the full mapping (after overrides)."""
@@ -111,66 +108,47 @@ class RootSource(Source):
         off = self.mapping.file_id_offset
         return len(self.files) > 1 if off is None else bool(off)
 
-    # ---------------------------------------------------------------------- validation
-    def _locate(self, path: str) -> tuple[int, dict[str, str]]:
-        """Open a file, check trees and expressions; return (entries, expr key -> tree)."""
-        import uproot
-
+    # ---------------------------------------------------------------------- opening
+    def _open(self, path: str) -> tuple[Any, dict[str, Any], Catalog, Compiled]:
         m = self.mapping
         fh = open_root(path)
         trees = {name: get_tree(fh, name, path) for name in [m.tree, *m.friends]}
+        cat = catalog(trees)
+        return fh, trees, cat, compile_mapping(m, cat, f"`{path}`")
+
+    def _locate(self, path: str) -> int:
+        """Open a file, check trees, expressions and branch types; return its entries."""
+        m = self.mapping
+        fh, trees, cat, comp = self._open(path)
         n = int(trees[m.tree].num_entries)
         for f in m.friends:
             if trees[f].num_entries != n:
                 raise DataError(f"friend tree `{f}` of `{path}` has {trees[f].num_entries} entries but "
                                 f"`{m.tree}` has {n}; friends must be entry-aligned")
-        exprs = m.expressions()
-        if m.selection:
-            exprs["selection"] = m.selection
-        where: dict[str, str] = {}
-        for key, expr in exprs.items():
-            for name, tree in trees.items():
-                if key == "selection" and name != m.tree:
-                    break
-                if expr in tree:
-                    where[key] = name
-                    break
-                try:
-                    tree.arrays([expr], entry_stop=min(1, n), library="ak")
-                except uproot.KeyInFileError:
-                    continue
-                except Exception as err:
-                    raise ConfigError(f"mapping expression `{expr}` ({key}) fails on `{path}`: {_short(err)}") from None
-                where[key] = name
-                break
-            if key not in where:
-                cands = [b for t in trees.values() for b in _branches(t)]
-                scope = m.tree if key == "selection" else ", ".join(trees)
-                raise DataError(
-                    f"mapping {key} `{expr}`: no such branch in tree(s) {scope} of `{path}`"
-                    f"{close_matches(expr, cands)}"
-                )
+        read_branches(trees, cat, comp.file_names(), 0, min(n, 1), path)  # unreadable types fail here
         if m.join:
-            jt = get_tree(fh, m.join["tree"], path)
-            for expr in [m.join["key"], *m.join["event"].values()]:
-                if str(expr) not in jt:
-                    try:
-                        jt.arrays([str(expr)], entry_stop=1, library="ak")
-                    except uproot.KeyInFileError:
-                        raise DataError(f"mapping join `{expr}`: no such branch in tree `{m.join['tree']}` of "
-                                        f"`{path}`{close_matches(str(expr), _branches(jt))}") from None
-        return n, where
+            read_join(m, get_tree(fh, m.join["tree"], path), path)
+        return n
 
     def plan(self, max_events: int | None = None) -> list[dict[str, Any]]:
-        """One task per (file, entry range of ``entries_per_shard``)."""
+        """One task per (file, entry range of ``entries_per_shard``).
+
+        Raises:
+            DataError: every input tree has 0 entries, or a file/tree/branch problem.
+        """
         m = self.mapping
+        if m.geometry:
+            load_channels(m.geometry, m.base_dir)
         tasks: list[dict[str, Any]] = []
         left = max_events
+        empty: list[str] = []
         for fi, path in enumerate(self.files):
             if left is not None and left <= 0:
                 break
-            n, where = self._locate(path)
-            self._where = where
+            n = self._locate(path)
+            if n == 0:
+                empty.append(path)
+                continue
             stop = n
             if left is not None:
                 if m.layout == "flat":
@@ -180,16 +158,26 @@ class RootSource(Source):
                     stop = min(n, left)
                     left -= stop
             for a in range(0, stop, m.entries_per_shard):
-                tasks.append({"file_index": fi, "path": path, "start": a,
-                              "stop": min(a + m.entries_per_shard, stop), "where": where})
+                tasks.append({"file_index": fi, "path": path, "start": a, "stop": min(a + m.entries_per_shard, stop)})
+        if empty and not tasks:
+            names = ", ".join(f"`{p}`" for p in empty[:3]) + (" ..." if len(empty) > 3 else "")
+            raise DataError(f"tree `{m.tree}` has 0 entries in {'all ' if len(empty) > 1 else ''}{len(empty)} "
+                            f"input file(s) ({names}): nothing to build")
         return tasks
+
+    def _group_values(self, trees: dict[str, Any], cat: Catalog, comp: Compiled, a: int, b: int, path: str) -> np.ndarray:
+        from hepgraph.sources.expr import evaluate
+
+        e = comp.exprs["group_by"]
+        got = read_branches(trees, cat, list(e.names), a, b, path)
+        return np.asarray(evaluate(e, got)).astype(np.int64)
 
     def _flat_stop(self, path: str, max_events: int) -> tuple[int, int]:
         """Entry where the ``max_events``-th group of a flat tree ends (bounded scan)."""
-        tree = get_tree(open_root(path), self.mapping.tree, path)
-        n, prev, found = int(tree.num_entries), None, 0
+        _, trees, cat, comp = self._open(path)
+        n, prev, found = int(trees[self.mapping.tree].num_entries), None, 0
         for a in range(0, n, self.mapping.step_size):
-            g = self._read_group(tree, a, min(a + self.mapping.step_size, n))
+            g = self._group_values(trees, cat, comp, a, min(a + self.mapping.step_size, n), path)
             new = np.flatnonzero(np.diff(g, prepend=g[:1] if prev is None else [prev]) != 0)
             if prev is None and len(g):
                 new = np.concatenate([[0], new[new > 0]])
@@ -199,18 +187,14 @@ class RootSource(Source):
             prev = g[-1] if len(g) else prev
         return n, found
 
-    def _read_group(self, tree: Any, a: int, b: int) -> np.ndarray:
-        arr = tree.arrays([self.mapping.group_by], entry_start=a, entry_stop=b, library="np", how=tuple)[0]
-        return np.asarray(arr).astype(np.int64)
-
-    def _boundary(self, tree: Any, pos: int) -> int:
+    def _boundary(self, trees: dict[str, Any], cat: Catalog, comp: Compiled, pos: int, path: str) -> int:
         """First entry >= pos that starts a new group (flat layout)."""
-        n = int(tree.num_entries)
+        n = int(trees[self.mapping.tree].num_entries)
         if pos <= 0 or pos >= n:
             return min(max(pos, 0), n)
-        prev = self._read_group(tree, pos - 1, pos)[0]
+        prev = self._group_values(trees, cat, comp, pos - 1, pos, path)[0]
         while pos < n:
-            g = self._read_group(tree, pos, min(pos + _BOUNDARY_WINDOW, n))
+            g = self._group_values(trees, cat, comp, pos, min(pos + _BOUNDARY_WINDOW, n), path)
             diff = np.flatnonzero(g != prev)
             if diff.size:
                 return pos + int(diff[0])
@@ -218,55 +202,37 @@ class RootSource(Source):
         return n
 
     # ---------------------------------------------------------------------- reading
-    def _read_range(self, trees: dict[str, Any], where: dict[str, str], a: int, b: int, path: str) -> dict[str, Any]:
-        exprs = dict(self.mapping.expressions())
-        if self.mapping.selection:
-            exprs["selection"] = self.mapping.selection
-        out: dict[str, Any] = {}
-        for name, tree in trees.items():
-            mine = {k: e for k, e in exprs.items() if where.get(k) == name}
-            if not mine:
-                continue
-            uniq = sorted(set(mine.values()))
-            try:
-                got = tree.arrays(uniq, entry_start=a, entry_stop=b, library="ak", how=dict)
-            except Exception as err:
-                raise DataError(f"reading entries {a}-{b} of `{path}` failed ({_short(err)}); "
-                                "is the file truncated or corrupt?") from None
-            for k, e in mine.items():
-                out[k] = got[e]
-        return out
-
     def read(self, task: dict[str, Any]) -> Iterator[pa.Table]:
         """Yield chunks of at most ``step_size`` entries of one file range."""
         m = self.mapping
         path = task["path"]
-        fh = open_root(path)
-        trees = {name: get_tree(fh, name, path) for name in [m.tree, *m.friends]}
-        join = self._read_join(fh, path) if m.join else None
+        fh, trees, cat, comp = self._open(path)
+        names = comp.file_names()
+        geometry = load_channels(m.geometry, m.base_dir) if m.geometry else None
+        join = None
+        if m.join:
+            jdata = read_join(m, get_tree(fh, m.join["tree"], path), path)
+            join = lambda raw: join_columns(m, jdata, raw)  # noqa: E731
         offset = (task["file_index"] << 32) if self.offset_ids else 0
         start, stop = task["start"], task["stop"]
         if m.layout == "flat":
-            start, stop = self._boundary(trees[m.tree], start), self._boundary(trees[m.tree], stop)
-            yield from group_flat(self, trees, task["where"], start, stop, offset, join, path)
+            start = self._boundary(trees, cat, comp, start, path)
+            stop = self._boundary(trees, cat, comp, stop, path)
+            yield from group_flat(m, comp, lambda a, b: read_branches(trees, cat, names, a, b, path),
+                                  start, stop, offset, join, geometry)
             return
         for a in range(start, stop, m.step_size):
             b = min(a + m.step_size, stop)
-            arrays = self._read_range(trees, task["where"], a, b, path)
-            table = build_chunk(m, arrays, np.arange(a, b, dtype=np.int64), offset, join)
+            got = read_branches(trees, cat, names, a, b, path)
+            base = None
+            if m.image:
+                from hepgraph.sources.expr import evaluate
+
+                base = image_hits(m, {k: evaluate(e, got) for k, e in comp.exprs.items() if k.startswith("image:")})
+            table = assemble(m, comp, got, np.arange(a, b, dtype=np.int64), offset=offset, geometry=geometry,
+                             base_hits=base, join=join)
             if table is not None:
                 yield table
 
-    def _read_join(self, fh: Any, path: str) -> dict[str, np.ndarray]:
-        """The per-event join tree of a file: key column + event columns (numpy)."""
-        j = self.mapping.join
-        tree = get_tree(fh, j["tree"], path)
-        exprs = [str(j["key"]), *[str(e) for e in j["event"].values()]]
-        got = tree.arrays(sorted(set(exprs)), library="np", how=dict)
-        out = {"__on__": np.asarray(got[str(j["key"])]).astype(np.int64)}
-        for k, e in j["event"].items():
-            out[k] = np.asarray(got[str(e)])
-        return out
 
-
-__all__ = ["RootSource", "open_root", "get_tree", "table_from_flat"]
+__all__ = ["RootSource", "open_root", "get_tree"]
