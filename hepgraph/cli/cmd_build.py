@@ -68,6 +68,10 @@ def summary_table(out: Path, manifest: dict[str, Any], seconds: float) -> Any:
     t.add_row("events", f"{c['events']:,}")
     t.add_row("hits", f"{c['hits']:,}  (per event min {st.get('min')}, median {st.get('median')}, "
               f"max {st.get('max')})")
+    if c.get("dropped_empty"):
+        t.add_row("empty events", f"{c['dropped_empty']:,} without hits dropped (--drop-empty)")
+    elif c.get("empty_events"):
+        t.add_row("empty events", f"{c['empty_events']:,} without hits, kept (--drop-empty drops them)")
     if c.get("particles"):
         t.add_row("particles", f"{c['particles']:,}")
     t.add_row("shards", f"{len(manifest['shards'])}  ({size / 2**20:.2f} MiB on disk)")
@@ -116,6 +120,9 @@ def register(app: typer.Typer) -> None:
         seed: SeedOption = 0,
         workers: WorkersOption = 0,
         overwrite: OverwriteOption = False,
+        drop_empty: Annotated[
+            bool, typer.Option("--drop-empty", help="Leave out events without hits (counted in the summary).")
+        ] = False,
         set_: SetOption = None,
         dask: Annotated[
             Optional[str],
@@ -169,7 +176,8 @@ def register(app: typer.Typer) -> None:
         try:
             with dask_session(dask, console) as client:
                 path = build_dataset(src, out, max_events=events, seed=seed, workers=workers,
-                                     overwrite=overwrite, progress=progress, dask=client)
+                                     overwrite=overwrite, progress=progress, dask=client,
+                                     drop_empty=drop_empty)
         finally:
             if "bar" in state:
                 state["bar"].stop()

@@ -23,6 +23,9 @@ from hepgraph.store.manifest import sha256_file
 #: anyway); dictionary encoding is off for the same reason. Read by pyarrow and awkward.
 COMPRESSION = "lz4"
 
+#: Chunk metadata: events without hits a source wrapper dropped before this chunk (counted).
+DROPPED_KEY = b"hepgraph.dropped_empty"
+
 #: Default row-group bounds: whichever is reached first.
 ROW_GROUP_EVENTS = 1024
 ROW_GROUP_HITS = 1 << 18
@@ -43,6 +46,7 @@ class ShardSummary:
     hit_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     event_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     labels: dict[str, dict[int, int]] = field(default_factory=dict)
+    dropped_empty: int = 0
 
     def record(self) -> dict[str, Any]:
         """The manifest's ``shards`` entry."""
@@ -159,6 +163,7 @@ def write_shard(
     labels: dict[str, list[np.ndarray]] = {}
     try:
         for chunk in chunks:
+            summary.dropped_empty += int((chunk.schema.metadata or {}).get(DROPPED_KEY, 0))
             if chunk.num_rows == 0:
                 continue
             chunk = validate_table(chunk)

@@ -28,7 +28,7 @@ from hepgraph.errors import ConfigError, DataError
 from hepgraph.events.schema import SCHEMA_VERSION
 from hepgraph.sources.base import Source
 from hepgraph.store.manifest import describe_columns, now_utc, write_manifest
-from hepgraph.store.shards import ROW_GROUP_EVENTS, ROW_GROUP_HITS, ShardSummary, write_shard
+from hepgraph.store.shards import DROPPED_KEY, ROW_GROUP_EVENTS, ROW_GROUP_HITS, ShardSummary, write_shard
 from hepgraph.store.splits import DEFAULT_FRACTIONS, split_record
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,46 @@ def clean_stale_tmp(out: Path) -> list[Path]:
 
 
 _QUEUE: Any = None
+
+
+class DropEmpty(Source):
+    """A source whose events without hits are dropped (``build-dataset --drop-empty``).
+
+    Each chunk carries the number it dropped in its metadata (``DROPPED_KEY``), which
+    :func:`~hepgraph.store.shards.write_shard` adds up, so the count reaches the manifest
+    from worker processes and Dask tasks alike.
+    """
+
+    def __init__(self, inner: Source) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def config(self) -> dict[str, Any]:
+        """The wrapped source's configuration."""
+        return self.inner.config()
+
+    def info(self) -> Any:
+        """The wrapped source's info."""
+        return self.inner.info()
+
+    def plan(self, max_events: int | None = None) -> list[Any]:
+        """The wrapped source's tasks."""
+        return self.inner.plan(max_events)
+
+    def read(self, task: Any) -> Any:
+        """The wrapped source's chunks without their hit-less events."""
+        import pyarrow.compute as pc
+
+        for chunk in self.inner.read(task):
+            if chunk.num_rows == 0 or "x" not in chunk.column_names:
+                yield chunk
+                continue
+            keep = pc.greater(pc.list_value_length(chunk.column("x")), 0)
+            dropped = chunk.num_rows - int(pc.sum(keep).as_py() or 0)
+            out = chunk.filter(keep)
+            meta = dict(out.schema.metadata or {})
+            meta[DROPPED_KEY] = str(dropped).encode()
+            yield out.replace_schema_metadata(meta)
 
 
 def single_threaded_libraries() -> None:
@@ -157,6 +197,7 @@ def build_dataset(
     row_group_hits: int = ROW_GROUP_HITS,
     split_fractions: Sequence[float] = DEFAULT_FRACTIONS,
     dask: Any = None,
+    drop_empty: bool = False,
 ) -> Path:
     """Build a dataset directory from a source.
 
@@ -176,13 +217,15 @@ def build_dataset(
             ``--dask`` value (``local[:N]``, ``tcp://host:8786``); the workers write into
             the temporary directory, so it must be on a shared filesystem
             (see :mod:`hepgraph.store.distributed_build`).
+        drop_empty: leave out events without hits (counted in the manifest's
+            ``counts.dropped_empty``); kept by default (``counts.empty_events``).
 
     Returns:
         The dataset directory.
 
     Raises:
         ConfigError: ``out`` exists and ``overwrite`` is false, or bad arguments.
-        DataError: no events selected, or the source's events break the schema.
+        DataError: no events selected, no hits at all, or the source's events break the schema.
     """
     out = Path(out)
     if out.exists() and not overwrite:
@@ -200,6 +243,8 @@ def build_dataset(
     if dask is not None and workers > 1:
         raise ConfigError(f"`--workers {workers}` is for local builds; with `--dask`, size the "
                           "Dask cluster instead (for example `--dask local:4`)")
+    if drop_empty:
+        source = DropEmpty(source)
     tasks = list(source.plan(max_events))
     if not tasks:
         raise DataError(
@@ -224,9 +269,10 @@ def build_dataset(
             shards = [write_shard(source.read(t), tmp / shard_name(i), row_group_events=rg[0],
                                   row_group_hits=rg[1], progress=progress)
                       for i, t in enumerate(tasks)]
+        dropped = sum(s.dropped_empty for s in shards)
         shards = [s for s in shards if s.events > 0]
         manifest = _manifest(source, shards, seed=seed, max_events=max_events,
-                             fractions=split_fractions, rg=rg)
+                             fractions=split_fractions, rg=rg, dropped=dropped)
         write_manifest(tmp, manifest)
         _commit(tmp, out, overwrite)
     except BaseException:
@@ -258,8 +304,21 @@ def _commit(tmp: Path, out: Path, overwrite: bool) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _counts(hits: np.ndarray, particles: int, dropped: int) -> dict[str, int]:
+    """Events, hits, particles; events without hits (kept or dropped) only when there are some."""
+    out = {"events": int(len(hits)), "hits": int(hits.sum()), "particles": int(particles)}
+    if (hits == 0).any():
+        out["empty_events"] = int((hits == 0).sum())
+    if dropped:
+        out["dropped_empty"] = int(dropped)
+    return out
+
+
 def _manifest(source: Source, shards: list[ShardSummary], *, seed: int, max_events: int | None,
-              fractions: Sequence[float], rg: tuple[int, int]) -> dict[str, Any]:
+              fractions: Sequence[float], rg: tuple[int, int], dropped: int = 0) -> dict[str, Any]:
+    if not shards and dropped:
+        raise DataError(f"all {dropped} events of source `{source.name}` have no hits and --drop-empty dropped "
+                        "them: the dataset would be empty; check the hit columns and select.hits of the mapping")
     if not shards:
         raise DataError(
             f"zero events selected: source `{source.name}` produced no events (check the inputs "
@@ -284,6 +343,9 @@ def _manifest(source: Source, shards: list[ShardSummary], *, seed: int, max_even
             "unique within a dataset"
         )
     hits = np.concatenate([s.hit_counts for s in shards])
+    if hits.sum() == 0:
+        raise DataError(f"the {len(hits)} events of source `{source.name}` have no hits at all (every hit list is "
+                        "empty); check the inputs, the hit columns and select.hits of the mapping")
     info = source.info()
     label_counts: dict[str, dict[str, int]] = {}
     for s in shards:
@@ -304,8 +366,7 @@ def _manifest(source: Source, shards: list[ShardSummary], *, seed: int, max_even
         "default_task": info.default_task,
         "default_features": info.default_features,
         "extra": info.extra,
-        "counts": {"events": int(len(hits)), "hits": int(hits.sum()),
-                   "particles": int(sum(s.particles for s in shards))},
+        "counts": _counts(hits, sum(s.particles for s in shards), dropped),
         "stats": {
             "hits_per_event": {"min": int(hits.min()), "median": float(np.median(hits)),
                                "mean": float(hits.mean()), "max": int(hits.max())},

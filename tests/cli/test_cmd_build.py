@@ -144,3 +144,48 @@ def test_root_build_ok(tiny_root_file, tmp_path):
     res = run("build-dataset", "--source", "root", "--mapping", m, "--input", tiny_root_file, "--out", tmp_path / "ds")
     assert res.exit_code == 0, res.output
     assert "a: 2" in res.output and "b: 3" in res.output
+
+
+def test_root_empty_inputs(tiny_root_file, tmp_path):
+    import awkward as ak
+    import uproot
+
+    from tests.conftest import write_ttree
+
+    m = _root_mapping(tmp_path)
+    empty_tree = tmp_path / "zero.root"
+    with uproot.recreate(empty_tree) as f:
+        f.mktree("events", {"hit_x": "var * float32", "hit_y": "var * float32", "hit_z": "var * float32"})
+    res = run("build-dataset", "--source", "root", "--mapping", m, "--input", empty_tree, "--out", tmp_path / "ds")
+    one_line_error(res, "tree `events` has 0 entries", "zero.root")
+    no_hits = tmp_path / "nohits.root"
+    empty = ak.unflatten(ak.Array(_f32([])), [0, 0, 0])
+    with uproot.recreate(no_hits) as f:
+        write_ttree(f, "events", {"hit_x": empty, "hit_y": empty, "hit_z": empty})
+    res = run("build-dataset", "--source", "root", "--mapping", m, "--input", no_hits, "--out", tmp_path / "ds")
+    one_line_error(res, "3 events", "no hits at all")
+    res = run("build-dataset", "--source", "root", "--mapping", m, "--input", no_hits, "--out", tmp_path / "ds",
+              "--drop-empty")
+    one_line_error(res, "all 3 events", "--drop-empty")
+    assert not (tmp_path / "ds").exists()
+
+
+def test_drop_empty_counts_in_summary(tiny_root_file, tmp_path):
+    import hepgraph
+
+    m = _root_mapping(tmp_path)
+    res = run("build-dataset", "--source", "root", "--mapping", m, "--input", tiny_root_file, "--out", tmp_path / "a")
+    assert res.exit_code == 0 and "1 without hits, kept" in res.output, res.output
+    res = run("build-dataset", "--source", "root", "--mapping", m, "--input", tiny_root_file, "--out", tmp_path / "b",
+              "--drop-empty", "--workers", "2", "--set", "entries_per_shard=2")
+    assert res.exit_code == 0 and "1 without hits dropped" in res.output, res.output
+    a, b = hepgraph.open_dataset(tmp_path / "a"), hepgraph.open_dataset(tmp_path / "b")
+    assert len(a) == 5 and a.manifest["counts"]["empty_events"] == 1
+    assert len(b) == 4 and b.manifest["counts"]["dropped_empty"] == 1
+    assert list(b.event_ids()) == [i for i in a.event_ids() if len(a[int(i)]["x"])]
+
+
+def _f32(v):
+    import numpy as np
+
+    return np.asarray(v, dtype=np.float32)
