@@ -13,7 +13,14 @@ An event ``eventNNNNNNNNN`` is a set of files ``eventNNNNNNNNN-{hits,truth,parti
 - ``event_id`` = the event number of the file name, ``n_tracks`` = particles with hits.
 
 Config (``--set``): ``events_per_shard`` (default 50), ``cells`` (read cells when present,
-default true), ``noise`` (keep noise hits, default true).
+default true), ``noise`` (keep noise hits, default true), ``field_T`` (the solenoid field in T;
+default: estimated from the first event's truth tracks, see
+:func:`hepgraph.sources.tracker_geometry.estimate_field`, since the TrackML *format* is used
+for detectors other than the 2 T challenge detector).
+
+Geometry (``extra.tracker_geometry``): the layers of a ``detectors.csv[.gz]`` beside the events (module
+centres grouped by ``volume_id, layer_id``: planes or cylinders), else of the first event's
+hits; the layer key of a hit combines ``hit_volume`` and ``layer``.
 """
 
 from __future__ import annotations
@@ -44,7 +51,10 @@ REQUIRED_COLUMNS = {
     "cells": ("hit_id", "value"),
 }
 
-DEFAULTS = {"events_per_shard": 50, "cells": True, "noise": True}
+DEFAULTS = {"events_per_shard": 50, "cells": True, "noise": True, "field_T": None}
+
+#: Columns whose combination names a layer (volume ids repeat layer ids).
+LAYER_COLUMNS = ("hit_volume", "layer")
 
 
 def read_csv(path: str | Path, required: Sequence[str]) -> pa.Table:
@@ -91,6 +101,9 @@ class TrackMLSource(Source):
         self.params = merge_params(DEFAULTS, params, "trackml source")
         if int(self.params["events_per_shard"]) < 1:
             raise ConfigError(f"events_per_shard `{self.params['events_per_shard']}` must be >= 1")
+        f = self.params["field_T"]
+        if f is not None and (isinstance(f, bool) or not isinstance(f, (int, float)) or not np.isfinite(f)):
+            raise ConfigError(f"trackml `field_T` = `{f}` must be a number in T (0 for no field)")
         files = expand_inputs(inputs, source="trackml", patterns=("event*-*.csv", "event*-*.csv.gz"))
         self.inputs = [str(p) for p in (inputs or [])]
         self.seed = seed
@@ -124,14 +137,47 @@ class TrackMLSource(Source):
         return {"inputs": self.inputs, "params": self.params, "n_files": len(self.events)}
 
     def info(self) -> SourceInfo:
-        """TrackML geometry (mm) and the 2 T solenoid field."""
+        """Extent, field and layers of the detector, from the files (see the module docstring)."""
+        from hepgraph.events.table import table_to_events
+        from hepgraph.sources import tracker_geometry as tg
+
+        first = table_to_events(self.read_event(self.events[0]))[0] if self.events else {}
+        field, origin = self.params["field_T"], "file"
+        if field is None:
+            field = tg.estimate_field([first]) if first else None
+            origin = "truth fit" if field is not None else "unknown"
+        det = self._detectors_file()
+        if det is not None:
+            surfaces, geo_origin = detector_surfaces(det), f"detectors file {Path(det).name}"
+        elif first:
+            pos = np.stack([np.asarray(first[c], np.float64) for c in ("x", "y", "z")], 1)
+            surfaces = tg.describe_surfaces(pos, tg.layer_key(first, LAYER_COLUMNS))
+            geo_origin = "hits of the first event"
+        else:
+            surfaces, geo_origin = [], "none"
+        extent = [[-1025.0, 1025.0], [-1025.0, 1025.0], [-3000.0, 3000.0]]
+        if first and len(first["x"]):
+            lim = [float(np.abs(np.asarray(first[c])).max()) * 1.05 for c in ("x", "y", "z")]
+            extent = [[-max(lim[0], lim[1]), max(lim[0], lim[1])]] * 2 + [[-lim[2], lim[2]]]
         return SourceInfo(
             default_task="edge-classification",
             units={"charge": "a.u."},
-            default_features=[["x", 0.0, 1.0e-3], ["y", 0.0, 1.0e-3], ["z", 0.0, 1.0e-3]],
-            extra={"extent": [[-1025.0, 1025.0], [-1025.0, 1025.0], [-3000.0, 3000.0]],
-                   "field_T": 2.0, "detector": "TrackML"},
+            default_features=[["x", 0.0, 1.0 / extent[0][1]], ["y", 0.0, 1.0 / extent[1][1]],
+                              ["z", 0.0, 1.0 / extent[2][1]]],
+            extra={"extent": extent, "field_T": None if field is None else float(field), "field_origin": origin,
+                   "detector": "TrackML format",
+                   "tracker_geometry": tg.geometry_record(surfaces, LAYER_COLUMNS, geo_origin, "module")},
         )
+
+    def _detectors_file(self) -> str | None:
+        """``detectors.csv[.gz]`` in the directory of the first event, if any."""
+        if not self.events:
+            return None
+        d = Path(self.events[0]["hits"]).parent
+        for name in ("detectors.csv", "detectors.csv.gz"):
+            if (d / name).is_file():
+                return str(d / name)
+        return None
 
     def plan(self, max_events: int | None = None) -> list[list[dict[str, str]]]:
         """Groups of ``events_per_shard`` events (each event read whole)."""
@@ -216,3 +262,18 @@ class TrackMLSource(Source):
         events = {"event_id": np.array([event_id], np.int64),
                   "n_tracks": np.array([int((nhits > 0).sum())], np.int32)}
         return table_from_flat(np.array([n]), cols, events, np.array([len(all_pid)]), particles)
+
+
+def detector_surfaces(path: str | Path) -> list[dict[str, Any]]:
+    """Layers of a TrackML ``detectors.csv``: module centres grouped by (volume_id, layer_id).
+
+    A layer whose module centres spread more in z than in r is a cylinder (radius = median
+    centre radius, z range = that of the centres), else a plane (r range of the centres).
+    """
+    from hepgraph.sources import tracker_geometry as tg
+
+    det = read_csv(path, ("volume_id", "layer_id", "cx", "cy", "cz"))
+    vol, lay = _np(det, "volume_id", np.int64), _np(det, "layer_id", np.int64)
+    pos = np.stack([_np(det, c, np.float64) for c in ("cx", "cy", "cz")], 1)
+    key = tg.layer_key({"hit_volume": vol, "layer": lay}, LAYER_COLUMNS)
+    return tg.describe_surfaces(pos, key)

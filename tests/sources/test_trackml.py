@@ -64,7 +64,56 @@ def test_options_and_many_events(tmp_path):
     out = build_dataset(make([tmp_path / "d"], events_per_shard=2, noise=False), tmp_path / "ds")
     ds = hepgraph.open_dataset(out)
     assert len(ds) == 3 and (ds[0]["track_id"] != -1).all() and "charge" not in ds[0]
-    assert ds.manifest["extra"]["field_T"] == 2.0
+    extra = ds.manifest["extra"]
+    assert extra["field_T"] is None and extra["field_origin"] == "unknown"   # 2-hit tracks: no fit
+    assert make([tmp_path / "d"], field_T=2.0).info().extra["field_T"] == 2.0
+    geo = extra["tracker_geometry"]
+    assert geo["layer_columns"] == ["hit_volume", "layer"] and len(geo["surfaces"]) == 3  # noise hit dropped
+
+
+def write_simulated(d: Path, source: str, n: int = 1, detectors: bool = False, **params) -> list[dict]:
+    """TrackML-format CSVs of simulated events (particle ids shifted by 1: 0 is noise there)."""
+    import pyarrow as pa
+
+    from hepgraph.events import table_to_events
+
+    src = SOURCES.get(source)(seed=4, params={"block_size": n, **params})
+    evs = table_to_events(pa.concat_tables([t for task in src.plan(n) for t in src.read(task)]))
+    d.mkdir(parents=True, exist_ok=True)
+    for k, ev in enumerate(evs):
+        h = len(ev["x"])
+        hid = np.arange(1, h + 1)
+        vol = np.where(np.asarray(ev["layer"]) < 100, 1, 2)
+        rows = zip(hid, ev["x"], ev["y"], ev["z"], vol, ev["layer"], ev["module"])
+        (d / f"event{k:09d}-hits.csv").write_text(
+            "hit_id,x,y,z,volume_id,layer_id,module_id\n" + "".join(f"{a},{b},{c},{e},{f},{g},{m}\n" for a, b, c, e, f, g, m in rows))
+        pid = np.asarray(ev["track_id"]) + 1
+        (d / f"event{k:09d}-truth.csv").write_text(
+            "hit_id,particle_id,weight\n" + "".join(f"{a},{b},1.0\n" for a, b in zip(hid, pid)))
+        prow = zip(np.asarray(ev["particle_id"]) + 1, *(ev[f"particle_{c}"] for c in ("vx", "vy", "vz", "px", "py", "pz", "q")))
+        (d / f"event{k:09d}-particles.csv").write_text(
+            "particle_id,vx,vy,vz,px,py,pz,q\n" + "".join(",".join(str(v) for v in r) + "\n" for r in prow))
+    if detectors:
+        (d / "detectors.csv").write_text("volume_id,layer_id,module_id,cx,cy,cz\n1,0,0,30,0,-100\n1,0,1,30,0,100\n"
+                                         "1,1,0,60,0,-300\n1,1,1,-60,0,300\n")
+    return evs
+
+
+@pytest.mark.parametrize("source,field", [("sim-silicon-barrel", 2.0), ("sim-forward-planes", 0.0)])
+def test_field_and_layers_come_from_the_files(tmp_path, source, field):
+    write_simulated(tmp_path / "ev", source, tracks_per_collision=20)
+    extra = make([tmp_path / "ev"]).info().extra
+    assert extra["field_origin"] == "truth fit"
+    assert extra["field_T"] == pytest.approx(field, abs=0.03)
+    kinds = {s["kind"] for s in extra["tracker_geometry"]["surfaces"]}
+    assert kinds == ({"cylinder", "plane"} if field else {"plane"})
+
+
+def test_detectors_file_gives_the_layers(tmp_path):
+    write_simulated(tmp_path / "ev", "sim-forward-planes", detectors=True, tracks_per_collision=5)
+    geo = make([tmp_path / "ev"]).info().extra["tracker_geometry"]
+    assert geo["origin"] == "detectors file detectors.csv"
+    assert [(s["kind"], s.get("r")) for s in geo["surfaces"]] == [("cylinder", 30.0), ("cylinder", 60.0)]
 
 
 def test_errors(tmp_path):
@@ -74,6 +123,9 @@ def test_errors(tmp_path):
         make(None)
     with pytest.raises(ConfigError, match="events_per_shar"):
         make([tmp_path], events_per_shar=3)
+    write_event(tmp_path / "g", 1, gz=False)
+    with pytest.raises(ConfigError, match="field_T"):
+        make([tmp_path / "g"], field_T="strong")
     write_event(tmp_path / "e", 1, gz=False)
     (tmp_path / "e" / "event000000001-truth.csv").unlink()
     with pytest.raises(DataError, match="no truth file"):

@@ -112,6 +112,11 @@ class DriftChamber(SimulatedSource):
                 "wires_per_layer": [int(w) for w in self.wires],
                 "r_min": float(c["r_min"]), "r_max": float(c["r_max"]),
                 "cell_size": float(c["cell_size"]), "geometry": "cylinders",
+                "tracker_geometry": {
+                    "surfaces": [{"layer": i, "kind": "cylinder", "r": float(r),
+                                  "z": [-float(c["half_length"]), float(c["half_length"])]}
+                                 for i, r in enumerate(self.radii)],
+                    "layer_columns": ["layer"], "module_column": None, "origin": "simulator"},
             },
         )
 

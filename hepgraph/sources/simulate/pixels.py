@@ -95,11 +95,17 @@ def digitise(
     """Pixel clusters of crossings (one per crossing, before merging).
 
     Args:
-        event, truth: (H,) event index and particle id of each crossing.
-        pos, direction: (H, 3) crossing point on the surface (mm) and unit track direction.
+        rng: the block's generator (energy-loss fluctuations).
+        event: (H,) event index of each crossing.
+        truth: (H,) particle id of each crossing.
+        pos: (H, 3) crossing point on the surface (mm).
+        direction: (H, 3) unit track direction there.
         surface: (H,) surface index.
-        pitch: pixel size (mm) along u and v. thickness: sensor thickness (mm).
+        surf: the surfaces.
+        pitch: pixel size (mm) along u and v.
+        thickness: sensor thickness (mm).
         module_size: module tile (mm) along u and v.
+        landau_shape: shape of the energy-loss fluctuation (smaller = broader).
         max_pixels: longest cluster along one axis (grazing tracks).
     """
     u, v, e_u, e_v, e_n = local_frame(pos, surface, surf)

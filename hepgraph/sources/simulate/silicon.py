@@ -18,7 +18,7 @@ uniform over the sensitive area) make up ``noise_fraction`` of the hits.
 Columns: ``x, y, z`` (mm), ``charge`` (MeV), ``layer`` (surface index: cylinders first,
 then disks in z order), ``module`` (index within the surface), ``hit_ncells``, truth
 ``track_id`` / ``pdg`` and the particle table. The manifest records the field and the
-surfaces (``extra.geometry``).
+surfaces (``extra.tracker_geometry``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,12 @@ from hepgraph.events import table_from_flat
 from hepgraph.registry import SOURCES
 from hepgraph.sources.base import SourceInfo
 from hepgraph.sources.simulate import gun, pixels
-from hepgraph.sources.simulate.base import SimulatedSource, check_positive, check_range, make_factory
+from hepgraph.sources.simulate.base import (
+    SimulatedSource,
+    check_positive,
+    check_range,
+    make_factory,
+)
 from hepgraph.sources.simulate.material import highland, orthonormal_basis
 from hepgraph.sources.simulate.surfaces import Helices, Surfaces, crossings, project_to_surface
 from hepgraph.sources.simulate.tracker import scattering_offsets
@@ -46,6 +51,7 @@ class SiliconTracker(SimulatedSource):
     detector = "forward-planes"
 
     def validate(self) -> None:
+        """Check the preset (surfaces, ranges, fractions); raise ConfigError."""
         c = self.cfg
         for key in ("cylinders", "disks"):
             rows = c[key]
@@ -91,7 +97,7 @@ class SiliconTracker(SimulatedSource):
         return Surfaces(cyl[:, 0], cyl[:, 1], disks[:, 0], disks[:, 1], disks[:, 2])
 
     def geometry(self) -> dict[str, Any]:
-        """The manifest's geometry record (:mod:`hepgraph.sources.tracker_geometry` format)."""
+        """The manifest's ``tracker_geometry`` record (:mod:`hepgraph.sources.tracker_geometry` format)."""
         s = self.surfaces
         out: list[dict[str, Any]] = []
         for i in range(s.n_cyl):
@@ -104,6 +110,7 @@ class SiliconTracker(SimulatedSource):
                 "origin": "simulator"}
 
     def info(self) -> SourceInfo:
+        """Features, field, extent, surfaces and luminous region of the preset."""
         c, s = self.cfg, self.surfaces
         rmax = float(max(np.max(s.cyl_r, initial=0.0), np.max(s.disk_rmax, initial=0.0)))
         zmax = float(max(np.max(s.cyl_half, initial=0.0), np.max(np.abs(s.disk_z), initial=0.0)))
@@ -114,7 +121,7 @@ class SiliconTracker(SimulatedSource):
                               ["charge", 0.0, 1.0 / (pixels.SI_MIP_MEV_PER_MM * c["thickness"])]],
             extra={"detector": self.detector, "field_T": float(c["field_T"]),
                    "extent": [[-rmax, rmax], [-rmax, rmax], [-zmax, zmax]],
-                   "geometry": self.geometry(),
+                   "tracker_geometry": self.geometry(),
                    "luminous_region": {"sigma": [float(v) for v in c["vertex_sigma"]]}},
         )
 
@@ -177,6 +184,7 @@ class SiliconTracker(SimulatedSource):
         return ev[parent][rep], dd * p[:, None], where[rep], surf_of[rep]
 
     def simulate(self, rng: np.random.Generator, n: int, start: int) -> pa.Table:
+        """Simulate ``n`` events with ids ``start ..`` (see the module docstring)."""
         c = self.cfg
         surf = self.surfaces
         names = list(c["species"])

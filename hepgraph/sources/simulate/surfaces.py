@@ -1,4 +1,4 @@
-"""Crossings of helices (or straight lines) with cylinders around z and planes z = const.
+r"""Crossings of helices (or straight lines) with cylinders around z and planes z = const.
 
 The silicon-tracker simulators describe a detector as a list of surfaces: barrel
 *cylinders* ``x^2 + y^2 = r^2`` for ``|z| <= half_length`` and *disks* (planes
@@ -115,7 +115,8 @@ def crossings(
     Args:
         hx: the particles' helices.
         surf: the surfaces.
-        q, mom: charges (e) and momenta (GeV) of the particles (for the curved cylinder case).
+        q: (N,) charges (e), for the curved cylinder crossings.
+        mom: (N, 3) momenta (GeV), likewise.
         b_tesla: field along z (T).
 
     Returns:

@@ -124,7 +124,7 @@ def test_touching_clusters_on_one_module_merge():
 def test_barrel_preset_records_its_geometry_and_hits_lie_on_it():
     evs, src = events("sim-silicon-barrel", n=2)
     info = src.info()
-    geo = info.extra["geometry"]
+    geo = info.extra["tracker_geometry"]
     assert info.extra["field_T"] == 2.0
     kinds = {s["kind"] for s in geo["surfaces"]}
     assert kinds == {"cylinder", "plane"} and geo["layer_columns"] == ["layer"]
