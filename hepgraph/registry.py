@@ -108,16 +108,33 @@ class Registry:
         kwargs.update(extra)
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         fn = self.get(name)
-        check_kwargs(fn, kwargs, where=f"{self.kind} `{name}`")
+        check_kwargs(fn, kwargs, where=self.kind)
         return fn(**kwargs)
 
 
-def check_kwargs(fn: Callable[..., Any], kwargs: Mapping[str, Any], where: str = "") -> None:
-    """Raise :class:`ConfigError` when ``kwargs`` holds a key ``fn`` does not accept.
+def unknown_key(path: str, key: str, valid: list[str]) -> ConfigError:
+    """The one message for a key that is not accepted: ``path.key: unknown key (did you mean x?)``."""
+    close = difflib.get_close_matches(str(key), valid, n=1)
+    hint = f"did you mean {close[0]}?" if close else f"valid: {', '.join(sorted(valid)) or 'none'}"
+    return ConfigError(f"{path + '.' if path else ''}{key}: unknown key ({hint})")
 
-    Functions taking ``**kwargs`` are checked against the signature of the class they
-    return when annotated, else accept anything.
+
+def check_kwargs(fn: Callable[..., Any], kwargs: Mapping[str, Any], where: str = "",
+                 injected: tuple[str, ...] = ()) -> None:
+    """Check a component block's keywords against ``fn``'s signature (the one keyword checker).
+
+    Args:
+        fn: the registered callable (a class or a factory).
+        kwargs: the user's keyword arguments.
+        where: key path for messages (``model``, ``task``, ``train.optimizer``).
+        injected: parameters hepgraph fills itself (not user keys).
+
+    Raises:
+        ConfigError: ``where.key: unknown key (did you mean ...?)``, or an injected key given.
     """
+    for key in injected:
+        if key in kwargs:
+            raise ConfigError(f"{where}.{key}: set by hepgraph from the data; remove it from the config")
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
@@ -125,12 +142,11 @@ def check_kwargs(fn: Callable[..., Any], kwargs: Mapping[str, Any], where: str =
     params = sig.parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return
-    valid = [n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
+    valid = [n for n, p in params.items()
+             if p.kind is not inspect.Parameter.VAR_POSITIONAL and n not in injected and n != "self"]
     for key in kwargs:
         if key not in valid:
-            close = difflib.get_close_matches(key, valid, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else f" (valid: {', '.join(valid)})"
-            raise ConfigError(f"{where}: unknown key `{key}`{hint}")
+            raise unknown_key(where, key, valid)
 
 
 MODELS = Registry("model")

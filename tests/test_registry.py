@@ -39,7 +39,7 @@ def test_unknown_name_lists_names_and_suggests():
 
 
 def test_unknown_kwarg_names_the_key_and_close_match():
-    with pytest.raises(ConfigError, match="unknown key `colr` \\(did you mean colour\\?\\)"):
+    with pytest.raises(ConfigError, match="colr: unknown key \\(did you mean colour\\?\\)"):
         make().build({"name": "small-widget", "colr": "blue"})
 
 

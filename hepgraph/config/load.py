@@ -34,7 +34,7 @@ def safe_load(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
-CONFIG_KINDS = ("detectors", "sources", "models", "tasks", "experiments")
+CONFIG_KINDS = ("detectors", "sources", "experiments")
 
 
 def configs_dir() -> Path:

@@ -16,12 +16,9 @@ from torch import nn
 from hepgraph.errors import ConfigError, DataError
 from hepgraph.events.features import FeatureSpec
 from hepgraph.events.schema import kind_of
-from hepgraph.registry import MODELS, TASKS
+from hepgraph.registry import TASKS, check_kwargs
 from hepgraph.tasks.base import Task, manifest_columns
-from hepgraph.runs.config import Component, check_component
-
-MODEL_INJECTED = ("in_channels", "level", "out_channels")
-
+from hepgraph.runs.config import Component
 
 def build_task(block: Component, manifest: Mapping[str, Any] | None) -> Task:
     """Build and check the task; the name defaults to the manifest's ``default_task``.
@@ -38,7 +35,7 @@ def build_task(block: Component, manifest: Mapping[str, Any] | None) -> Task:
         raise ConfigError(f"no --task given and the dataset has no default task; choose one of "
                           f"{', '.join(TASKS.names())}")
     cls = TASKS.get(name)
-    check_component("task", cls, block.kwargs)
+    check_kwargs(cls, block.kwargs, where="task")
     task = cls(**{k: v for k, v in block.kwargs.items() if v is not None})
     if manifest is not None:
         task.check(manifest)
@@ -73,62 +70,28 @@ def _accepts(fn: Any, key: str) -> bool:
     return key in params
 
 
-def resolve_model(name: str) -> tuple[str, Any, dict[str, Any]]:
-    """``(registered name, callable whose signature validates kwargs, metadata)``.
+def model_kwargs(name: str, kwargs: Mapping[str, Any], manifest: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The model's keyword arguments as built: its registered defaults under the user's values
+    (checked), plus ``extent`` (mm) from the manifest when the model takes it.
 
     Raises:
         UnknownNameError: the model is not registered (lists the valid names).
-    """
-    import hepgraph.models  # noqa: F401  (fills MODELS)
-
-    try:
-        from hepgraph.models.factory import resolve_name
-
-        name = resolve_name(name)
-    except ImportError:  # pragma: no cover - models branch without aliases
-        pass
-    fn = MODELS.get(name)
-    meta = MODELS.meta(name) if name in MODELS else {}
-    return name, meta.get("cls", fn), meta
-
-
-def model_kwargs(name: str, kwargs: Mapping[str, Any], manifest: Mapping[str, Any] | None) -> dict[str, Any]:
-    """User kwargs (checked) plus ``extent`` (mm) from the manifest when the model takes it.
-
-    Raises:
         ConfigError: ``model.<key>: unknown key (did you mean ...?)``.
     """
-    _, target, meta = resolve_model(name)
-    check_component("model", target, kwargs, injected=MODEL_INJECTED)
-    out = dict(kwargs)
+    import hepgraph.models  # noqa: F401  (fills MODELS)
+    from hepgraph.models.factory import model_info, variant_kwargs
+
+    out = variant_kwargs(name, kwargs)
     extent = ((manifest or {}).get("extra") or {}).get("extent")
-    if extent is not None and "extent" not in out and _accepts(target, "extent"):
+    if extent is not None and "extent" not in out and _accepts(model_info(name).get("cls"), "extent"):
         out["extent"] = [[float(a), float(b)] for a, b in extent]
     return out
 
 
-def check_level(name: str, level: str, task_name: str) -> None:
-    """Raise :class:`ConfigError` when model ``name`` cannot produce ``level`` outputs."""
-    name, _, meta = resolve_model(name)
-    levels = meta.get("levels")
-    if levels is not None and level not in levels:
-        ok = [m for m in MODELS.names() if level in (MODELS.meta(m).get("levels") or [level])]
-        raise ConfigError(
-            f"model `{name}` supports {', '.join(levels)}-level outputs but task `{task_name}` "
-            f"needs `{level}`; models that do: {', '.join(ok) or 'none'}"
-        )
-
-
 def build_model(name: str, kwargs: Mapping[str, Any], *, in_channels: int, task: Task) -> nn.Module:
-    """``create_model(name, in_channels, level, out_channels, **kwargs)`` after the level check."""
-    check_level(name, task.level, task.name)
-    try:
-        from hepgraph.models import create_model
-    except ImportError:  # pragma: no cover - before the model zoo is merged
-        create_model = None
-    if create_model is None:
-        fn = MODELS.get(name)
-        return fn(in_channels=in_channels, level=task.level, out_channels=task.out_channels, **kwargs)
+    """``create_model(name, in_channels, task.level, task.out_channels, **kwargs)``."""
+    from hepgraph.models import create_model
+
     return create_model(name, in_channels=in_channels, level=task.level,
                         out_channels=task.out_channels, **kwargs)
 

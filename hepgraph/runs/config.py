@@ -16,22 +16,15 @@ closest valid key, e.g. ``train.lrr: unknown key (did you mean lr?)``.
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from hepgraph.errors import ConfigError
+from hepgraph.registry import unknown_key
 
 AMP_MODES = ("bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
-
-
-def _unknown(path: str, key: str, valid: list[str]) -> ConfigError:
-    close = difflib.get_close_matches(key, valid, n=1)
-    hint = f"did you mean {close[0]}?" if close else f"valid: {', '.join(sorted(valid))}"
-    return ConfigError(f"{path + '.' if path else ''}{key}: unknown key ({hint})")
 
 
 @dataclass(frozen=True)
@@ -189,7 +182,7 @@ def _section(cls: type, raw: Any, path: str) -> Any:
     out: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in fields:
-            raise _unknown(path, key, list(fields))
+            raise unknown_key(path, key, list(fields))
         typ = str(fields[key].type)
         if typ == "Component":
             out[key] = Component.parse(value, f"{path}.{key}")
@@ -207,7 +200,7 @@ def validate(raw: Mapping[str, Any]) -> RunConfig:
     top = {f.name for f in dataclasses.fields(RunConfig)}
     for key in raw:
         if key not in top:
-            raise _unknown("", key, sorted(top))
+            raise unknown_key("", key, sorted(top))
     cfg = RunConfig(
         seed=_coerce("seed", raw.get("seed", 0), "int"),
         data=_section(DataConfig, raw.get("data"), "data"),
@@ -232,33 +225,3 @@ def validate(raw: Mapping[str, Any]) -> RunConfig:
     if cols is not None and cols != "all" and not (isinstance(cols, list) and all(isinstance(c, str) for c in cols)):
         raise ConfigError(f"data.columns `{cols}` must be a list of column names or `all`")
     return cfg
-
-
-def check_component(path: str, fn: Callable[..., Any], kwargs: Mapping[str, Any],
-                    injected: tuple[str, ...] = ()) -> None:
-    """Check a component block's kwargs against ``fn``'s signature.
-
-    Args:
-        path: key path for messages (``model``, ``task``, ``train.optimizer``).
-        fn: the registered callable.
-        kwargs: user keyword arguments.
-        injected: parameters hepgraph fills itself (not user keys).
-
-    Raises:
-        ConfigError: ``path.key: unknown key (did you mean ...?)``.
-    """
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return
-    for key in injected:
-        if key in kwargs:
-            raise ConfigError(f"{path}.{key}: set by hepgraph from the data; remove it from the config")
-    params = sig.parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
-    valid = [n for n, p in params.items()
-             if p.kind not in (inspect.Parameter.VAR_POSITIONAL,) and n not in injected and n != "self"]
-    for key in kwargs:
-        if key not in valid:
-            raise _unknown(path, key, valid)

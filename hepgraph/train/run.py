@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -19,34 +20,107 @@ import torch
 import yaml
 
 from hepgraph.errors import ConfigError
-from hepgraph.registry import OPTIMIZERS, SCHEDULERS
+from hepgraph.registry import OPTIMIZERS, SCHEDULERS, check_kwargs
 from hepgraph.runs.build import (build_model, build_task, fit_sample, loader_columns, model_kwargs,
-                                  resolve_features)
+                                 resolve_features)
 from hepgraph.runs.checkpoint import config_of, load_checkpoint, manifest_hash
-from hepgraph.runs.layout import is_run_dir, pick_device, write_text_atomic
-from hepgraph.runs.config import Component, RunConfig, check_component, validate
-from hepgraph.train.distributed import ShardedSampler, init_distributed, shutdown
+from hepgraph.runs.config import Component, RunConfig, validate
+from hepgraph.runs.layout import (clear_run_dir, is_empty_dir, is_run_dir, pick_device, run_dir_lock,
+                                  write_text_atomic)
+from hepgraph.train.distributed import DistInfo, ShardedSampler, init_distributed, shutdown
 from hepgraph.train.optim import OPTIMIZER_INJECTED, SCHEDULER_INJECTED, Schedule
 from hepgraph.train.trainer import Callback, Trainer, epoch_seed, seed_everything
 
 log = logging.getLogger(__name__)
 
 
-def _datasets(cfg: RunConfig) -> tuple[Any, Any]:
-    from hepgraph import open_dataset
+@dataclasses.dataclass
+class Setup:
+    """What the setup stages of :func:`run` build, in order."""
 
+    cfg: RunConfig
+    train_ds: Any
+    val_ds: Any
+    task: Any
+    features: Any
+    model: torch.nn.Module
+
+
+def _start(cfg: RunConfig | None, out: Path, resume: bool, epochs: int | None,
+           overwrite: bool) -> tuple[RunConfig, dict[str, Any] | None]:
+    """Stage 1: the config to train (the stored one with ``resume``) and the checkpoint to
+    resume from; refuses a non-empty ``out`` unless ``overwrite`` or ``resume``."""
+    if resume:
+        if not is_run_dir(out):
+            raise ConfigError(f"`{out}` is not a hepgraph run directory (no config.yaml and "
+                              "checkpoints/last.pt); give the --out of an earlier `hepgraph train`")
+        ckpt = load_checkpoint(out / "checkpoints" / "last.pt")
+        cfg = validate(config_of(ckpt))
+        if epochs is not None:
+            cfg = cfg.replace(train=dataclasses.replace(cfg.train, epochs=int(epochs)))
+        return cfg, ckpt
+    if cfg is None:
+        raise ConfigError("no run config given")
+    if not is_empty_dir(out) and not overwrite:
+        raise ConfigError(f"run directory `{out}` exists and is not empty; use --resume {out} to "
+                          "continue it, --overwrite to replace it, or another --out")
+    return cfg, None
+
+
+def _prepare(cfg: RunConfig, resumed: bool, device: torch.device) -> Setup:
+    """Stage 2: datasets, task (fitted on the training split unless resumed), features and
+    model; the returned config holds what was built (task statistics, model defaults)."""
     if not cfg.data.train:
         raise ConfigError("no training data: give --data DIR (data.train)")
+    from hepgraph import open_dataset
+
     full = open_dataset(cfg.data.train)
-    if cfg.data.val:
-        return full, open_dataset(cfg.data.val)
-    return full.split("train"), full.split("val")
+    train_ds, val_ds = ((full, open_dataset(cfg.data.val)) if cfg.data.val
+                        else (full.split("train"), full.split("val")))
+    manifest = train_ds.manifest
+    task = build_task(cfg.task, manifest)
+    features = resolve_features(cfg.data.features, manifest)
+    if not cfg.model.name:
+        raise ConfigError("no model given: use --model NAME (see `hepgraph models`)")
+    mkw = model_kwargs(cfg.model.name, cfg.model.kwargs, manifest)  # checked before the fit
+    seed_everything(cfg.seed)
+    if not resumed:  # the fit may set what the model needs (num_classes from the data)
+        task.fit(fit_sample(train_ds, cfg.data.fit_events))
+    seed_everything(cfg.seed)
+    model = build_model(cfg.model.name, mkw, in_channels=features.num_features, task=task)
+    cfg = cfg.replace(task=Component(task.name, task.hparams()), model=Component(cfg.model.name, mkw),
+                      data=dataclasses.replace(cfg.data, features=features.to_list()))
+    return Setup(cfg, train_ds, val_ds, task, features, model.to(device))
+
+
+def _loaders(s: Setup, info: DistInfo, device: torch.device) -> tuple[Any, int, Any]:
+    """Stage 3: the training loader, its steps per epoch, and the validation loader (or None)."""
+    from hepgraph.store import make_loader
+
+    cfg, bs, workers = s.cfg, s.cfg.train.batch_size, s.cfg.data.workers
+    pin = device.type == "cuda"
+    train_loader = make_loader(s.train_ds, bs, shuffle=True, features=s.features, num_workers=workers,
+                               seed=epoch_seed(cfg.seed, 0), rank=info.rank, world_size=info.world_size,
+                               columns=loader_columns(s.task, s.model, s.train_ds.manifest, cfg.data.columns),
+                               pin_memory=pin)
+    steps = len(train_loader)
+    if cfg.train.max_steps_per_epoch:
+        steps = min(steps, cfg.train.max_steps_per_epoch)
+    if steps == 0:
+        raise ConfigError("the training split holds no events; give more data or --val DIR")
+    if not len(s.val_ds):
+        return train_loader, steps, None
+    vsampler = ShardedSampler(len(s.val_ds), info.rank, info.world_size, shuffle=False, pad=False)
+    val_loader = make_loader(s.val_ds, cfg.eval.batch_size or bs, features=s.features, num_workers=workers,
+                             sampler=vsampler, pin_memory=pin,
+                             columns=loader_columns(s.task, s.model, s.val_ds.manifest, cfg.data.columns))
+    return train_loader, steps, val_loader
 
 
 def _optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
     block = cfg.train.optimizer
     fn = OPTIMIZERS.get(block.name or "adamw")
-    check_component("train.optimizer", fn, block.kwargs, injected=OPTIMIZER_INJECTED)
+    check_kwargs(fn, block.kwargs, where="train.optimizer", injected=OPTIMIZER_INJECTED)
     return fn(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay, **block.kwargs)
 
 
@@ -55,14 +129,17 @@ def _schedule(cfg: RunConfig, opt: torch.optim.Optimizer, steps: int) -> Schedul
     if not block.name:
         return None
     fn = SCHEDULERS.get(block.name)
-    check_component("train.scheduler", fn, block.kwargs, injected=SCHEDULER_INJECTED)
+    check_kwargs(fn, block.kwargs, where="train.scheduler", injected=SCHEDULER_INJECTED)
     return fn(opt, epochs=cfg.train.epochs, steps_per_epoch=steps, **block.kwargs)
 
 
-def _attach_log(path: Path | None) -> logging.Handler | None:
-    if path is None:
-        return None
-    h = logging.FileHandler(path)
+def _write_run_dir(out: Path, cfg: RunConfig, resumed: bool) -> logging.Handler:
+    """Stage 4 (main process): config.yaml, an empty metrics.jsonl, and the log file."""
+    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    if not resumed:
+        write_text_atomic(out / "metrics.jsonl", "")
+    h = logging.FileHandler(out / "train.log")
     h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("hepgraph")
     root.addHandler(h)
@@ -77,10 +154,10 @@ def run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, epochs:
     Args:
         cfg: the validated config (ignored with ``resume``: the config stored in ``last.pt``
             is used).
-        out: the run directory.
+        out: the run directory (locked while training: a second training into it fails).
         resume: continue from ``out/checkpoints/last.pt``.
         epochs: with ``resume``, a new total number of epochs (None = as stored).
-        overwrite: allow a non-empty ``out`` that is not resumed.
+        overwrite: replace a non-empty ``out`` (the old run is removed whole, never mixed).
         callback: progress hooks (rank 0).
 
     Returns:
@@ -90,91 +167,45 @@ def run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, epochs:
         ConfigError / DataError / UnknownNameError: bad config, names or data.
     """
     out = Path(out)
-    ckpt = None
-    if resume:
-        if not is_run_dir(out):
-            raise ConfigError(f"`{out}` is not a hepgraph run directory (no config.yaml and "
-                              "checkpoints/last.pt); give the --out of an earlier `hepgraph train`")
-        ckpt = load_checkpoint(out / "checkpoints" / "last.pt")
-        cfg = validate(config_of(ckpt))
-        if epochs is not None:
-            cfg = cfg.replace(train=dataclasses.replace(cfg.train, epochs=int(epochs)))
-    elif cfg is None:
-        raise ConfigError("no run config given")
-    elif out.exists() and any(out.iterdir()) and not overwrite:
-        raise ConfigError(f"run directory `{out}` exists and is not empty; use --resume {out} to "
-                          "continue it, --overwrite to replace it, or another --out")
+    cfg, ckpt = _start(cfg, out, resume, epochs, overwrite)
     info = init_distributed("cuda" if cfg.train.device != "cpu" and torch.cuda.is_available() else "cpu")
     device = pick_device(cfg.train.device, info.local_rank)
     handler = None
-    try:
-        seed_everything(cfg.seed)
-        train_ds, val_ds = _datasets(cfg)
-        manifest = train_ds.manifest
-        task = build_task(cfg.task, manifest)
-        features = resolve_features(cfg.data.features, manifest)
-        mkw = model_kwargs(cfg.model.name or "", cfg.model.kwargs, manifest) if cfg.model.name else None
-        if mkw is None:
-            raise ConfigError("no model given: use --model NAME (see `hepgraph models`)")
-        if ckpt is None:
-            task.fit(fit_sample(train_ds, cfg.data.fit_events))
-        cfg = cfg.replace(
-            task=Component(task.name, task.hparams()),
-            model=Component(cfg.model.name, mkw),
-            data=dataclasses.replace(cfg.data, features=features.to_list()),
-        )
-        seed_everything(cfg.seed)
-        model = build_model(cfg.model.name or "", mkw, in_channels=features.num_features, task=task)
-        model.to(device)
-        from hepgraph.store import make_loader
+    with contextlib.ExitStack() as stack:
+        try:
+            s = _prepare(cfg, ckpt is not None, device)
+            train_loader, steps, val_loader = _loaders(s, info, device)
+            opt = _optimizer(s.cfg, s.model)
+            sched = _schedule(s.cfg, opt, steps)
+            meta = {"config": json.dumps(s.cfg.to_dict()), "features": json.dumps(s.features.to_list()),
+                    "manifest_hash": manifest_hash(s.train_ds.manifest)}
+            if info.is_main:  # everything checked: only now is an old run replaced
+                if not resume and not is_empty_dir(out):
+                    clear_run_dir(out)
+                stack.enter_context(run_dir_lock(out))
+                handler = _write_run_dir(out, s.cfg, ckpt is not None)
+            trainer = Trainer(s.model, s.task, opt, sched, s.cfg, device, info,
+                              out if info.is_main else None, meta, callback)
+            if ckpt is not None:
+                trainer.load_state_dict(ckpt)
+                if info.is_main:
+                    _truncate_metrics(out / "metrics.jsonl", trainer.epoch)
+                log.info("resumed %s at epoch %d (step %d)", out, trainer.epoch, trainer.step)
+            log.info("model %s (%d parameters), task %s, %d training events, device %s, world %d",
+                     s.cfg.model.name, sum(p.numel() for p in s.model.parameters()), s.task.name,
+                     len(s.train_ds), device, info.world_size)
 
-        bs, workers = cfg.train.batch_size, cfg.data.workers
-        columns = loader_columns(task, model, manifest, cfg.data.columns)
-        train_loader = make_loader(train_ds, bs, shuffle=True, features=features, num_workers=workers,
-                                   seed=epoch_seed(cfg.seed, 0), rank=info.rank, columns=columns,
-                                   world_size=info.world_size, pin_memory=device.type == "cuda")
-        steps = len(train_loader)
-        if cfg.train.max_steps_per_epoch:
-            steps = min(steps, cfg.train.max_steps_per_epoch)
-        if steps == 0:
-            raise ConfigError("the training split holds no events; give more data or --val DIR")
-        ebs = cfg.eval.batch_size or bs
-        vsampler = ShardedSampler(len(val_ds), info.rank, info.world_size, shuffle=False, pad=False)
-        val_loader = make_loader(val_ds, ebs, features=features, num_workers=workers, sampler=vsampler,
-                                 columns=loader_columns(task, model, val_ds.manifest, cfg.data.columns),
-                                 pin_memory=device.type == "cuda") if len(val_ds) else None
+            def epoch_loader(epoch: int) -> Any:
+                train_loader.sampler.set_epoch(epoch)
+                return train_loader
 
-        def epoch_loader(epoch: int) -> Any:
-            train_loader.sampler.set_epoch(epoch)
-            return train_loader
-
-        opt = _optimizer(cfg, model)
-        sched = _schedule(cfg, opt, steps)
-        meta = {"config": json.dumps(cfg.to_dict()), "features": json.dumps(features.to_list()),
-                "manifest_hash": manifest_hash(manifest)}
-        if info.is_main:
-            (out / "checkpoints").mkdir(parents=True, exist_ok=True)
-            write_text_atomic(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-            if ckpt is None:
-                write_text_atomic(out / "metrics.jsonl", "")
-            handler = _attach_log(out / "train.log")
-        trainer = Trainer(model, task, opt, sched, cfg, device, info, out if info.is_main else None,
-                          meta, callback)
-        if ckpt is not None:
-            trainer.load_state_dict(ckpt)
-            if info.is_main:
-                _truncate_metrics(out / "metrics.jsonl", trainer.epoch)
-            log.info("resumed %s at epoch %d (step %d)", out, trainer.epoch, trainer.step)
-        log.info("model %s (%d parameters), task %s, %d training events, device %s, world %d",
-                 cfg.model.name, sum(p.numel() for p in model.parameters()), task.name, len(train_ds),
-                 device, info.world_size)
-        trainer.fit(epoch_loader, steps, (lambda: val_loader) if val_loader is not None else None)
-        return out
-    finally:
-        if handler is not None:
-            logging.getLogger("hepgraph").removeHandler(handler)
-            handler.close()
-        shutdown()
+            trainer.fit(epoch_loader, steps, (lambda: val_loader) if val_loader is not None else None)
+            return out
+        finally:
+            if handler is not None:
+                logging.getLogger("hepgraph").removeHandler(handler)
+                handler.close()
+            shutdown()
 
 
 def _truncate_metrics(path: Path, epochs_done: int) -> None:
@@ -189,28 +220,18 @@ def resolve(config: str | Path | None, flags: Mapping[str, Any], overrides: list
     """YAML (``--config``: a path or a shipped experiment name) + CLI flags + ``--set``
     overrides -> validated :class:`RunConfig`.
 
-    ``flags`` maps key paths (``train.epochs``) to values; None values are skipped. Task and
-    model defaults come from ``configs/tasks/<task>.yaml`` and ``configs/models/<model>.yaml``
-    when those files exist (the user's values win).
+    ``flags`` maps key paths (``train.epochs``) to values; None values are skipped. Model and
+    task defaults are not read from YAML: they live in the registered callables
+    (:func:`hepgraph.models.create_model` applies a variant's defaults).
     """
-    from hepgraph.config import configs_dir, deep_merge, find_config, load_config, load_yaml
-    from hepgraph.config.load import apply_overrides
+    from hepgraph.config import apply_overrides, find_config, load_config
 
     base = load_config(find_config("experiments", config)) if config is not None else {}
     for key in ("model", "task"):
         if isinstance(base.get(key), str):
             base[key] = {"name": base[key]}
     set_flags = [f"{k}={json.dumps(v)}" for k, v in flags.items() if v is not None]
-    merged = apply_overrides(base, set_flags)
-    for section, folder in (("task", "tasks"), ("model", "models")):
-        name = (merged.get(section) or {}).get("name")
-        path = configs_dir() / folder / f"{name}.yaml"
-        if name and path.is_file():
-            default = load_yaml(path)
-            block = default.get(section, default)
-            if block.get("name", name) == name:
-                merged[section] = deep_merge(block, merged.get(section) or {})
-    merged = apply_overrides(merged, overrides)
+    merged = apply_overrides(apply_overrides(base, set_flags), overrides)
     if math.isnan(float(merged.get("seed", 0) or 0)):
         raise ConfigError("seed must be a number")
     return validate(merged)

@@ -37,7 +37,7 @@ def test_errors_name_the_bad_value():
         create_model("gravnett", in_channels=1, level="hit", out_channels=2)
     with pytest.raises(ConfigError, match="level `edge`"):
         create_model("inception-cvn", in_channels=1, level="edge", out_channels=2)
-    with pytest.raises(ConfigError, match="`hiden_channels`.*hidden_channels"):
+    with pytest.raises(ConfigError, match="hiden_channels: unknown key.*hidden_channels"):
         create_model("gravnet", in_channels=1, level="hit", out_channels=2, hiden_channels=3)
     with pytest.raises(ConfigError, match="divisible"):
         create_model("dense-resnet18", in_channels=1, level="event", out_channels=2, image_shape=(12, 12))

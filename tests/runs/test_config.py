@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from hepgraph.errors import ConfigError
-from hepgraph.runs.config import Component, check_component, validate
+from hepgraph.registry import check_kwargs
+from hepgraph.runs.config import Component, validate
 from hepgraph.train.run import resolve
 
 
@@ -38,11 +39,11 @@ def test_round_trip_to_dict():
 def test_component_kwargs_checked_against_signature():
     def fn(in_channels: int, level: str, out_channels: int, hidden_channels: int = 8) -> None: ...
 
-    check_component("model", fn, {"hidden_channels": 4}, injected=("in_channels", "level", "out_channels"))
+    check_kwargs(fn, {"hidden_channels": 4}, where="model", injected=("in_channels", "level", "out_channels"))
     with pytest.raises(ConfigError, match=r"model\.hiden_channels: unknown key \(did you mean hidden_channels\?\)"):
-        check_component("model", fn, {"hiden_channels": 4}, injected=("in_channels",))
+        check_kwargs(fn, {"hiden_channels": 4}, where="model", injected=("in_channels",))
     with pytest.raises(ConfigError, match="set by hepgraph"):
-        check_component("model", fn, {"in_channels": 4}, injected=("in_channels",))
+        check_kwargs(fn, {"in_channels": 4}, where="model", injected=("in_channels",))
 
 
 def test_resolve_yaml_flags_and_set(tmp_path):

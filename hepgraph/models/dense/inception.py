@@ -112,7 +112,8 @@ class InceptionCVN(HitModel):
 
 
 @register_model("inception-cvn", family="dense", representation="image",
-                levels=InceptionCVN.levels, cls=InceptionCVN)
+                levels=InceptionCVN.levels, cls=InceptionCVN,
+                defaults={"views": ["xz", "yz"], "image_shape": [80, 96]})
 def inception_cvn(**kwargs: Any) -> InceptionCVN:
     """Inception CVN over the xy, yz and xz views (GoogLeNet widths)."""
     return InceptionCVN(**kwargs)

@@ -135,13 +135,20 @@ def _resnet_entry(depth: int, view: str) -> Any:
     return entry
 
 
+#: what a variant sets over the DenseResNet defaults (base_channels 64, 64x64 or 32^3 pixels)
+VARIANT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dense-resnet18-3d": {"base_channels": 32},
+    "dense-resnet18-multiview": {"base_channels": 32},
+    "dense-resnet50": {"image_shape": [128, 128]},
+}
+
 for _depth in RESNET_LAYERS:
     for _suffix, _view in (("", "xy"), ("-3d", "3d"), ("-multiview", "multiview")):
         _name = f"dense-resnet{_depth}{_suffix}"
         _fn = _resnet_entry(_depth, _view)
         _fn.__doc__ = f"ResNet-{_depth} on {'three views' if _view == 'multiview' else _view} images."
         register_model(_name, family="dense", representation="image", levels=DenseResNet.levels,
-                       cls=DenseResNet)(_fn)
+                       cls=DenseResNet, defaults=VARIANT_DEFAULTS.get(_name))(_fn)
 
 
 @register_model("dense-unet", family="dense", representation="image", levels=DenseUNet.levels,

@@ -87,7 +87,7 @@ def _shapes(image_shape: Sequence[Any], n: int) -> tuple[tuple[int, int], ...]:
 
 
 @register_model("small-cnn", family="dense", representation="image", levels=SmallCNN.levels,
-                cls=SmallCNN)
+                cls=SmallCNN, defaults={"encoding": "binary"})
 def small_cnn(**kwargs: Any) -> SmallCNN:
     """Compact CNN (32-64-128) on the xy view."""
     return SmallCNN(**kwargs)
