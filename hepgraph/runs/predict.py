@@ -1,23 +1,55 @@
-"""``hepgraph predict``: write a run's predictions to Parquet or ROOT, keyed by event and hit.
+"""``hepgraph predict``: a run's predictions as a flat table analysts can join and read.
 
-Parquet files hold one row per event (event tasks), per hit (``event_id``, ``hit_id``) or
-per edge. ROOT files hold one entry per event in dataset order, per-hit and per-edge
-values as jagged branches, so the tree can be friended to the original one.
+One row per event (event tasks), per hit (``event_id``, ``hit_id``) or per edge
+(``event_id``, ``hit_id_src``, ``hit_id_dst``), written by
+:func:`hepgraph.store.tables.write_table` as a ROOT TTree (one entry per row), Parquet or
+CSV, with identifier-safe names (``prob_e_minus``), the class index ``pred`` with the class
+names (``classes`` tree / Parquet metadata) and, where the dataset has them, the task's
+truth columns under their dataset names (``label``, ``semantic``, ``track_id``, ``px``...;
+edges: ``truth``), so the file stands alone.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from hepgraph.errors import ConfigError, MissingDependencyError
-from hepgraph.tasks.base import concat_arrays
+from hepgraph.errors import DataError
+from hepgraph.events.schema import kind_of
 from hepgraph.runs.load import iterate, load_run, open_eval_data
+from hepgraph.store.atomic import refuse_existing
+from hepgraph.store.tables import table_format, write_table
+from hepgraph.tasks.base import Task, concat_arrays, to_numpy
 
-FORMATS = (".parquet", ".root")
+#: Output suffixes.
+FORMATS = (".parquet", ".root", ".csv")
+
+
+def truth_columns(task: Task, batch: Any, result: dict[str, Any], taken: set[str]) -> dict[str, np.ndarray]:
+    """The task's truth for one batch, as rows matching :meth:`Task.predictions`.
+
+    Event tasks: their event columns (``label``, ``n_tracks``, regression targets); hit tasks:
+    their hit columns (``semantic``, ``track_id``); edge tasks: ``truth`` (1 = same particle).
+    A column the batch lacks (unlabelled data) is left out; a name already used by a
+    prediction gets a ``true_`` prefix.
+    """
+    out: dict[str, np.ndarray] = {}
+    level = task.level
+    if level == "edge":
+        try:
+            y = task.targets(batch, result["output"]["edge_index"])["y"]
+        except (DataError, KeyError, TypeError):
+            return out
+        return {"truth": to_numpy(y).astype(np.int8)}
+    source = batch.event if level == "event" else batch.hit
+    for c in task.columns:
+        if c == "hit_id" or c not in source or kind_of(c) != ("event" if level == "event" else "hit"):
+            continue
+        out[f"true_{c}" if c in taken else c] = to_numpy(source[c])
+    return out
 
 
 def predict(run: str | Path, data: str | Path, out: str | Path, *, split: str | None = None,
@@ -29,71 +61,36 @@ def predict(run: str | Path, data: str | Path, out: str | Path, *, split: str | 
     Args:
         run: run directory or checkpoint.
         data: dataset directory.
-        out: ``.parquet`` or ``.root`` file (written through a temporary file).
+        out: ``.root`` (TTree), ``.parquet`` or ``.csv`` file (written atomically).
         split: optional split view.
         batch_size: events per batch.
         device: ``cpu`` or ``cuda``.
         workers: loader workers.
         max_events: at most this many events.
-        overwrite: replace an existing file.
+        overwrite: replace an existing file; without it an existing file is refused (and kept).
         tree: ROOT tree name.
         progress: called with the events of each batch.
 
     Returns:
         The written file.
+
+    Raises:
+        ConfigError: an unknown suffix. OutputExistsError: ``out`` exists without ``overwrite``.
     """
-    out = Path(out)
-    if out.suffix not in FORMATS:
-        raise ConfigError(f"--out `{out}` must end in {' or '.join(FORMATS)}")
-    if out.exists() and not overwrite:
-        raise ConfigError(f"`{out}` exists; use --overwrite or another --out")
+    table_format(out)
+    refuse_existing(out, overwrite)
     loaded = load_run(run, device)
     ds = open_eval_data(data, split, max_events)
     bs = batch_size or loaded.config.eval.batch_size or loaded.config.train.batch_size
-    parts, event_ids = [], []
+    parts = []
     for batch, outputs in iterate(loaded, ds, bs, workers, device):
         result = {"output": loaded.task.infer(outputs, batch)}
-        parts.append(loaded.task.predictions(result, batch))
-        event_ids.append(batch.event_id.cpu().numpy())
+        cols = loaded.task.predictions(result, batch)
+        cols.update(truth_columns(loaded.task, batch, result, set(cols)))
+        parts.append(cols)
         if progress is not None:
             progress(batch.batch_size)
     cols = concat_arrays(parts)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}{out.suffix}")
-    try:
-        if out.suffix == ".parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            pq.write_table(pa.table({k: np.asarray(v) for k, v in cols.items()}), tmp)
-        else:
-            _write_root(tmp, cols, np.concatenate(event_ids) if event_ids else np.zeros(0, np.int64),
-                        loaded.task.level, tree)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return out
-
-
-def _write_root(path: Path, cols: dict[str, np.ndarray], event_ids: np.ndarray, level: str,
-                tree: str) -> None:
-    try:
-        import awkward as ak
-        import uproot
-    except ImportError as err:  # pragma: no cover
-        raise MissingDependencyError("ROOT output needs uproot and awkward: pip install uproot awkward") from err
-    if level == "event":
-        branches = {k: np.asarray(v) for k, v in cols.items()}
-    else:
-        # One entry per event: per-hit/per-edge columns become jagged (counts per event_id).
-        row_event = np.asarray(cols["event_id"])
-        pos = {int(e): i for i, e in enumerate(event_ids)}
-        idx = np.fromiter((pos[int(e)] for e in row_event), np.int64, count=len(row_event))
-        order = np.argsort(idx, kind="stable")
-        counts = np.bincount(idx, minlength=len(event_ids))
-        name = "hit" if level == "hit" else "edge"
-        fields = {k: ak.unflatten(np.asarray(v)[order], counts) for k, v in cols.items() if k != "event_id"}
-        branches = {"event_id": event_ids.astype(np.int64), name: ak.zip(fields)}
-    with uproot.recreate(path) as f:
-        f[tree] = branches
+    names = getattr(loaded.task, "names", None)
+    classes = names() if callable(names) and "pred" in cols else None
+    return write_table(out, cols, overwrite=overwrite, tree=tree, classes=classes)
