@@ -11,7 +11,6 @@ tracks when the dataset records a field (``extra.field_T``) and particle momenta
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from hepgraph.cluster.base import Clusterer
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -156,33 +155,17 @@ def _resolution(fits: list[dict[str, np.ndarray]], res: ClusterResult) -> dict[s
     return {k: np.asarray(v, float).tolist() for k, v in r.items()}
 
 
-def write_assignments(path: str | Path, event_id: np.ndarray, hit_id: np.ndarray, track_id: np.ndarray) -> Path:
-    """Write ``event_id, hit_id, track_id`` as CSV or Parquet (by extension), atomically.
+def write_assignments(path: str | Path, event_id: np.ndarray, hit_id: np.ndarray,
+                      track_id: np.ndarray) -> Path:
+    """Write ``event_id, hit_id, track_id`` as CSV, Parquet or a ROOT TTree (by suffix).
+
+    Atomic, through :func:`hepgraph.store.tables.write_table`; the ROOT tree is ``tracks``.
 
     Raises:
-        ConfigError: the extension is neither ``.csv`` nor ``.parquet``.
+        ConfigError: the extension is none of ``.csv``, ``.parquet``, ``.pq``, ``.root``.
     """
-    import pyarrow as pa
+    from hepgraph.store.tables import write_table
 
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".pq"):
-        raise ConfigError(f"output `{path}` must end in .csv or .parquet (got `{suffix or 'no extension'}`)")
-    table = pa.table({"event_id": np.asarray(event_id, np.int64), "hit_id": np.asarray(hit_id, np.int64),
-                      "track_id": np.asarray(track_id, np.int64)})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        if suffix == ".csv":
-            import pyarrow.csv as pcsv
-
-            pcsv.write_csv(table, str(tmp))
-        else:
-            import pyarrow.parquet as pq
-
-            pq.write_table(table, str(tmp))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    cols = {"event_id": np.asarray(event_id, np.int64), "hit_id": np.asarray(hit_id, np.int64),
+            "track_id": np.asarray(track_id, np.int64)}
+    return write_table(path, cols, overwrite=True, tree="tracks")
