@@ -188,7 +188,7 @@ def event_columns(m: Mapping, got: dict[str, Any], n: int, flat: bool = False) -
 
 def _geometry(m: Mapping, geo: ChannelTable, hits: dict[str, Any]) -> dict[str, Any]:
     ak = _ak()
-    on = m.geometry["on"]
+    on = m.geometry["hit_column"]
     counts = _np(ak.num(hits[on], axis=1))
     found, cols = geo.lookup(_np(ak.flatten(hits[on], axis=None)))
     if not found.all():

@@ -8,7 +8,7 @@ to join it::
       file: pmt_table.csv          # CSV with a header row, or a ROOT file (then `tree:`)
       tree: pmts                   # ROOT only: the TTree holding one row per channel
       id: "dom_id * 100 + channel" # expression over the table's columns -> integer id
-      on: hit_pmt                  # the mapped hit column holding the same id
+      hit_column: hit_pmt          # the mapped hit column holding the same id
       columns: {x: pos_x, y: pos_y, z: pos_z, dir_x: dx, dir_y: dy, dir_z: dz}
       missing: error               # or `drop`: hits whose id is not in the table are dropped
 

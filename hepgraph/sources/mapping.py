@@ -8,7 +8,7 @@ event columns. The full reference, with worked examples, is ``docs/mapping.md``.
     particles: {particle_id: part_id, particle_px: part_px}
     event: {label: {expr: pdg, reduce: first, map: {11: 0, 13: 1}}}
     select: {hits: "hit_trig > 0", events: "n_hits >= 5"}
-    geometry: {file: pmts.csv, id: pmt_id, on: hit_pmt, columns: {x: px, y: py, z: pz}}
+    geometry: {file: pmts.csv, id: pmt_id, hit_column: hit_pmt, columns: {x: px, y: py, z: pz}}
     scale: {x: 10.0}              # multiply after reading (cm -> mm)
     dtypes: {hit_tabs: float64}   # keep full precision for a float column
 
@@ -38,7 +38,7 @@ JOIN_KEYS = ("tree", "key", "event")
 IMAGE_KEYS = ("branch", "rows", "cols", "p1x", "p1y", "p2x", "p2y", "projections", "threshold",
               "column_major")
 SELECT_KEYS = ("hits", "events")
-GEOMETRY_KEYS = ("file", "tree", "id", "on", "columns", "missing")
+GEOMETRY_KEYS = ("file", "tree", "id", "hit_column", "columns", "missing")
 ARRAY_KEYS = ("dataset", "width", "counts", "offsets", "index", "field")
 DTYPES = ("float32", "float64", "int32", "int64")
 #: Names ``select.events`` may use besides the event columns.
@@ -164,11 +164,11 @@ def _geometry(g: Any, hits: dict[str, Any], where: str) -> dict[str, Any] | None
     if not isinstance(g, dict):
         raise ConfigError(f"mapping {where}: geometry must be a mapping with keys {', '.join(GEOMETRY_KEYS)}")
     check_keys(g, GEOMETRY_KEYS, f"mapping {where} geometry")
-    for k in ("file", "id", "on", "columns"):
+    for k in ("file", "id", "hit_column", "columns"):
         if not g.get(k):
             raise ConfigError(f"mapping {where}: geometry needs `{k}` (keys: {', '.join(GEOMETRY_KEYS)})")
-    if g["on"] not in hits:
-        raise ConfigError(f"mapping {where}: geometry.on `{g['on']}` must be a mapped hit column "
+    if g["hit_column"] not in hits:
+        raise ConfigError(f"mapping {where}: geometry.hit_column `{g['hit_column']}` must be a mapped hit column "
                           f"(mapped: {', '.join(hits) or 'none'})")
     for k in g["columns"]:
         column_check(k, "hit", f"{where} geometry.columns")

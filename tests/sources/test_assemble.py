@@ -134,7 +134,7 @@ def write_pmts(tmp_path, ids, kind="csv"):
 def test_channel_geometry_joined_on_hits(tmp_path, kind):
     ids = np.array([d * 100 + c for d in range(1, 4) for c in range(31)])
     name = write_pmts(tmp_path, ids, kind)
-    geo = {"file": name, "id": "dom * 100 + ch", "on": "hit_pmt",
+    geo = {"file": name, "id": "dom * 100 + ch", "hit_column": "hit_pmt",
            "columns": {"x": "px", "y": "py", "z": "pz", "dir_z": "dz"}}
     if kind == "root":
         geo["tree"] = "pmts"
@@ -155,7 +155,7 @@ def test_channel_geometry_joined_on_hits(tmp_path, kind):
 
 def test_geometry_unknown_ids(tmp_path):
     write_pmts(tmp_path, np.array([100, 101, 102]))
-    geo = {"file": "pmts.csv", "id": "dom * 100 + ch", "on": "hit_pmt", "columns": {"x": "px", "y": "py", "z": "pz"}}
+    geo = {"file": "pmts.csv", "id": "dom * 100 + ch", "hit_column": "hit_pmt", "columns": {"x": "px", "y": "py", "z": "pz"}}
     data = {**KM3NET, "hits": {k: v for k, v in KM3NET["hits"].items() if k not in "xyz"}, "geometry": geo}
     with pytest.raises(DataError, match=r"channel id\(s\) of hit column `hit_pmt` are not in geometry table .*pmts.csv"):
         events(tmp_path, data)
