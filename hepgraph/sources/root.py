@@ -6,8 +6,7 @@ and globs are accepted; with more than one file, event ids are offset by
 ``file_index * 2**32`` to keep them unique (``file_id_offset: false`` disables this).
 
 Shipped mappings (``hepgraph/configs/sources/``): ``larcv-particles`` (larcv LArTPC images ->
-2D pixel hits), ``geant4-strips`` (a flat hit tree grouped by ``Event``), ``km3net-offline``
-(split ``Evt`` objects, absolute hit times) and ``trkana-nested`` (hits per track per event).
+2D pixel hits) and ``geant4-strips`` (a flat hit tree grouped by ``Event``).
 ``--set key=value`` overrides mapping keys (``--set step_size=500``).
 """
 

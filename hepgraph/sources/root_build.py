@@ -31,13 +31,18 @@ def short_error(err: BaseException) -> str:
 
 
 def catalog(trees: dict[str, Any]) -> Catalog:
-    """Every branch of ``trees`` by full path and by short name (first tree wins)."""
+    """Every branch of ``trees`` by full path, by that path without base-class levels
+    (``ns::Class``, as uproot also accepts it), by its trailing sub-paths and by its short
+    name; the first tree, and the first branch, win a name."""
     out: Catalog = {}
     for tname, tree in trees.items():
-        for full in tree.keys(recursive=True):
+        paths = list(tree.keys(recursive=True))
+        for full in paths:
             out.setdefault(full, (tname, full))
-        for full in tree.keys(recursive=True):
-            out.setdefault(full.rsplit("/", 1)[-1], (tname, full))
+        for full in paths:
+            parts = [p for p in full.split("/") if "::" not in p]
+            for k in range(len(parts)):
+                out.setdefault("/".join(parts[k:]), (tname, full))
     return out
 
 

@@ -76,3 +76,18 @@ def test_geant4_strips(tmp_path):
     assert ev["p"] == pytest.approx(gen["p"][gen["Event"] == ev["event_id"]][0])
     m = json.loads((tmp_path / "ds" / MANIFEST_NAME).read_text())
     assert m["default_task"] == "regression"
+
+
+def test_larcv_full_branch_paths_in_expressions(tmp_path):
+    """Full paths (slashes and dots) inside expressions, across the friend tree."""
+    import uproot
+
+    path = "particle_mctruth_branch/_part_v/_part_v._energy_init"
+    ds = build(tmp_path, "--source", "root", "--mapping", "larcv-particles", "--input",
+               DATA / "larcv-particles" / "electron.root", "--set", f"event.energy.expr={path} * 1000",
+               "--set", "event.energy.reduce=first", "--set", "select.events=n_hits > 0 and label == 0")
+    f = uproot.open(DATA / "larcv-particles" / "electron.root")
+    e = f["particle_mctruth_tree"][path].array()
+    assert len(ds) == len(e)
+    for i in range(len(ds)):
+        assert ds[i]["energy"] == pytest.approx(float(e[i][0]) * 1000, rel=1e-6)
