@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import importlib
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from hepgraph.errors import ConfigError, UnknownNameError
+from hepgraph.plugins import load_plugins
 
 
 class Registry:
@@ -37,13 +37,15 @@ class Registry:
         return f"Registry({self.kind!r}, {len(self._items)} entries)"
 
     def __contains__(self, name: object) -> bool:
+        if name not in self._items:
+            load_plugins()
         return name in self._items
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._items))
+        return iter(self.names())
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self.names())
 
     def register(
         self, name: str, *, override: bool = False, **meta: Any
@@ -62,7 +64,8 @@ class Registry:
         return deco
 
     def names(self, pattern: str = "*") -> list[str]:
-        """Sorted registered names matching an fnmatch ``pattern``."""
+        """Sorted registered names matching an fnmatch ``pattern`` (plugins included)."""
+        load_plugins()
         return sorted(n for n in self._items if fnmatch.fnmatch(n, pattern))
 
     def meta(self, name: str) -> dict[str, Any]:
@@ -71,22 +74,25 @@ class Registry:
         return dict(self._meta.get(name, {}))
 
     def get(self, name: str) -> Callable[..., Any]:
-        """Look up a callable by name, or ``pkg.module:callable`` for unregistered user code.
+        """Look up a registered callable by name (components of installed plugins included).
+
+        Only registered names resolve: a name read from a file never imports code.
 
         Raises:
             UnknownNameError: the name is not registered (lists valid names, suggests one).
         """
-        if name in self._items:
+        if name not in self._items:
+            load_plugins()
+        if isinstance(name, str) and name in self._items:
             return self._items[name]
-        if ":" in name:
-            module, _, attr = name.partition(":")
-            try:
-                return getattr(importlib.import_module(module), attr)
-            except (ImportError, AttributeError) as err:
-                raise UnknownNameError(
-                    f"cannot import {self.kind} `{name}`: {err}"
-                ) from err
-        close = difflib.get_close_matches(name, list(self._items), n=1)
+        if isinstance(name, str) and ":" in name:
+            raise UnknownNameError(
+                f"{self.kind} `{name}` is not registered: hepgraph resolves names only to "
+                f"registered components and never imports a `module:callable` path; register "
+                f"your code as a plugin (entry point group `hepgraph.plugins`). "
+                f"Available: {', '.join(self.names())}"
+            )
+        close = difflib.get_close_matches(str(name), list(self._items), n=1)
         hint = f" Did you mean `{close[0]}`?" if close else ""
         raise UnknownNameError(
             f"unknown {self.kind} `{name}`.{hint} Available: {', '.join(self.names())}"

@@ -51,14 +51,15 @@ def test_duplicate_registration_needs_override():
     assert reg.build("big-widget") == "new"
 
 
-def test_names_pattern_meta_and_module_escape_hatch():
+def test_names_pattern_meta_and_no_module_path():
     reg = make()
     assert reg.names() == ["big-widget", "small-widget"]
     assert reg.names("small-*") == ["small-widget"]
     assert reg.meta("small-widget") == {"family": "toy"}
-    assert reg.get("collections:OrderedDict").__name__ == "OrderedDict"
-    with pytest.raises(UnknownNameError, match="cannot import"):
-        reg.get("not_a_module_xyz:thing")
+    # issue 17: a `module:callable` string (from a checkpoint, a YAML) never imports code
+    for path in ("collections:OrderedDict", "os:system", "not_a_module_xyz:thing"):
+        with pytest.raises(UnknownNameError, match="never imports a `module:callable`"):
+            reg.get(path)
 
 
 def test_check_kwargs_accepts_var_keyword():

@@ -38,7 +38,7 @@ ALIASES = {
 
 def register_model(
     name: str, *, family: str, representation: str, levels: Sequence[str], cls: type,
-    defaults: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None, override: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a model entrypoint with its metadata (see module docstring).
 
@@ -49,11 +49,12 @@ def register_model(
         levels: output levels the model supports (event, hit, edge).
         cls: the model class (its signature validates keyword arguments).
         defaults: keyword arguments this variant sets over the class defaults.
+        override: replace an existing registration of ``name``.
     """
     assert family in FAMILIES and representation in REPRESENTATIONS, (family, representation)
     return MODELS.register(
         name, family=family, representation=representation, levels=tuple(levels), cls=cls,
-        defaults=dict(defaults or {}),
+        defaults=dict(defaults or {}), override=override,
     )
 
 

@@ -9,7 +9,10 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-TOY_MODEL = "hg_train_toy:ToyModel"
+from hg_train_toy import register  # noqa: E402
+
+register()  # in-process; subprocesses load it as a plugin (hg_train_toy.write_plugin_dist)
+TOY_MODEL = "toy-model"
 
 
 @pytest.fixture(scope="session")

@@ -122,3 +122,24 @@ class ToyModel(nn.Module):
         d = (batch.pos[ei[0]] - batch.pos[ei[1]]).norm(dim=1, keepdim=True) / 100.0
         return {"out": self.head(torch.cat([h[ei[0]] * h[ei[1]], (h[ei[0]] - h[ei[1]]).abs(), d], 1)),
                 "edge_index": ei}
+
+
+def register() -> None:
+    """Register :class:`ToyModel` as ``toy-model`` (the ``hepgraph.plugins`` entry point of
+    the tests' fake plugin distribution, and called directly by the test conftest)."""
+    from hepgraph.models.factory import register_model
+
+    register_model("toy-model", family="mlp", representation="points", levels=("event", "hit", "edge"),
+                   cls=ToyModel, override=True)(ToyModel)
+
+
+def write_plugin_dist(site: Any) -> Any:
+    """A fake installed distribution under ``site`` whose ``hepgraph.plugins`` entry point is
+    :func:`register`; put ``site`` and this folder on PYTHONPATH to load it in a subprocess."""
+    from pathlib import Path
+
+    info = Path(site) / "hg_train_toy-0.0.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: hg-train-toy\nVersion: 0.0\n")
+    (info / "entry_points.txt").write_text("[hepgraph.plugins]\ntoy = hg_train_toy:register\n")
+    return Path(site)

@@ -23,9 +23,13 @@ def _cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "hepgraph", "train", *args]
 
 
-def _env() -> dict[str, str]:
+def _env(site: Path) -> dict[str, str]:
+    """PYTHONPATH with the toy model installed as a ``hepgraph.plugins`` entry point."""
+    from hg_train_toy import write_plugin_dist
+
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE), str(write_plugin_dist(site)),
+                                         env.get("PYTHONPATH", "")])
     env["OMP_NUM_THREADS"] = "1"
     return env
 
@@ -42,8 +46,8 @@ def test_resume_after_sigkill_matches_uninterrupted(toy_data, tmp_path):
               "--set", "train.scheduler=onecycle", "--set", "model.hidden_channels=64",
               "--set", "model.delay=0.03"]  # >= 0.6 s per epoch (20 steps)
     full, killed = tmp_path / "full", tmp_path / "killed"
-    subprocess.run(_cmd(*common, "--out", str(full)), env=_env(), check=True, capture_output=True)
-    proc = subprocess.Popen(_cmd(*common, "--out", str(killed)), env=_env(),
+    subprocess.run(_cmd(*common, "--out", str(full)), env=_env(tmp_path / "site"), check=True, capture_output=True)
+    proc = subprocess.Popen(_cmd(*common, "--out", str(killed)), env=_env(tmp_path / "site"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     metrics = killed / "metrics.jsonl"
     deadline = time.time() + 120
@@ -56,6 +60,6 @@ def test_resume_after_sigkill_matches_uninterrupted(toy_data, tmp_path):
     proc.wait()
     done = len(metrics.read_text().splitlines())
     assert 1 <= done < 4, "the run was not killed mid-training"
-    res = subprocess.run(_cmd("--resume", str(killed)), env=_env(), capture_output=True, text=True)
+    res = subprocess.run(_cmd("--resume", str(killed)), env=_env(tmp_path / "site"), capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert _records(killed) == _records(full)
