@@ -22,15 +22,21 @@ import pyarrow as pa
 from hepgraph.config.load import deep_merge, load_yaml
 from hepgraph.errors import ConfigError, DataError
 from hepgraph.registry import SOURCES
-from hepgraph.sources._common import expand_inputs
+from hepgraph.sources._common import close_matches, expand_inputs
 from hepgraph.sources.assemble import Compiled, assemble, compile_mapping
 from hepgraph.sources.base import Source, SourceInfo
 from hepgraph.sources.channels import load_channels
 from hepgraph.sources.mapping import Mapping, parse_mapping
 from hepgraph.sources.root_build import (
-    Catalog, catalog, group_flat, image_hits, join_columns, read_branches, read_join, short_error,
+    Catalog,
+    catalog,
+    group_flat,
+    image_hits,
+    join_columns,
+    read_branches,
+    read_join,
+    short_error,
 )
-from hepgraph.sources._common import close_matches
 
 _BOUNDARY_WINDOW = 4096
 
@@ -40,7 +46,7 @@ def open_root(path: str | Path) -> Any:
     import uproot
 
     try:
-        return uproot.open(path)
+        return uproot.open(path, array_cache=None, object_cache=None)  # ranges are read once: no caches
     except FileNotFoundError:
         raise DataError(f"input file `{path}` does not exist; check --input") from None
     except Exception as err:  # uproot raises many types for garbage input
