@@ -17,7 +17,8 @@ steps, in order:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping as MappingT
+from collections.abc import Iterable
+from collections.abc import Mapping as MappingT
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +28,8 @@ import pyarrow as pa
 from hepgraph.errors import DataError
 from hepgraph.events.schema import mark_dtypes
 from hepgraph.events.table import table_from_flat
-from hepgraph.sources.expr import Expression, compile_expr, evaluate
 from hepgraph.sources.channels import ChannelTable
+from hepgraph.sources.expr import Expression, compile_expr, evaluate
 from hepgraph.sources.mapping import EVENT_COUNTS, EventSpec, Mapping
 
 
@@ -246,7 +247,11 @@ def assemble(m: Mapping, comp: Compiled, got: dict[str, Any], entries: np.ndarra
             mask = ak.flatten(mask, axis=2)
         hits = {k: v[mask] for k, v in hits.items()}
     parts = _scaled(m, _lists("particle", {k: ev[f"particle:{k}"] for k in m.particles}, m.particles, None))
-    raw_ids = _np(ev["event_id"]).astype(np.int64) if m.event_id else np.asarray(entries, np.int64)
+    if m.event_id:
+        ids = ev["event_id"]
+        raw_ids = _np(ak.firsts(ids, axis=1) if _ndim(ids) > 1 else np.broadcast_to(_np(ids), (n,))).astype(np.int64)
+    else:
+        raw_ids = np.asarray(entries, np.int64)
     events: dict[str, Any] = {"event_id": raw_ids + offset, **event_columns(m, ev, n, flat)}
     if join is not None:
         events.update(join(raw_ids))

@@ -172,3 +172,18 @@ def test_label_map(tiny_root_file, tmp_path):
     data = {**JAGGED, "event": {"label": {"expr": "label", "map": {0: 1}}}}
     with pytest.raises(DataError, match="not in its map"):
         events_of(make([tiny_root_file], mapping_file(tmp_path, data)))
+
+
+def test_flat_event_id_expression_and_zero_entries(tmp_path):
+    import uproot
+
+    with uproot.recreate(tmp_path / "f.root") as f:
+        write_ttree(f, "hits", {"ev": np.array([1, 1, 2, 2, 2]), "run": np.full(5, 7), "x": np.arange(5.0)})
+    data = {"tree": "hits", "layout": "flat", "group_by": "ev", "event_id": "run * 1000 + ev",
+            "hits": {"x": "x", "y": 0.0, "z": 0.0}}
+    evs = events_of(make([tmp_path / "f.root"], mapping_file(tmp_path, data)))
+    assert [(e["event_id"], e["x"].tolist()) for e in evs] == [(7001, [0.0, 1.0]), (7002, [2.0, 3.0, 4.0])]
+    with uproot.recreate(tmp_path / "z.root") as f:
+        f.mktree("hits", {"ev": np.int64, "run": np.int64, "x": np.float64})
+    with pytest.raises(DataError, match=r"tree `hits` has 0 entries in 1 input file\(s\) \(`.*z.root`\)"):
+        make([tmp_path / "z.root"], mapping_file(tmp_path, data)).plan()
