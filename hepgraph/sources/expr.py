@@ -1,5 +1,7 @@
-"""Mapping expressions: parsed with :mod:`ast` against a whitelist, evaluated by a small
-tree walker on numpy / awkward arrays. Nothing is ever passed to ``eval``.
+"""Mapping expressions, parsed with :mod:`ast` against a whitelist.
+
+A small tree walker evaluates them on numpy / awkward arrays; nothing is ever passed to
+``eval``.
 
 An expression names file columns (ROOT branches, HDF5 arrays) and mapped columns, and
 combines them with arithmetic, comparisons and a fixed set of functions::
@@ -247,7 +249,7 @@ def _eval(node: ast.AST, env: dict[str, Any], expr: Expression) -> Any:  # noqa:
         return out
     if isinstance(node, ast.Compare):
         left, out = _eval(node.left, env, expr), None
-        for op, comp in zip(node.ops, node.comparators):
+        for op, comp in zip(node.ops, node.comparators, strict=True):
             right = _eval(comp, env, expr)
             r = _CMPOPS[type(op)](left, right)
             out = r if out is None else np.logical_and(out, r)

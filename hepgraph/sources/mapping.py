@@ -1,5 +1,7 @@
-"""The YAML mapping of the ``root`` and ``hdf5`` sources: which file columns become which
-event columns. The full reference, with worked examples, is ``docs/mapping.md``.
+"""The YAML mapping of the ``root`` and ``hdf5`` sources.
+
+It says which file columns become which event columns; the full reference, with worked
+examples, is ``docs/mapping.md``.
 
 .. code-block:: yaml
 

@@ -1,5 +1,7 @@
-"""Reading ROOT branches for the ``root`` source: the branch catalog, bounded reads, larcv
-images as hits, the per-event join tree and flat (one-hit-per-entry) trees.
+"""Reading ROOT branches for the ``root`` source.
+
+The branch catalog, bounded reads, larcv images as hits, the per-event join tree and flat
+(one-hit-per-entry) trees.
 
 Branches are read one by one by name (``tree[path].array(...)``), never through uproot's
 expression language, so full paths with slashes and dots (``Evt/hits/hits.t``) work as
@@ -16,8 +18,8 @@ import pyarrow as pa
 
 from hepgraph.errors import DataError
 from hepgraph.sources.assemble import Compiled, assemble
-from hepgraph.sources.expr import compile_expr, evaluate
 from hepgraph.sources.channels import ChannelTable
+from hepgraph.sources.expr import compile_expr, evaluate
 from hepgraph.sources.mapping import Mapping
 
 #: name -> (tree name, full branch path)
@@ -31,9 +33,12 @@ def short_error(err: BaseException) -> str:
 
 
 def catalog(trees: dict[str, Any]) -> Catalog:
-    """Every branch of ``trees`` by full path, by that path without base-class levels
-    (``ns::Class``, as uproot also accepts it), by its trailing sub-paths and by its short
-    name; the first tree, and the first branch, win a name."""
+    """Every branch of ``trees`` by name: full path, path without base-class levels, sub-paths.
+
+    Base-class levels (``ns::Class``) are dropped as uproot also accepts; every trailing
+    sub-path (down to the short name) is a name too. The first tree, and the first branch,
+    win a name.
+    """
     out: Catalog = {}
     for tname, tree in trees.items():
         paths = list(tree.keys(recursive=True))
@@ -71,8 +76,11 @@ def _np(x: Any) -> np.ndarray:
 
 
 def image_hits(m: Mapping, arrays: dict[str, Any]) -> dict[str, Any]:
-    """Pixels above threshold of 2D images as hit lists: x, y (meta corners), z = 0, charge,
-    pad_row/pad_col, module (the projection)."""
+    """Pixels above threshold of 2D images as hit lists.
+
+    Columns: x, y (from the meta corners), z = 0, charge, pad_row/pad_col, module (the
+    projection).
+    """
     import awkward as ak
 
     im = m.image
@@ -160,7 +168,14 @@ def group_flat(m: Mapping, comp: Compiled, read: Any, start: int, stop: int, off
     """Chunks of a flat hit tree (one entry per hit) grouped by the ``group_by`` value.
 
     Args:
+        m: the mapping.
+        comp: its compiled expressions.
         read: ``read(a, b) -> {name: array}`` for entries ``[a, b)`` of the needed branches.
+        start: first entry (a group boundary).
+        stop: end entry (a group boundary).
+        offset: added to the event ids.
+        join: raw event ids -> join columns, or None.
+        geometry: the channel table, or None.
 
     An event cut by a step boundary is carried over to the next step.
     """
