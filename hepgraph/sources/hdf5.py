@@ -24,21 +24,19 @@ optional dependency (``pip install hepgraph[hdf5]``), imported when the source i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from hepgraph.config.load import deep_merge, load_yaml
-from hepgraph.errors import ConfigError, DataError, MissingDependencyError
+from hepgraph.errors import DataError, MissingDependencyError
 from hepgraph.registry import SOURCES
-from hepgraph.sources._common import close_matches, expand_inputs
+from hepgraph.sources._common import close_matches
 from hepgraph.sources.assemble import assemble, compile_mapping
-from hepgraph.sources.base import Source, SourceInfo
 from hepgraph.sources.channels import load_channels
-from hepgraph.sources.mapping import Mapping, parse_mapping
+from hepgraph.sources.mapped import MappedSource
 
 
 def _h5py() -> Any:
@@ -175,7 +173,7 @@ class ArrayReader:
 
 
 @SOURCES.register("hdf5", description="per-event point clouds in HDF5 (PILArNet-M, larcv/SPINE) via a mapping")
-class Hdf5Source(Source):
+class Hdf5Source(MappedSource):
     """Events from HDF5 files through a mapping (see the module docstring).
 
     Args:
@@ -186,28 +184,8 @@ class Hdf5Source(Source):
     """
 
     name = "hdf5"
-
-    def __init__(self, inputs: Sequence[str | Path] | None = None, mapping: str | Path | None = None,
-                 seed: int = 0, params: dict[str, Any] | None = None) -> None:
-        if mapping is None:
-            raise ConfigError("source `hdf5` needs --mapping YAML (reference: docs/mapping.md; shipped "
-                              "example: pilarnet-m)")
-        data = deep_merge(load_yaml(mapping), params or {})
-        self.mapping_path = str(mapping)
-        self.mapping: Mapping = parse_mapping(data, mapping, "hdf5")
-        self.files = [str(p) for p in expand_inputs(inputs, source="hdf5", patterns=("*.h5", "*.hdf5"))]
-        self.seed = seed
-
-    def config(self) -> dict[str, Any]:
-        """Files, mapping path and the full mapping (after overrides)."""
-        return {"inputs": self.files, "mapping_path": self.mapping_path, "mapping": self.mapping.raw}
-
-    def info(self) -> SourceInfo:
-        """Class names, task, units, features and extra from the mapping."""
-        m = self.mapping
-        return SourceInfo(label_names=m.label_names, semantic_names=m.semantic_names,
-                          default_task=m.default_task, units=m.units, default_features=m.default_features,
-                          extra=m.extra)
+    patterns = ("*.h5", "*.hdf5")
+    example = "pilarnet-m"
 
     def _open(self, path: str) -> tuple[Any, dict[str, ArrayReader], int, Any]:
         f = open_hdf5(path)
@@ -253,8 +231,7 @@ class Hdf5Source(Source):
         m = self.mapping
         f, readers, _, comp = self._open(task["path"])
         geometry = load_channels(m.geometry, m.base_dir) if m.geometry else None
-        off = len(self.files) > 1 if m.file_id_offset is None else bool(m.file_id_offset)
-        offset = (task["file_index"] << 32) if off else 0
+        offset = (task["file_index"] << 32) if self.offset_ids else 0
         names = comp.file_names()
         with f:
             for a in range(task["start"], task["stop"], m.step_size):

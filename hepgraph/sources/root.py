@@ -12,21 +12,19 @@ Shipped mappings (``hepgraph/configs/sources/``): ``larcv-particles`` (larcv LAr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from hepgraph.config.load import deep_merge, load_yaml
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import DataError
 from hepgraph.registry import SOURCES
-from hepgraph.sources._common import close_matches, expand_inputs
+from hepgraph.sources._common import close_matches
 from hepgraph.sources.assemble import Compiled, assemble, compile_mapping
-from hepgraph.sources.base import Source, SourceInfo
 from hepgraph.sources.channels import load_channels
-from hepgraph.sources.mapping import Mapping, parse_mapping
+from hepgraph.sources.mapped import MappedSource
 from hepgraph.sources.root_build import (
     Catalog,
     catalog,
@@ -73,7 +71,7 @@ def get_tree(fh: Any, name: str, path: str | Path) -> Any:
 
 
 @SOURCES.register("root", description="any TTree through a YAML branch mapping")
-class RootSource(Source):
+class RootSource(MappedSource):
     """Events from ROOT TTrees through a mapping.
 
     Args:
@@ -84,34 +82,8 @@ class RootSource(Source):
     """
 
     name = "root"
-
-    def __init__(self, inputs: Sequence[str | Path] | None = None, mapping: str | Path | None = None,
-                 seed: int = 0, params: dict[str, Any] | None = None) -> None:
-        if mapping is None:
-            raise ConfigError("source `root` needs --mapping YAML (reference: docs/mapping.md; shipped "
-                              "examples in hepgraph/configs/sources/)")
-        data = deep_merge(load_yaml(mapping), params or {})
-        self.mapping_path = str(mapping)
-        self.mapping: Mapping = parse_mapping(data, mapping, "root")
-        self.files = [str(p) for p in expand_inputs(inputs, source="root", patterns=("*.root",))]
-        self.seed = seed
-
-    def config(self) -> dict[str, Any]:
-        """Files, mapping path and the full mapping (after overrides)."""
-        return {"inputs": self.files, "mapping_path": self.mapping_path, "mapping": self.mapping.raw}
-
-    def info(self) -> SourceInfo:
-        """Class names, task, units, features and extra from the mapping."""
-        m = self.mapping
-        return SourceInfo(label_names=m.label_names, semantic_names=m.semantic_names,
-                          default_task=m.default_task, units=m.units, default_features=m.default_features,
-                          extra=m.extra)
-
-    @property
-    def offset_ids(self) -> bool:
-        """Whether event ids get ``file_index << 32`` added."""
-        off = self.mapping.file_id_offset
-        return len(self.files) > 1 if off is None else bool(off)
+    patterns = ("*.root",)
+    example = "larcv-particles, geant4-strips"
 
     # ---------------------------------------------------------------------- opening
     def _open(self, path: str) -> tuple[Any, dict[str, Any], Catalog, Compiled]:
