@@ -161,3 +161,22 @@ def test_geometry_unknown_ids(tmp_path):
         events(tmp_path, data)
     kept = events(tmp_path, {**data, "geometry": {**geo, "missing": "drop"}})
     assert all(set(ev["hit_pmt"]) <= {100, 101, 102} for ev in kept)
+
+
+def test_nested_through_the_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    import hepgraph
+    from hepgraph.cli.main import app
+
+    m = tmp_path / "trkana.yaml"
+    m.write_text(yaml.safe_dump({**TRKANA, "nested_index": "track_id", "hits": {
+        k: v for k, v in TRKANA["hits"].items() if k != "hit_trkid"}}))
+    res = CliRunner().invoke(app, ["build-dataset", "--source", "root", "--mapping", str(m), "--input", str(NESTED),
+                                   "--out", str(tmp_path / "ds"), "--drop-empty"])
+    assert res.exit_code == 0, res.output
+    assert "1 without hits dropped" in res.output
+    ds = hepgraph.open_dataset(tmp_path / "ds")
+    t = truth("trkana")
+    assert list(ds.event_ids()) == [e for e, h in zip(t.evt.tolist(), t.trkhits) if sum(len(x) for x in h)]
+    assert ds.manifest["columns"]["t"]["dtype"] == "float64"
