@@ -20,7 +20,7 @@ def evaluate(
     run: Annotated[Path, typer.Argument(help="Run directory (uses checkpoints/best.pt) or a .pt file.")],
     data: Annotated[Path, typer.Option("--data", help="Labelled dataset directory.")],
     out: Annotated[Path, typer.Option("--out", help="Report directory (metrics.json + plots).")],
-    split: Annotated[Optional[str], typer.Option("--split", help="Only the train/val/test split of --data.")] = None,
+    split: Annotated[Optional[str], typer.Option("--split", help="train | val | test | all events of --data (default: test when --data is the run's training dataset, else all).")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Events per batch.")] = None,
     device: Annotated[str, typer.Option("--device", help="cpu | cuda | auto.")] = "auto",
     workers: Annotated[int, typer.Option("--workers", min=0, help="Loader worker processes.")] = 0,
@@ -43,7 +43,8 @@ def evaluate(
         metrics = run_eval(run, data, out, split=split, batch_size=batch_size, device=dev, workers=workers,
                            max_events=max_events, overwrite=overwrite,
                            progress=lambda n: prog.advance(tid, n))
-    table = Table(title=f"{metrics['task']} · {metrics['model']} · {metrics['events']} events")
+    table = Table(title=f"{metrics['task']} · {metrics['model']} · {metrics['split']} split, "
+                        f"{metrics['events']} events")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for k, v in headline(metrics).items():

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hepgraph.errors import ConfigError
+from hepgraph.errors import DataError
+from hepgraph.runs.load import SPLITS, default_split, iterate, load_run, open_eval_data
+from hepgraph.store.atomic import atomic_dir, refuse_existing
 from hepgraph.tasks.base import concat_arrays
-from hepgraph.runs.load import iterate, load_run, open_eval_data
 
 
 def _jsonable(v: Any) -> Any:
@@ -38,8 +37,9 @@ def evaluate(run: str | Path, data: str | Path, out: str | Path, *, split: str |
     Args:
         run: run directory (best checkpoint) or checkpoint file.
         data: dataset directory.
-        out: report directory (written atomically).
-        split: ``train``/``val``/``test`` view of ``data`` (None = all events).
+        out: report directory (written atomically; an existing one needs ``overwrite``).
+        split: ``train``, ``val``, ``test`` or ``all`` events of ``data``; None = ``test``
+            when ``data`` is the run's training dataset, else ``all``.
         batch_size: events per batch (default: the run's eval/train batch size).
         device: ``cpu`` or ``cuda``.
         workers: loader workers.
@@ -49,13 +49,19 @@ def evaluate(run: str | Path, data: str | Path, out: str | Path, *, split: str |
         progress: called with the number of events of each batch.
 
     Returns:
-        The metrics (also in ``metrics.json``), with ``loss``, ``events`` and ``plots``.
+        The metrics (also in ``metrics.json``), with ``split``, ``events``, ``loss``, ``plots``.
+
+    Raises:
+        OutputExistsError: ``out`` exists and ``overwrite`` is false.
+        ConfigError / DataError: a bad split, a dataset without the task's labels, ...
     """
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise ConfigError(f"report directory `{out}` exists; use --overwrite or another --out")
+    refuse_existing(out, overwrite, "report directory")
     loaded = load_run(run, device)
+    split = split or default_split(loaded, data)
     ds = open_eval_data(data, split, max_events)
+    if len(ds) == 0:
+        raise DataError(f"the `{split}` split of `{data}` holds no events; choose another split "
+                        f"({', '.join(SPLITS)})")
     loaded.task.check(ds.manifest)
     bs = batch_size or loaded.config.eval.batch_size or loaded.config.train.batch_size
     parts, tot, n = [], 0.0, 0
@@ -71,10 +77,7 @@ def evaluate(run: str | Path, data: str | Path, out: str | Path, *, split: str |
                                "checkpoint": str(loaded.path), "data": str(data), "split": split,
                                "events": n, "loss": tot / max(n, 1)}
     metrics.update(loaded.task.metrics(acc) if acc else {})
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with atomic_dir(out, overwrite=overwrite, what="report directory") as tmp:
         names: list[str] = []
         if plots and acc:
             from hepgraph.report.plots import plot_task
@@ -82,11 +85,6 @@ def evaluate(run: str | Path, data: str | Path, out: str | Path, *, split: str |
             names = [p.name for p in plot_task(loaded.task, acc, metrics, tmp)]
         metrics["plots"] = names
         (tmp / "metrics.json").write_text(json.dumps(_jsonable(metrics), indent=2))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return metrics
 
 

@@ -69,12 +69,33 @@ def load_run(run: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
     return LoadedRun(model, task, cfg, features, ckpt, path)
 
 
+#: ``--split`` choices of evaluate, predict and cluster (``all`` = every event).
+SPLITS = ("train", "val", "test", "all")
+
+
+def default_split(loaded: LoadedRun, data: str | Path) -> str:
+    """``test`` when ``data`` is the dataset the run was trained on (its other events were
+    seen in training), else ``all`` (a separate dataset is scored whole)."""
+    from hepgraph.runs.checkpoint import manifest_hash
+    from hepgraph.store.manifest import read_manifest
+
+    same = loaded.checkpoint.get("manifest_hash") == manifest_hash(read_manifest(data))
+    return "test" if same else "all"
+
+
 def open_eval_data(data: str | Path, split: str | None = None, max_events: int | None = None) -> Any:
-    """The dataset to evaluate/predict on (optionally one split, at most ``max_events``)."""
+    """The dataset to evaluate/predict on: one split (``None``/``all`` = every event), at
+    most ``max_events`` events.
+
+    Raises:
+        ConfigError: an unknown split name.
+    """
     from hepgraph import open_dataset
 
+    if split is not None and split not in SPLITS:
+        raise ConfigError(f"split `{split}` is not one of {', '.join(SPLITS)}")
     ds = open_dataset(data)
-    if split:
+    if split not in (None, "all"):
         ds = ds.split(split)
     if max_events is not None and max_events < len(ds):
         ds = ds.subset(np.arange(max_events))

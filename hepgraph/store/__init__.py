@@ -14,7 +14,7 @@ _LAZY = {
     "BlockShuffleSampler": "hepgraph.store.sampler",
     "make_loader": "hepgraph.store.loader",
     "read_manifest": "hepgraph.store.manifest",
-    "verify_shards": "hepgraph.store.manifest",
+    "verify_dataset": "hepgraph.store.integrity",
     "split_codes": "hepgraph.store.splits",
     "open_dataset": "hepgraph",
 }

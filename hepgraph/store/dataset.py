@@ -27,7 +27,8 @@ from torch.utils.data import Dataset
 
 from hepgraph.errors import ConfigError, DataError
 from hepgraph.events.schema import kind_of
-from hepgraph.store.manifest import read_manifest, verify_shards
+from hepgraph.store.integrity import check_shard, shard_path
+from hepgraph.store.manifest import read_manifest
 from hepgraph.store.splits import DEFAULT_FRACTIONS, split_codes, split_index
 
 #: Columns always loaded (needed to collate events).
@@ -163,6 +164,16 @@ def _copy_lists(columns: Any, starts: np.ndarray, out: dict[str, np.ndarray], pt
             out[name][dst] = v[src]
 
 
+def _parquet(path: Path, entry: dict[str, Any], read: Any) -> Any:
+    """``read(path)``, with Arrow's errors on a damaged file turned into one DataError."""
+    try:
+        return read(path)
+    except (pa.ArrowException, OSError) as err:
+        check_shard(path, entry)  # a checksum mismatch is the clearer message
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
+        raise DataError(f"shard `{path}` cannot be read as Parquet ({first}); rebuild the dataset") from None
+
+
 class EventDataset(Dataset):
     """A ``torch.utils.data.Dataset`` of events stored in a dataset directory.
 
@@ -171,10 +182,12 @@ class EventDataset(Dataset):
         columns: load only these columns (``event_id, x, y, z`` are always loaded);
             None = all.
         cache_row_groups: decoded row groups kept in memory (LRU), per process.
-        verify: recompute the shards' SHA-256 and compare with the manifest.
+        verify: check every shard's SHA-256 now (otherwise each shard is checked the first
+            time this process reads its data).
 
     Raises:
-        DataError: not a dataset, a shard is missing or its checksum does not match.
+        DataError: not a dataset; a shard is missing, outside the dataset, unreadable or does
+            not match its checksum.
         ConfigError: ``columns`` names a column the dataset does not have.
     """
 
@@ -192,22 +205,18 @@ class EventDataset(Dataset):
         if cache_row_groups < 1:
             raise ConfigError(f"cache_row_groups `{cache_row_groups}` must be >= 1")
         self.cache_row_groups = cache_row_groups
-        if verify:
-            bad = verify_shards(self.path, self.manifest)
-            if bad:
-                raise DataError(
-                    f"shard `{bad[0]}` of `{self.path}` does not match its SHA-256; rebuild"
-                )
         self._shard_paths: list[Path] = []
         rg_shard, rg_local, rg_rows = [], [], []
         for si, shard in enumerate(self.manifest["shards"]):
-            p = self.path / shard["path"]
+            p = shard_path(self.path, shard)
             if not p.is_file():
                 raise DataError(
                     f"shard `{shard['path']}` of `{self.path}` is missing; rebuild the dataset"
                 )
+            if verify:
+                check_shard(p, shard)
             self._shard_paths.append(p)
-            md = pq.read_metadata(p)
+            md = _parquet(p, shard, pq.read_metadata)
             for k in range(md.num_row_groups):
                 rg_shard.append(si)
                 rg_local.append(k)
@@ -282,13 +291,31 @@ class EventDataset(Dataset):
             return hit
         si = int(self._rg_shard[rg])
         f = self._files.get(si)
+        entry = self.manifest["shards"][si]
         if f is None:
-            f = self._files[si] = pq.ParquetFile(self._shard_paths[si])
-        table = f.read_row_group(int(self._rg_local[rg]), columns=self.columns, use_threads=False)
+            check_shard(self._shard_paths[si], entry)  # first read of this shard in this process
+            f = self._files[si] = _parquet(self._shard_paths[si], entry, pq.ParquetFile)
+        table = _parquet(self._shard_paths[si], entry, lambda _p: f.read_row_group(
+            int(self._rg_local[rg]), columns=self.columns, use_threads=False))
         decoded = cache[rg] = _RowGroup(table)
         while len(cache) > self.cache_row_groups:
             cache.popitem(last=False)
         return decoded
+
+    def check_shards(self) -> None:
+        """Check the shards this dataset (or view) reads against their SHA-256 now, in this
+        process (once per process; loaders call it before starting worker processes).
+
+        Raises:
+            DataError: a shard does not match its checksum.
+        """
+        if self._indices is None:
+            shards = range(len(self._shard_paths))
+        else:
+            rgs = np.searchsorted(self._rg_start, self._indices, side="right") - 1
+            shards = np.unique(self._rg_shard[rgs]).tolist()
+        for si in shards:
+            check_shard(self._shard_paths[si], self.manifest["shards"][si])
 
     def global_index(self, i: int) -> int:
         """Index into the whole dataset of this dataset's (or view's) event ``i``."""
@@ -340,8 +367,11 @@ class EventDataset(Dataset):
     def event_ids(self) -> np.ndarray:
         """(len,) int64 event ids in dataset order (read once from the shards)."""
         if self._event_ids is None:
-            parts = [pq.read_table(p, columns=["event_id"]).column(0).to_numpy()
-                     for p in self._shard_paths]
+            parts = []
+            for p, entry in zip(self._shard_paths, self.manifest["shards"]):
+                check_shard(p, entry)
+                parts.append(_parquet(p, entry, lambda q: pq.read_table(q, columns=["event_id"]))
+                             .column(0).to_numpy())
             self._event_ids = (np.concatenate(parts).astype(np.int64) if parts
                                else np.zeros(0, np.int64))
         return self._event_ids if self._indices is None else self._event_ids[self._indices]

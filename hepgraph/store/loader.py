@@ -71,6 +71,8 @@ def make_loader(
     if num_workers < 0:
         raise ConfigError(f"num_workers `{num_workers}` must be >= 0")
     spec = FeatureSpec.parse(features) if features is not None else None
+    if num_workers > 0 and hasattr(dataset, "check_shards"):
+        dataset.check_shards()  # here, not in a worker: a damaged shard is one clear error
     if sampler is None:
         blocks = dataset if hasattr(dataset, "blocks") else [np.arange(len(dataset))]
         # Worker-affine batches give each worker window/num_workers row groups: widen the

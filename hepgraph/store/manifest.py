@@ -120,9 +120,12 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
         manifest = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise DataError(f"`{path}` is not valid JSON ({err}); rebuild the dataset") from None
+    if not isinstance(manifest, dict):
+        raise DataError(f"`{path}` is not a manifest (a JSON object is expected); rebuild the dataset")
     missing = [k for k in REQUIRED_KEYS if k not in manifest]
     if missing:
         raise DataError(f"`{path}` lacks keys {', '.join(missing)}; rebuild the dataset")
+    _check_types(path, manifest)
     if manifest["schema_version"] > SCHEMA_VERSION:
         raise DataError(
             f"`{d}` has schema version {manifest['schema_version']} but this hepgraph reads "
@@ -131,8 +134,18 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def verify_shards(directory: str | Path, manifest: dict[str, Any] | None = None) -> list[str]:
-    """Recompute each shard's SHA-256; return the paths whose checksum does not match."""
-    d = Path(directory)
-    manifest = manifest or read_manifest(d)
-    return [s["path"] for s in manifest["shards"] if sha256_file(d / s["path"]) != s["sha256"]]
+def _check_types(path: Path, m: dict[str, Any]) -> None:
+    """Raise :class:`DataError` when a required manifest key has the wrong type."""
+    def bad(what: str) -> DataError:
+        return DataError(f"`{path}`: {what}; the manifest is damaged or hand-edited, rebuild the dataset")
+
+    if not isinstance(m["schema_version"], int) or isinstance(m["schema_version"], bool):
+        raise bad(f"schema_version `{m['schema_version']}` is not an integer")
+    if not isinstance(m["columns"], dict):
+        raise bad("`columns` is not a mapping")
+    if not isinstance(m["counts"], dict) or not isinstance(m["counts"].get("events"), int):
+        raise bad("`counts.events` is not an integer")
+    shards = m["shards"]
+    if not isinstance(shards, list) or not all(isinstance(s, dict) and isinstance(s.get("path"), str)
+                                               for s in shards):
+        raise bad("`shards` is not a list of {path, ...} entries")
