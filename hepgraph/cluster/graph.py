@@ -23,11 +23,25 @@ Edges with score > ``threshold`` are kept, then
   from the inside out across the whole detector (the simulators' does; TrackML's
   per-volume ``layer_id`` does not: drop that column to order by radius).
 
+- ``triplets``: tracks are chains of edges linked at the hits they share: for every pair
+  of kept edges a -> b -> c (a triplet) a score says whether they continue one track (the
+  model's triplet head when it has one, else the geometric mean of the two edge scores);
+  triplets are accepted in decreasing score while each edge end is linked at most once, so
+  every track is a path and two tracks can pass through one hit (a merged cluster) without
+  merging or breaking. A hit on several paths goes to the longest. Edges keep the direction
+  the model gave them (the direction of travel for ``track-gnn``), never assumed outwards.
+
+``chain`` orients edges by ``direction``: ``layer``, ``radius``, ``edges`` (as given, e.g.
+the learned direction of travel of ``track-gnn``) or ``auto`` (edges when the model says
+its edges are directed, else layer, else radius).
+
 The scores come either from ``cluster(event, edge_index=..., scores=...)`` or, when a
 trained edge classifier is attached (``model=``), from running it on the event.
 
-Defaults: ``mode`` is ``chain`` when the attached model builds its edges with the ``layers``
-graph (the graph ``chain`` was designed for) and ``components`` otherwise; ``threshold`` is
+Defaults: ``mode`` is ``triplets`` for a model that scores triplets, ``chain`` when the
+attached model builds its edges with the ``layers`` graph (the graph ``chain`` was designed
+for) and ``components`` otherwise (``hepgraph cluster --run`` first takes the settings the
+run chose on its validation events, ``RUN/cluster.yaml``); ``threshold`` is
 0.1 for ``chain`` (the matching does the selection; the score cut only drops junk: chosen
 on a validation set of sim-drift-chamber events, 0.1-0.3 equally good, 0.5 tripled the fake
 rate there) and 0.5 for the others.
@@ -47,10 +61,11 @@ from hepgraph.cluster.base import Clusterer
 from hepgraph.errors import ConfigError, DataError
 from hepgraph.registry import CLUSTERERS
 
-__all__ = ["connected_tracks", "walk_edges", "chain_edges", "GNNClusterer", "MODES"]
+__all__ = ["connected_tracks", "walk_edges", "chain_edges", "triplet_tracks", "GNNClusterer", "MODES"]
 
 #: track-building modes of :class:`GNNClusterer`.
-MODES = ("components", "walk", "chain")
+MODES = ("components", "walk", "chain", "triplets")
+DIRECTIONS = ("auto", "layer", "radius", "edges")
 
 
 def connected_tracks(edge_index: np.ndarray, num_hits: int) -> np.ndarray:
@@ -112,7 +127,7 @@ def walk_edges(edge_index: np.ndarray, scores: np.ndarray, num_hits: int, max_de
         np.add.at(deg, b[new], 1)
 
 
-def chain_edges(edge_index: np.ndarray, scores: np.ndarray, order: np.ndarray) -> np.ndarray:
+def chain_edges(edge_index: np.ndarray, scores: np.ndarray, order: np.ndarray | None) -> np.ndarray:
     """Bool mask of the edges kept by the outward one-to-one matching (``chain`` mode).
 
     Each edge is oriented from its hit with the lower ``order`` to the higher one; edges
@@ -124,25 +139,84 @@ def chain_edges(edge_index: np.ndarray, scores: np.ndarray, order: np.ndarray) -
     Args:
         edge_index: (2, E) candidate edges (already thresholded), either direction.
         scores: (E,) edge scores.
-        order: (N,) position of each hit along a track (layer index, or radius in mm).
+        order: (N,) position of each hit along a track (layer index, or radius in mm), or
+            None to keep each edge's own direction (row 0 -> row 1).
 
     Returns:
         (E,) bool.
     """
     e = np.asarray(edge_index, np.int64).reshape(2, -1)
-    o = np.asarray(order)
-    n = o.shape[0]
     if e.shape[1] == 0:
         return np.zeros(0, bool)
-    flip = o[e[0]] > o[e[1]]
-    inner = np.where(flip, e[1], e[0])
-    outer = np.where(flip, e[0], e[1])
-    ok = o[inner] != o[outer]
+    if order is None:
+        n = int(e.max()) + 1
+        inner, outer = e[0], e[1]
+        ok = inner != outer
+    else:
+        o = np.asarray(order)
+        n = o.shape[0]
+        flip = o[e[0]] > o[e[1]]
+        inner = np.where(flip, e[1], e[0])
+        outer = np.where(flip, e[0], e[1])
+        ok = o[inner] != o[outer]
     # out-slot of hit i is node i, in-slot of hit j is node n + j: a degree-1 walk on the
     # slots is exactly the one-outgoing / one-incoming greedy matching
     slots = np.stack([inner, outer + n])
     slots[:, ~ok] = 0  # a self-loop on slot 0 is never accepted by walk_edges
     return walk_edges(slots, scores, 2 * n, max_degree=1) & ok
+
+
+def edge_pairs(edge_index: np.ndarray) -> np.ndarray:
+    """(2, T) all pairs of edges (e1: a -> b, e2: b -> c, a != c) meeting head to tail."""
+    e = np.asarray(edge_index, np.int64).reshape(2, -1)
+    if e.shape[1] == 0:
+        return np.zeros((2, 0), np.int64)
+    n = int(e.max()) + 1
+    out_order = np.argsort(e[0], kind="stable")
+    out_deg = np.bincount(e[0], minlength=n)
+    start = np.cumsum(out_deg) - out_deg
+    cnt = out_deg[e[1]]
+    e1 = np.repeat(np.arange(e.shape[1]), cnt)
+    offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    e2 = out_order[np.repeat(start[e[1]], cnt) + offs]
+    ok = e[0, e1] != e[1, e2]
+    return np.stack([e1[ok], e2[ok]])
+
+
+def triplet_tracks(edge_index: np.ndarray, num_hits: int, triplets: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Track label per hit from triplets (see the module docstring, ``triplets`` mode).
+
+    Args:
+        edge_index: (2, E) the kept edges, directed (a -> b).
+        num_hits: N.
+        triplets: (2, T) pairs (e1, e2) of edge indices with e1's head = e2's tail.
+        scores: (T,) triplet scores (higher = more likely one track).
+
+    Returns:
+        (N,) int64 path label per hit (-1 when on no edge); edges no triplet links are
+        two-hit paths.
+    """
+    e = np.asarray(edge_index, np.int64).reshape(2, -1)
+    ne = e.shape[1]
+    lab = np.full(num_hits, -1, np.int64)
+    if ne == 0:
+        return lab
+    t = np.asarray(triplets, np.int64).reshape(2, -1)
+    # edge end slots: 2 e = tail end, 2 e + 1 = head end; a triplet links e1's head to e2's tail
+    links = np.stack([2 * t[0] + 1, 2 * t[1]])
+    acc = walk_edges(links, np.asarray(scores, np.float64), 2 * ne, max_degree=1) if t.shape[1] else \
+        np.zeros(0, bool)
+    path = connected_tracks(t[:, acc], ne)                                  # (E,) path of each edge
+    # (hit, path) memberships, each hit to its longest path (ties: lowest path id)
+    hits = np.concatenate([e[0], e[1]])
+    paths = np.concatenate([path, path])
+    length = np.bincount(path, minlength=int(path.max()) + 1)
+    key = np.unique(np.stack([hits, paths], 1), axis=0)
+    order = np.lexsort((key[:, 1], -length[key[:, 1]], key[:, 0]))
+    key = key[order]
+    first = np.r_[True, key[1:, 0] != key[:-1, 0]]
+    lab[key[first, 0]] = key[first, 1]
+    return lab
 
 
 @CLUSTERERS.register("gnn", needs_model=True, task="edge-classification")
@@ -151,10 +225,13 @@ class GNNClusterer(Clusterer):
 
     Args:
         threshold: keep edges with score > threshold (default: 0.1 for chain, else 0.5).
-        mode: ``components``, ``walk`` or ``chain`` (see the module docstring); default
-            ``chain`` for a model on the ``layers`` graph, else ``components``.
+        mode: ``components``, ``walk``, ``chain`` or ``triplets`` (see the module docstring);
+            default ``triplets`` for a model with a triplet head, ``chain`` for a model on the
+            ``layers`` graph, else ``components``.
         walk: shorthand for ``mode="walk"`` (kept for older configs).
         gap_penalty: ``chain`` only: score subtracted per skipped ``layer`` when ranking edges.
+        direction: ``chain`` only: ``auto``, ``layer``, ``radius`` or ``edges``.
+        triplet_threshold: ``triplets`` only: triplets scoring at or below it link nothing.
         min_hits: smaller tracks become noise.
         model: optional trained edge classifier (``model(batch)["out"]`` logits per edge).
         features: feature spec the model was trained with.
@@ -166,12 +243,21 @@ class GNNClusterer(Clusterer):
 
     def __init__(
         self, *, threshold: float | None = None, mode: str | None = None, walk: bool = False,
-        gap_penalty: float = 1.0, min_hits: int = 3, model: Any = None, features: Any = None,
-        device: str = "cpu",
+        gap_penalty: float = 1.0, direction: str = "auto", triplet_threshold: float = 0.0,
+        min_hits: int = 3, model: Any = None, features: Any = None, device: str = "cpu",
     ) -> None:
         super().__init__(min_hits)
-        if mode is None:
-            mode = "chain" if getattr(model, "graph", None) == "layers" and not walk else "components"
+        if mode is None and not walk:
+            if getattr(model, "triplet_head", None) is not None:
+                mode = "triplets"
+            elif getattr(model, "graph", None) == "layers":
+                mode = "chain"
+        mode = mode or "components"
+        if direction not in DIRECTIONS:
+            raise ConfigError(f"gnn `direction` = `{direction}` is unknown; use one of {', '.join(DIRECTIONS)}")
+        if not 0.0 <= triplet_threshold <= 1.0:
+            raise ConfigError(f"gnn `triplet_threshold` is a probability in [0, 1], got `{triplet_threshold}`")
+        self.direction, self.triplet_threshold = direction, float(triplet_threshold)
         if threshold is None:
             threshold = 0.1 if mode == "chain" else 0.5
         if not 0.0 <= threshold <= 1.0:
@@ -190,7 +276,9 @@ class GNNClusterer(Clusterer):
         self.features = features
         self.device = device
 
-    def _scores(self, event: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    def scores(self, event: dict[str, Any]) -> dict[str, np.ndarray]:
+        """The attached model's outputs on one event: ``edge_index``, ``scores`` (sigmoid)
+        and, for a model with a triplet head, ``triplets`` and ``triplet_scores``."""
         if self.model is None:
             raise DataError(
                 "method `gnn` needs edge scores: pass cluster(event, edge_index=..., scores=...) "
@@ -202,18 +290,20 @@ class GNNClusterer(Clusterer):
         if "edge_index" not in out:
             raise DataError("the model returned no `edge_index`: it is not an edge-level model; "
                             "train it with --task edge-classification")
-        logits = out["out"].reshape(-1)
-        return out["edge_index"], 1.0 / (1.0 + np.exp(-logits))
+        res = {"edge_index": out["edge_index"], "scores": 1.0 / (1.0 + np.exp(-out["out"].reshape(-1)))}
+        if "triplets" in out:
+            res["triplets"] = out["triplets"]
+            res["triplet_scores"] = 1.0 / (1.0 + np.exp(-out["triplet_out"].reshape(-1)))
+        return res
 
     def _cluster(self, event: dict[str, Any], pos: np.ndarray, **inputs: Any) -> np.ndarray:
         n = pos.shape[0]
-        if inputs.get("scores") is not None:
-            e = inputs.get("edge_index", event.get("edge_index"))
-            if e is None:
-                raise DataError("`scores` given without `edge_index` (2, E)")
-            s = inputs["scores"]
-        else:
-            e, s = self._scores(event)
+        if inputs.get("scores") is None:
+            inputs = {**inputs, **self.scores(event)}
+        e = inputs.get("edge_index", event.get("edge_index"))
+        if e is None:
+            raise DataError("`scores` given without `edge_index` (2, E)")
+        s = inputs["scores"]
         e = np.asarray(e, np.int64).reshape(2, -1)
         s = np.asarray(s, np.float64).reshape(-1)
         if s.size != e.shape[1]:
@@ -221,6 +311,8 @@ class GNNClusterer(Clusterer):
         if e.size and (e.min() < 0 or e.max() >= n):
             raise DataError(f"`edge_index` refers to hit `{int(e.max())}` but the event has {n} hits")
         keep = s > self.threshold
+        if self.mode == "triplets":
+            return self._triplets(e, s, keep, n, inputs)
         e, s = e[:, keep], s[keep]
         if self.mode == "walk" and e.shape[1]:
             e = e[:, walk_edges(e, s, n)]
@@ -228,10 +320,33 @@ class GNNClusterer(Clusterer):
             e = e[:, self._chain(event, pos, e, s)]
         return connected_tracks(e, n)
 
+    def _triplets(self, e: np.ndarray, s: np.ndarray, keep: np.ndarray, n: int, inputs: dict[str, Any]) -> np.ndarray:
+        """``triplets`` labels: the model's triplet scores, else sqrt(s1 s2) of the edge scores."""
+        new = np.full(e.shape[1], -1, np.int64)
+        new[keep] = np.arange(int(keep.sum()))
+        if inputs.get("triplets") is not None:
+            t = np.asarray(inputs["triplets"], np.int64).reshape(2, -1)
+            ts = np.asarray(inputs["triplet_scores"], np.float64).reshape(-1)
+            ok = (new[t[0]] >= 0) & (new[t[1]] >= 0) & (ts > self.triplet_threshold)
+            t, ts = new[t[:, ok]], ts[ok]
+        else:
+            t = edge_pairs(e[:, keep])
+            sk = s[keep]
+            ts = np.sqrt(sk[t[0]] * sk[t[1]]) if t.size else np.zeros(0)
+            ok = ts > self.triplet_threshold
+            t, ts = t[:, ok], ts[ok]
+        return triplet_tracks(e[:, keep], n, t, ts)
+
     def _chain(self, event: dict[str, Any], pos: np.ndarray, e: np.ndarray, s: np.ndarray) -> np.ndarray:
-        """``chain`` mask: layer order (radius without ``layer``), skips ranked lower."""
+        """``chain`` mask by ``direction`` (layer order with skips ranked lower, radius, or edges)."""
         n = pos.shape[0]
-        if "layer" not in event:
+        d = self.direction
+        if d == "auto":
+            d = "edges" if getattr(self.model, "directed_edges", False) else (
+                "layer" if "layer" in event else "radius")
+        if d == "edges":
+            return chain_edges(e, s, None)
+        if d == "radius" or "layer" not in event:
             return chain_edges(e, s, np.hypot(pos[:, 0], pos[:, 1]))
         layer = np.asarray(event["layer"], np.int64).reshape(-1)
         if layer.shape[0] != n:

@@ -22,7 +22,8 @@ def run_model(model: Any, event: Mapping[str, Any], features: Any = None, device
         device: torch device.
 
     Returns:
-        ``{"out": array, "edge_index": (2, E) array if the model returned one}``.
+        ``{"out": array}`` plus ``edge_index`` (2, E), ``triplets`` (2, T) and
+        ``triplet_out`` (T,) when the model returned them.
     """
     import torch
 
@@ -37,8 +38,9 @@ def run_model(model: Any, event: Mapping[str, Any], features: Any = None, device
     if not isinstance(out, Mapping) or "out" not in out:
         raise DataError("the model did not return a dict with key `out`; it is not a hepgraph model")
     res = {"out": out["out"].detach().float().cpu().numpy()}
-    if out.get("edge_index") is not None:
-        res["edge_index"] = out["edge_index"].detach().cpu().numpy()
+    for key in ("edge_index", "triplets", "triplet_out"):
+        if out.get(key) is not None:
+            res[key] = out[key].detach().cpu().numpy()
     return res
 
 

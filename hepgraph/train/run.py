@@ -88,6 +88,8 @@ def _prepare(cfg: RunConfig, resumed: bool, device: torch.device) -> Setup:
         task.fit(fit_sample(train_ds, cfg.data.fit_events))
     seed_everything(cfg.seed)
     model = build_model(cfg.model.name, mkw, in_channels=features.num_features, task=task)
+    if not resumed and hasattr(model, "prepare"):  # parts learned from the data (a graph builder)
+        model.prepare(train_ds, val_ds)
     cfg = cfg.replace(task=Component(task.name, task.hparams()), model=Component(cfg.model.name, mkw),
                       data=dataclasses.replace(cfg.data, features=features.to_list()))
     return Setup(cfg, train_ds, val_ds, task, features, model.to(device))
@@ -200,6 +202,8 @@ def run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, epochs:
                 return train_loader
 
             trainer.fit(epoch_loader, steps, (lambda: val_loader) if val_loader is not None else None)
+            if info.is_main and hasattr(s.task, "after_training"):  # e.g. choose track building on val
+                s.task.after_training(out, s.val_ds)
             return out
         finally:
             if handler is not None:

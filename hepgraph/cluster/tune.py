@@ -1,0 +1,194 @@
+"""Choosing a clusterer's settings on validation events, scored with the tracking metrics.
+
+``hepgraph cluster --tune`` and the end of a tracking-GNN training (:mod:`.calibrate`) both
+search a grid (or, when the grid is larger than ``trials``, a seeded random sample of it)
+of clusterer options, cluster the validation events with each, and keep the options with
+the highest ``efficiency - fake_rate`` (ties: the TrackML score). The result is a small
+YAML file that ``hepgraph cluster --config FILE`` reads::
+
+    method: hough
+    options: {n_phi: 1024, pt_min: 0.3, ...}
+    validation: {events: 60, split: val, efficiency: 0.97, fake_rate: 0.02, trackml_score: 0.95}
+
+The search spaces of the classical methods (:func:`default_space`) follow the detector
+the dataset records (field, luminous region; :mod:`hepgraph.sources.tracker_geometry`):
+straight-line parameters without a field, curvature ranges with one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hepgraph.errors import ConfigError
+
+__all__ = ["score", "search", "default_space", "write_settings", "read_settings", "objective"]
+
+
+def objective(metrics: Mapping[str, float]) -> tuple[float, float]:
+    """Sort key of a result: (efficiency - fake rate, TrackML score); NaN counts as worst."""
+    eff, fake = metrics.get("efficiency", float("nan")), metrics.get("fake_rate", float("nan"))
+    main = eff - (fake if math.isfinite(fake) else 1.0)
+    return (main if math.isfinite(main) else -2.0, float(metrics.get("trackml_score", 0.0)))
+
+
+def score(events: Sequence[Mapping[str, Any]], clusterer: Any, *, inputs: Sequence[Mapping[str, Any]] | None = None,
+          min_hits: int = 3) -> dict[str, float]:
+    """Tracking metrics of ``clusterer`` on ``events`` (with truth ``track_id``).
+
+    Args:
+        events: event dicts.
+        clusterer: a built clusterer.
+        inputs: per-event keyword inputs of ``cluster`` (precomputed model outputs).
+        min_hits: reconstructable particles and candidate tracks need this many hits.
+    """
+    from hepgraph.metrics.tracking import tracking_metrics
+
+    ev_ids, truth, pred = [], [], []
+    for k, ev in enumerate(events):
+        lab = clusterer.cluster(ev, **(dict(inputs[k]) if inputs is not None else {}))
+        ev_ids.append(np.full(lab.size, k))
+        truth.append(np.asarray(ev["track_id"], np.int64))
+        pred.append(lab)
+    return tracking_metrics(np.concatenate(ev_ids), np.concatenate(truth), np.concatenate(pred),
+                            min_hits=min_hits, min_track_hits=min_hits)
+
+
+def _grid(space: Mapping[str, Sequence[Any]], trials: int, seed: int) -> list[dict[str, Any]]:
+    keys = list(space)
+    sizes = [len(space[k]) for k in keys]
+    total = int(np.prod(sizes)) if sizes else 1
+    if total <= trials:
+        return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(space[k] for k in keys))]
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(total, size=trials, replace=False)
+    out = []
+    for p in picks:
+        combo, rest = {}, int(p)
+        for k, n in zip(keys, sizes, strict=True):
+            combo[k] = space[k][rest % n]
+            rest //= n
+        out.append(combo)
+    return out
+
+
+def search(events: Sequence[Mapping[str, Any]], build: Callable[[dict[str, Any]], Any],
+           space: Mapping[str, Sequence[Any]], *, trials: int = 40, seed: int = 0,
+           inputs: Sequence[Mapping[str, Any]] | None = None, min_hits: int = 3,
+           progress: Callable[[int], None] | None = None) -> tuple[dict[str, Any], dict[str, float], list[dict[str, Any]]]:
+    """Grid or random search of ``space``.
+
+    Args:
+        events: validation events with truth.
+        build: options -> clusterer (raises ConfigError for an invalid combination, skipped).
+        space: option -> candidate values.
+        trials: most combinations tried (a seeded random sample beyond it).
+        seed: seed of that sample.
+        inputs: per-event inputs of ``cluster`` (precomputed model outputs).
+        min_hits: as in :func:`score`.
+        progress: called with 1 after each trial.
+
+    Returns:
+        ``(best options, their metrics, every trial as {"options", "metrics"})``.
+
+    Raises:
+        ConfigError: no combination could be built.
+    """
+    if not events:
+        raise ConfigError("tuning needs validation events with truth; the split holds none")
+    best: tuple[Any, ...] | None = None
+    table = []
+    for opts in _grid(space, trials, seed):
+        try:
+            cl = build(dict(opts))
+        except ConfigError:
+            continue
+        m = score(events, cl, inputs=inputs, min_hits=min_hits)
+        table.append({"options": dict(opts), "metrics": m})
+        if best is None or objective(m) > objective(best[1]):
+            best = (dict(opts), m)
+        if progress is not None:
+            progress(1)
+    if best is None:
+        raise ConfigError("no option combination of the search space could be built")
+    return best[0], best[1], table
+
+
+def default_space(method: str, manifest: Mapping[str, Any] | None) -> dict[str, list[Any]]:
+    """The search space of a classical method for the dataset's detector (see module docstring).
+
+    Raises:
+        ConfigError: a method without a default space (give one in Python).
+    """
+    extra = (manifest or {}).get("extra") or {}
+    field = extra.get("field_T")
+    z_sigma = float(((extra.get("luminous_region") or {}).get("sigma") or [0, 0, 50.0])[2])
+    straight = field is not None and abs(float(field)) < 1e-3
+    if method == "hough":
+        if straight:
+            return {"field_T": [0.0], "n_phi": [256, 512, 1024, 2048, 4096], "cot_tol": [0.005, 0.01, 0.02, 0.05],
+                    "z0_max": [0.0, 2 * z_sigma, 4 * z_sigma], "n_z0": [16, 32, 64], "min_hits": [3]}
+        return {"n_phi": [256, 512, 1024, 2048], "n_kappa": [16, 32, 64, 128], "pt_min": [0.2, 0.3, 0.5, 1.0],
+                "cot_tol": [0.01, 0.02, 0.05, 0.1], "z0_max": [0.0, 2 * z_sigma], "min_hits": [3]}
+    if method in ("dbscan", "hdbscan"):
+        if straight:
+            z0 = [[0.0], [float(v) for v in np.linspace(-2 * z_sigma, 2 * z_sigma, 9)],
+                  [float(v) for v in np.linspace(-3 * z_sigma, 3 * z_sigma, 25)]]
+            base: dict[str, list[Any]] = {"space": ["direction"], "z0": z0, "max_hits": [None, 40]}
+        else:
+            kmax = 0.3 * abs(float(field or 1.0)) / 0.3 * 1e-3          # p_T >= 0.3 GeV, 1/mm
+            curv = [[0.0], [round(float(k), 7) for k in np.linspace(-kmax, kmax, 9)],
+                    [round(float(k), 7) for k in np.linspace(-kmax, kmax, 21)]]
+            base = {"space": ["helix"], "curvature": curv, "z_scale": [0.05, 0.1, 0.3, 1.0], "max_hits": [None, 40]}
+        if method == "dbscan":
+            return {**base, "eps": [0.001, 0.002, 0.004, 0.008, 0.015, 0.03], "min_samples": [1, 2, 3],
+                    "min_hits": [3]}
+        return {**base, "min_cluster_size": [3, 4], "min_samples": [1, 2, 3], "selection_eps": [0.0, 0.002, 0.01],
+                "min_hits": [3]}
+    raise ConfigError(f"no default search space for method `{method}`; tune one of hough, dbscan, hdbscan")
+
+
+def write_settings(path: str | Path, method: str, options: Mapping[str, Any], metrics: Mapping[str, float],
+                   *, overwrite: bool = False, extra: Mapping[str, Any] | None = None) -> Path:
+    """Write the chosen settings as YAML, atomically (refuses an existing file without ``overwrite``)."""
+    import yaml
+
+    from hepgraph.store.atomic import atomic_file
+
+    doc = {"method": method, "options": _plain(dict(options)),
+           "validation": _plain({k: v for k, v in metrics.items()}), **_plain(dict(extra or {}))}
+    with atomic_file(path, overwrite=overwrite, what="settings file") as tmp:
+        tmp.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return Path(path)
+
+
+def read_settings(path: str | Path) -> tuple[str, dict[str, Any]]:
+    """``(method, options)`` of a settings file written by :func:`write_settings`.
+
+    Raises:
+        ConfigError: not a mapping with ``method`` (a string) and ``options`` (a mapping).
+    """
+    from hepgraph.config import load_yaml
+
+    doc = load_yaml(path)
+    method, options = doc.get("method"), doc.get("options", {})
+    if not isinstance(method, str) or not isinstance(options, Mapping):
+        raise ConfigError(f"settings file `{path}` needs `method: NAME` and `options: {{...}}` "
+                          "(as written by hepgraph cluster --tune)")
+    return method, dict(options)
+
+
+def _plain(x: Any) -> Any:
+    """numpy scalars and tuples -> YAML-safe Python values."""
+    if isinstance(x, Mapping):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
