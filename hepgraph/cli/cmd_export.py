@@ -1,4 +1,4 @@
-"""``hepgraph export``: TorchScript or ONNX export of a trained run, checked against PyTorch."""
+"""``hepgraph export``: ONNX or TorchScript export of a trained run, checked against PyTorch."""
 
 from __future__ import annotations
 
@@ -19,14 +19,25 @@ def register(app: typer.Typer) -> None:
 def export(
     run: Annotated[Path, typer.Argument(help="Run directory (uses checkpoints/best.pt) or a .pt file.")],
     fmt: Annotated[str, typer.Option("--format", help="onnx | torchscript.")],
-    out: Annotated[Path, typer.Option("--out", help="Output file (.onnx / .pt).")],
-    data: Annotated[Optional[Path], typer.Option("--data", help="Dataset for the check batches (default: synthetic hits).")] = None,
-    events: Annotated[int, typer.Option("--events", min=1, help="Events per batch in the exported graph.")] = 2,
-    atol: Annotated[float, typer.Option("--atol", help="Largest allowed |exported - PyTorch| difference.")] = 1e-4,
+    out: Annotated[Path, typer.Option("--out", help="Output file (.onnx / .pt); never the run's checkpoints.")],
+    data: Annotated[Optional[Path], typer.Option(
+        "--data", help="Dataset for the check batches (default: synthetic hits inside the model's extent, mm).")] = None,
+    events: Annotated[int, typer.Option(
+        "--events", min=1, help="Events in the first check batch (the others: 1 and this + 2).")] = 2,
+    atol: Annotated[float, typer.Option(
+        "--atol", help="Largest allowed |exported - PyTorch| difference (plus 1e-3 x |value|).")] = 1e-4,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out file.")] = False,
 ) -> None:
-    """Export the model and verify it reproduces PyTorch on two batches."""
+    """Export the model with dynamic sizes (hits, events, edges); verify it on three batch sizes.
+
+    Inputs of the exported graph: pos (N, 3) mm, feats (N, C), ptr (B+1,) event offsets, the
+    hit columns the model reads (e.g. layer), and edge_index (2, E) for models that use the
+    run's graph method. Output: out (B, N or E rows). See docs/export.md.
+    """
     from hepgraph.runs.export import export as run_export
 
-    info = run_export(run, fmt, out, data=data, events=events, atol=atol)
-    typer.echo(f"exported {info['format']} to {info['path']} (max |diff| {info['max_abs_diff']:.2e} "
-               f"on {info['checked_batches']} batches)")
+    info = run_export(run, fmt, out, data=data, events=events, atol=atol, overwrite=overwrite)
+    shapes = ", ".join(f"{b} events/{n} hits" for b, n in info["batches"])
+    typer.echo(f"exported {info['format']} to {info['path']}: inputs {', '.join(info['inputs'])}; "
+               f"out per {info['level']} (max |diff| {info['max_abs_diff']:.2e} on "
+               f"{info['checked_batches']} batches: {shapes})")

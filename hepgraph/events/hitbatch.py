@@ -84,9 +84,12 @@ class HitBatch:
     def batch(self) -> Tensor:
         """(N,) event index of each hit (derived from ``ptr``, cached)."""
         if self._batch is None or self._batch.device != self.ptr.device:
-            self._batch = torch.repeat_interleave(
-                torch.arange(self.batch_size, device=self.ptr.device), self.counts
-            )
+            if torch.jit.is_tracing():  # export: no Python ints baked into the graph
+                self._batch = batch_from_ptr(self.ptr, self.pos.shape[0])
+            else:
+                self._batch = torch.repeat_interleave(
+                    torch.arange(self.batch_size, device=self.ptr.device), self.counts
+                )
         return self._batch
 
     @property
@@ -125,6 +128,16 @@ class HitBatch:
 
     def __len__(self) -> int:
         return self.batch_size
+
+
+def batch_from_ptr(ptr: Tensor, n: int | Tensor) -> Tensor:
+    """(N,) event index of each row from (B+1,) offsets, as one traceable tensor program.
+
+    Row ``r`` belongs to event ``#{b : ptr[b+1] <= r}``: O(N B) comparisons and no
+    ``repeat_interleave`` or Python integers, so an exported graph works for any N and B.
+    """
+    rows = torch.arange(n, device=ptr.device).unsqueeze(1)  # (N, 1)
+    return (rows >= ptr[1:].unsqueeze(0)).sum(1)  # (N,)
 
 
 def collate_events(

@@ -1,18 +1,29 @@
-"""``hepgraph export``: a trained model as TorchScript or ONNX, checked against PyTorch.
+"""``hepgraph export``: a trained model as ONNX or TorchScript for any batch, checked against PyTorch.
 
-The exported graph takes plain tensors ``(pos (N, 3) mm, feats (N, C), ptr (B+1,))`` and
-returns ``out`` (and ``edge_index`` for edge models); it is traced on a sample batch, so
-shapes that the model derives from the data (image sizes, event count B) are those of the
-trace. The check runs PyTorch and the exported model (onnxruntime for ONNX) on the trace
-batch and on a second batch of the same shape with new values, and fails when they differ.
+The exported graph takes plain tensors with dynamic sizes (``N`` hits, ``B`` events, ``E``
+edges) and returns ``out``:
+
+- ``pos`` (N, 3) float32 mm, ``feats`` (N, C) float32 (the run's feature spec applied, see
+  the ONNX metadata), ``ptr`` (B+1,) int64 event offsets (rows sorted by event);
+- one (N,) input per dataset column the model reads (``layer`` for the layers graph);
+- ``edge_index`` (2, E) int64 for models that use the run's graph method (edge-level
+  models, ``gatv2``, ``interaction-network``): the graph is built outside, exactly as in
+  training (:func:`hepgraph.represent.graph.build_edges` with the method and keyword
+  arguments stored in the metadata), as deployed tracking GNNs do;
+- ``out``: (B, C) per event, (N, C) per hit or (E, C) per edge.
+
+Graph models that search neighbours inside the network (``edgeconv``, ``gravnet``,
+``point-transformer``) carry a vectorised kNN (:mod:`hepgraph.represent.traced`) whose
+memory grows as N^2 (feed large events one at a time). Sparse convolutional models are
+refused (:data:`REFUSED`). Every export is run in PyTorch and in the exported form
+(onnxruntime for ONNX) on three batches of different numbers of events and hits, and is
+written only when all outputs agree.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
+import json
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,274 +31,273 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from hepgraph import __version__
 from hepgraph.errors import ConfigError, DataError, MissingDependencyError
 from hepgraph.events.hitbatch import HitBatch, collate_events
-from hepgraph.runs.load import LoadedRun, load_run
+from hepgraph.runs.load import LoadedRun, checkpoint_path, load_run
+from hepgraph.store.atomic import atomic_file, refuse_existing
 
 FORMATS = ("onnx", "torchscript")
 
+#: Model families that cannot be exported, and why (one line each).
+REFUSED = {
+    "sparse": "its sparse convolutions build kernel maps from the voxel coordinates of each "
+              "input (hashing, sorting and searchsorted at every stride): ONNX has no such ops and "
+              "a trace would freeze the maps of the trace batch; run it with `hepgraph predict` "
+              "(PyTorch) instead",
+}
+
 
 class ExportWrapper(nn.Module):
-    """Tensor-in/tensor-out view of a HitBatch model (batch size fixed by the trace).
+    """Tensor-in/tensor-out view of a HitBatch model, for any number of events and hits.
+
+    Args:
+        model: the HitBatch model.
+        columns: per-hit dataset columns passed as extra inputs (after ``ptr``).
+        edges_in: whether ``edge_index`` is the last input.
 
     Shapes:
-        - **pos:** (N, 3)  - **feats:** (N, C)  - **ptr:** (B+1,)
-        - **out:** (B | N | E, out_channels)
+        - **pos:** (N, 3)  - **feats:** (N, C)  - **ptr:** (B+1,)  - **columns:** (N,) each
+        - **edge_index:** (2, E)  - **out:** (B | N | E, out_channels)
     """
 
-    def __init__(self, model: nn.Module, batch_size: int, edges: bool) -> None:
+    def __init__(self, model: nn.Module, columns: tuple[str, ...] = (), edges_in: bool = False) -> None:
         super().__init__()
-        self.model, self.batch_size, self.edges = model, batch_size, edges
+        self.model, self.columns, self.edges_in = model, tuple(columns), edges_in
 
-    def forward(self, pos: Tensor, feats: Tensor, ptr: Tensor) -> Any:
-        b = HitBatch(pos=pos, feats=feats, ptr=ptr, batch_size=self.batch_size,
-                     event_id=torch.zeros(self.batch_size, dtype=torch.long))
-        out = self.model(b)
-        return (out["out"], out["edge_index"]) if self.edges else out["out"]
+    def forward(self, pos: Tensor, feats: Tensor, ptr: Tensor, *extra: Tensor) -> Tensor:
+        """Run the model on the batch the tensors describe; returns ``out``."""
+        b = ptr.shape[0] - 1  # traced: the number of events stays dynamic
+        hit = dict(zip(self.columns, extra))
+        ei = extra[len(self.columns)] if self.edges_in else None
+        batch = HitBatch(pos=pos, feats=feats, ptr=ptr, batch_size=b,  # type: ignore[arg-type]
+                         event_id=torch.zeros_like(ptr[1:]), hit=hit, edge_index=ei)
+        return self.model(batch)["out"]
 
     def extra_repr(self) -> str:
-        return f"batch_size={self.batch_size}, edges={self.edges}"
+        return f"columns={self.columns}, edges_in={self.edges_in}"
+
+
+def batch_sizes(events: int) -> tuple[int, int, int]:
+    """Events in the three check batches: ``events``, 1 and ``events + 2`` (1, 2, 3 for 1)."""
+    return (1, 2, 3) if events <= 1 else (events, 1, events + 2)
 
 
 def sample_batches(loaded: LoadedRun, data: str | Path | None, events: int, hits: int,
-                   seed: int = 0) -> tuple[HitBatch, HitBatch]:
-    """Two batches with identical shapes: real events from ``data`` or synthetic hits in ``extent``."""
-    names = loaded.features.names
+                   columns: tuple[str, ...] = (), seed: int = 0) -> list[HitBatch]:
+    """Three batches of different sizes: real events from ``data`` or synthetic hits in ``extent``.
+
+    Args:
+        loaded: the run (feature spec, ``model.extent``).
+        data: dataset directory; ``None`` = synthetic events of ``hits / 2 .. 2 hits`` hits
+            uniform in the model's ``extent`` (mm), features uniform in [0.1, 2].
+        events: events of the first batch (see :func:`batch_sizes`).
+        hits: typical hits per synthetic event.
+        columns: per-hit dataset columns the model reads (synthetic: integers 0..7).
+        seed: seed of the synthetic values.
+
+    Raises:
+        DataError: ``data`` has too few events or lacks a column the model reads.
+    """
+    sizes = batch_sizes(events)
     if data is not None:
         from hepgraph import open_dataset
 
         ds = open_dataset(data)
-        if len(ds) < 2 * events:
-            raise DataError(f"--data `{data}` has {len(ds)} events; the export check needs {2 * events}")
-        a = [ds[i] for i in range(events)]
-        b = [dict(ds[events + i]) for i in range(events)]
-        # same hit counts as the trace batch, new values
-        for ea, eb in zip(a, b):
-            n = len(ea["x"])
-            for k in set(ea) & set(eb):
-                if np.ndim(ea[k]) == 1 and len(ea[k]) == n:
-                    eb[k] = np.resize(np.asarray(eb[k]), n)
-        return collate_events(a, loaded.features), collate_events(b, loaded.features)
+        if len(ds) < sum(sizes):
+            raise DataError(f"dataset `{data}` has {len(ds)} events; the export check needs "
+                            f"{sum(sizes)} (batches of {', '.join(map(str, sizes))} events)")
+        first = ds[0]
+        missing = [c for c in columns if c not in first]
+        if missing:
+            raise DataError(f"the model reads the hit column `{missing[0]}`, which dataset `{data}` "
+                            f"lacks; export with a dataset that has it (the one the run trained on)")
+        starts = np.cumsum((0, *sizes))
+        return [collate_events([ds[i] for i in range(a, a + n)], loaded.features)
+                for a, n in zip(starts, sizes)]
     ext = loaded.config.model.kwargs.get("extent") or [[-100.0, 100.0]] * 3
     rng = np.random.default_rng(seed)
-
-    def make(off: int) -> HitBatch:
+    out, eid = [], 0
+    for n_ev in sizes:
         evs = []
-        for e in range(events):
-            ev: dict[str, Any] = {"event_id": off + e}
+        for _ in range(n_ev):
+            n = int(rng.integers(max(1, hits // 2), 2 * hits + 1))
+            ev: dict[str, Any] = {"event_id": eid}
+            eid += 1
             for c, (lo, hi) in zip("xyz", ext):
-                ev[c] = rng.uniform(lo, hi, hits).astype(np.float32)
-            for n in names:
-                if n not in ev:
-                    ev[n] = rng.uniform(0.1, 2.0, hits).astype(np.float32)
+                ev[c] = rng.uniform(lo, hi, n).astype(np.float32)
+            for c in columns:
+                ev[c] = rng.integers(0, 8, n).astype(np.int32)
+            for name in loaded.features.names:
+                if name not in ev:
+                    ev[name] = rng.uniform(0.1, 2.0, n).astype(np.float32)
             evs.append(ev)
-        return collate_events(evs, loaded.features)
-
-    return make(0), make(events)
-
-
-@contextlib.contextmanager
-def _torch_neighbours() -> Iterator[None]:
-    """Trace the pure-torch kNN/radius search (the scipy KD-tree path would be baked in)."""
-    try:
-        from hepgraph.represent import neighbors
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    original = getattr(neighbors, "_use_kdtree", None)
-    if original is None:  # pragma: no cover
-        yield
-        return
-    neighbors._use_kdtree = lambda pos, backend: False
-    try:
-        yield
-    finally:
-        neighbors._use_kdtree = original
-
-
-def _inputs(b: HitBatch) -> tuple[Tensor, Tensor, Tensor]:
-    return b.pos, b.feats, b.ptr
-
-
-def _max_diff(a: Any, b: Any, rtol: float = 0.0) -> float:
-    """max |a - b| - rtol |b| over all outputs (0 for empty outputs)."""
-    a = a if isinstance(a, (tuple, list)) else [a]
-    b = b if isinstance(b, (tuple, list)) else [b]
-    out = 0.0
-    for x, y in zip(a, b):
-        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-        if x.shape != y.shape:
-            return float("inf")
-        if x.size:
-            out = max(out, float(np.max(np.abs(x - y) - rtol * np.abs(y))))
+        out.append(collate_events(evs, loaded.features))
     return out
+
+
+def _uses_edges(model: nn.Module, batch: HitBatch) -> tuple[bool, Tensor]:
+    """Whether ``model`` asks for the run's graph (``HitModel.edges``); also its output on ``batch``."""
+    called: list[bool] = []
+    own = getattr(model, "edges", None)
+    if callable(own):
+        def record(b: HitBatch) -> Tensor:
+            called.append(True)
+            return own(b)
+
+        model.__dict__["edges"] = record  # an instance attribute shadows the method
+    try:
+        with torch.no_grad():
+            out = model(batch)["out"]
+    finally:
+        model.__dict__.pop("edges", None)
+    return bool(called), out
+
+
+def _inputs(model: nn.Module, b: HitBatch, columns: tuple[str, ...], edges_in: bool) -> tuple[Tensor, ...]:
+    cols = tuple(b.hit[c] for c in columns)
+    if not edges_in:
+        return (b.pos, b.feats, b.ptr, *cols)
+    with torch.no_grad():
+        ei = model.edges(b)  # type: ignore[operator]
+    return (b.pos, b.feats, b.ptr, *cols, ei)
+
+
+def _max_diff(got: Any, ref: Any, rtol: float = 0.0) -> float:
+    """max |got - ref| - rtol |ref| (0 for empty outputs, inf for a shape mismatch)."""
+    x, y = np.asarray(got, np.float64), np.asarray(ref, np.float64)
+    if x.shape != y.shape:
+        return float("inf")
+    return float(np.max(np.abs(x - y) - rtol * np.abs(y))) if x.size else 0.0
+
+
+def _family(loaded: LoadedRun) -> tuple[str, str]:
+    from hepgraph.models.factory import model_info
+    from hepgraph.registry import MODELS
+
+    name = loaded.config.model.name or ""
+    try:
+        return name, str(model_info(name).get("family", "")) if name in MODELS else ""
+    except Exception:  # noqa: BLE001 - user models ("pkg.module:fn") carry no metadata
+        return name, ""
+
+
+def _refuse_own_files(out: Path, run: str | Path) -> None:
+    """Raise when ``out`` is the run's checkpoint or lies among its checkpoints."""
+    ckpt = checkpoint_path(run).resolve()
+    target = out.resolve()
+    in_dir = ckpt.parent.name == "checkpoints" and ckpt.parent in target.parents
+    if target == ckpt or in_dir:
+        raise ConfigError(f"export output `{out}` would replace the run's checkpoints in "
+                          f"`{ckpt.parent}`; write the export elsewhere (e.g. RUN/model.onnx)")
 
 
 def export(run: str | Path, fmt: str, out: str | Path, *, data: str | Path | None = None,
            events: int = 2, hits: int = 64, atol: float = 1e-4, rtol: float = 1e-3,
-           opset: int = 18) -> dict[str, Any]:
-    """Export a run's model and check it reproduces PyTorch.
+           opset: int = 18, overwrite: bool = False) -> dict[str, Any]:
+    """Export a run's model and check it reproduces PyTorch on three batches of other sizes.
 
     Args:
         run: run directory or checkpoint.
         fmt: ``onnx`` or ``torchscript``.
-        out: output file (written through a temporary sibling).
-        data: dataset for the sample batches (default: synthetic hits inside ``extent``).
-        events: events per sample batch (fixed in the exported graph).
-        hits: hits per synthetic event.
+        out: output file, written through a temporary sibling and renamed at the end.
+        data: dataset for the check batches (default: synthetic hits inside ``extent``).
+        events: events of the first check batch (the others have 1 and ``events + 2``).
+        hits: typical hits per synthetic event.
         atol: allowed absolute difference (on top of ``rtol`` times the PyTorch value).
         rtol: allowed relative difference.
         opset: ONNX opset.
+        overwrite: replace an existing ``out`` (never the run's own checkpoints).
 
     Returns:
-        ``{"format", "path", "max_abs_diff", "checked_batches"}``.
+        ``{"format", "path", "inputs", "level", "max_abs_diff", "checked_batches", "batches"}``
+        with ``batches`` the (events, hits) of each check batch.
 
     Raises:
-        ConfigError: unknown format.
-        DataError: the exported model does not reproduce PyTorch.
+        ConfigError: unknown format, or ``out`` is one of the run's checkpoints.
+        OutputExistsError: ``out`` exists and ``overwrite`` is false.
+        DataError: the model cannot be exported, or the export does not reproduce PyTorch.
     """
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format `{fmt}`; valid: {', '.join(FORMATS)}")
+    if fmt == "onnx":
+        check_onnx_dependencies()
     out = Path(out)
+    _refuse_own_files(out, run)
+    refuse_existing(out, overwrite, "export output")
     loaded = load_run(run, "cpu")
-    edges = loaded.task.level == "edge"
-    wrapper = ExportWrapper(loaded.model, events, edges).eval()
-    b1, b2 = sample_batches(loaded, data, events, hits)
-    with torch.no_grad():
-        refs = [wrapper(*_inputs(b)) for b in (b1, b2)]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}{out.suffix}")
-    try:
-        with warnings.catch_warnings(), torch.no_grad(), _torch_neighbours():
+    name, family = _family(loaded)
+    if family in REFUSED:
+        raise DataError(f"model `{name}` cannot be exported to {fmt}: {REFUSED[family]}")
+    model = loaded.model.eval()
+    columns = tuple(getattr(model, "data_columns", ()))
+    batches = sample_batches(loaded, data, events, hits, columns)
+    probe = [_uses_edges(model, b) for b in batches]
+    edges_in = any(p[0] for p in probe)
+    refs = [p[1].numpy() for p in probe]
+    wrapper = ExportWrapper(model, columns, edges_in).eval()
+    feeds = [_inputs(model, b, columns, edges_in) for b in batches]
+    names = ["pos", "feats", "ptr", *columns, *(["edge_index"] if edges_in else [])]
+    level = str(getattr(model, "level", loaded.task.level))
+    with atomic_file(out, overwrite=overwrite, what="export output") as tmp:
+        with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             if fmt == "torchscript":
-                traced = torch.jit.trace(wrapper, _inputs(b1), check_trace=False)
-                traced.save(str(tmp))
-                mod = torch.jit.load(str(tmp))
-                got = [mod(*_inputs(b)) for b in (b1, b2)]
-                got = [[t.numpy() for t in g] if isinstance(g, tuple) else g.numpy() for g in got]
+                got = _torchscript(wrapper, feeds, tmp)
             else:
-                got = _onnx(wrapper, b1, b2, tmp, edges, opset)
-        refs_np = [[t.numpy() for t in r] if isinstance(r, tuple) else r.numpy() for r in refs]
-        diff = max(_max_diff(g, r) for g, r in zip(got, refs_np))
-        excess = max(_max_diff(g, r, rtol) for g, r in zip(got, refs_np))
+                from hepgraph.runs.onnx_export import export_onnx
+
+                meta = _metadata(loaded, name, edges_in, level)
+                got, names = export_onnx(wrapper, feeds, names, level, tmp, opset, meta)
+        diff = max(_max_diff(g, r) for g, r in zip(got, refs))
+        excess = max(_max_diff(g, r, rtol) for g, r in zip(got, refs))
         if not excess <= atol:
-            raise DataError(f"the exported {fmt} model differs from PyTorch by {diff:.3g} "
-                            f"(allowed {atol} + {rtol} x |value|); it cannot be exported faithfully")
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return {"format": fmt, "path": str(out), "max_abs_diff": diff, "checked_batches": 2}
+            shapes = ", ".join(f"{b.batch_size} events/{b.num_hits} hits" for b in batches)
+            raise DataError(f"the exported {fmt} model of `{name}` differs from PyTorch by {diff:.3g} "
+                            f"(allowed {atol} + {rtol} x |value|) on batches of {shapes}; "
+                            "it cannot be exported faithfully")
+    return {"format": fmt, "path": str(out), "inputs": names, "level": level,
+            "max_abs_diff": diff, "checked_batches": len(batches),
+            "batches": [(b.batch_size, b.num_hits) for b in batches]}
 
 
-def _register_symbolics(opset: int) -> None:
-    """ONNX symbolics for in-place boolean ops the tracer records (``mask &= ...``)."""
-    from torch.onnx import register_custom_op_symbolic
-
-    for name, op in (("__iand_", "And"), ("__ior_", "Or")):
-        register_custom_op_symbolic(f"aten::{name}", lambda g, a, b, _op=op: g.op(_op, a, b), opset)
-    register_custom_op_symbolic("aten::bincount", _bincount_symbolic, opset)
-    register_custom_op_symbolic("aten::index_add", _index_add_symbolic, opset)
-    register_custom_op_symbolic("aten::cumsum", _cumsum_symbolic, opset)
-    if opset >= 18:
-        register_custom_op_symbolic("aten::scatter_reduce", _scatter_reduce_symbolic, opset)
-
-
-def _cumsum_symbolic(g: Any, x: Any, dim: Any, dtype: Any = None) -> Any:
-    """``cumsum`` that also accepts boolean input (ONNX CumSum does not): counts as int64."""
-    from torch.onnx import symbolic_helper as sh
-
-    axis = g.op("Constant", value_t=torch.tensor(sh._get_const(dim, "i", "dim"), dtype=torch.int64))
-    st = x.type().scalarType() if hasattr(x.type(), "scalarType") else None
-    if st in ("Bool", "Byte", "Char", "Short", "Int") or st is None:
-        x = g.op("Cast", x, to_i=7)  # INT64, as torch promotes integer/bool cumsum
-    return g.op("CumSum", x, axis)
-
-
-_REDUCE = {"sum": "add", "prod": "mul", "amax": "max", "amin": "min"}
-
-
-def _scatter_reduce_symbolic(g: Any, self: Any, dim: Any, index: Any, src: Any, reduce: Any,
-                             include_self: Any) -> Any:
-    """``scatter_reduce`` (sum/prod/amax/amin), also with ``include_self=False`` (opset >= 18).
-
-    Without ``self``: scatter into the reduction's identity, then keep ``self`` where no
-    source element landed.
-    """
-    from torch.onnx import symbolic_helper as sh
-
-    red = sh._maybe_get_const(reduce, "s")
-    if red not in _REDUCE:
-        raise DataError(f"ONNX export: scatter_reduce `{red}` is not supported")
-    axis = sh._get_const(dim, "i", "dim")
-    incl = sh._maybe_get_const(include_self, "b")
-    if incl:
-        return g.op("ScatterElements", self, index, src, axis_i=axis, reduction_s=_REDUCE[red])
-    ident = {"sum": 0.0, "prod": 1.0, "amax": float("-inf"), "amin": float("inf")}[red]
-    base = g.op("Add", g.op("Mul", self, g.op("Constant", value_t=torch.tensor(0.0))),
-                g.op("Constant", value_t=torch.tensor(ident)))
-    res = g.op("ScatterElements", base, index, src, axis_i=axis, reduction_s=_REDUCE[red])
-    hit = g.op("ScatterElements", g.op("Mul", self, g.op("Constant", value_t=torch.tensor(0.0))),
-               index, g.op("Add", g.op("Mul", src, g.op("Constant", value_t=torch.tensor(0.0))),
-                           g.op("Constant", value_t=torch.tensor(1.0))), axis_i=axis, reduction_s="max")
-    cond = g.op("Greater", hit, g.op("Constant", value_t=torch.tensor(0.5)))
-    return g.op("Where", cond, res, self)
-
-
-def _index_add_symbolic(g: Any, self: Any, dim: Any, index: Any, other: Any, alpha: Any = None) -> Any:
-    """``index_add`` along dim 0 with repeated indices: ScatterElements(add) on expanded indices."""
-    from torch.onnx import symbolic_helper as sh
-
-    d = sh._get_const(dim, "i", "dim")
-    if d != 0:
-        raise DataError("ONNX export: index_add is supported along dim 0 only")
-    shape = g.op("Shape", other)
-    rank = sh._get_tensor_rank(other)
-    idx = index
-    for _ in range((rank or 1) - 1):
-        idx = g.op("Unsqueeze", idx, g.op("Constant", value_t=torch.tensor([-1], dtype=torch.int64)))
-    idx = g.op("Expand", idx, shape)
-    return g.op("ScatterElements", self, idx, other, axis_i=0, reduction_s="add")
-
-
-def _bincount_symbolic(g: Any, x: Any, weights: Any, minlength: Any) -> Any:
-    """``bincount`` as ScatterElements(add) into zeros of size max(max(x) + 1, minlength)."""
-    from torch.onnx import symbolic_helper as sh
-
-    if not sh._is_none(weights):
-        raise DataError("ONNX export: bincount with weights is not supported")
-    minl = sh._get_const(minlength, "i", "minlength")
-    i64 = torch.int64
-    one = g.op("Constant", value_t=torch.tensor([1], dtype=i64))
-    size = g.op("Add", g.op("ReduceMax", x, keepdims_i=1), one)
-    size = g.op("Max", size, g.op("Constant", value_t=torch.tensor([int(minl)], dtype=i64)))
-    zeros = g.op("ConstantOfShape", size, value_t=torch.tensor([0], dtype=i64))
-    ones = g.op("ConstantOfShape", g.op("Shape", x), value_t=torch.tensor([1], dtype=i64))
-    return g.op("ScatterElements", zeros, x, ones, axis_i=0, reduction_s="add")
-
-
-def _onnx(wrapper: nn.Module, b1: HitBatch, b2: HitBatch, path: Path, edges: bool,
-          opset: int) -> list[Any]:
+def _torchscript(wrapper: nn.Module, feeds: list[tuple[Tensor, ...]], path: Path) -> list[np.ndarray]:
+    """Trace on the first batch, save, reload and run the reloaded module on every batch."""
     try:
-        import onnxruntime as ort
-    except ImportError as err:  # pragma: no cover
-        raise MissingDependencyError("ONNX export needs onnx and onnxruntime: pip install hepgraph[onnx]") from err
-    names = ["out", "edge_index"] if edges else ["out"]
-    _register_symbolics(opset)
-    try:
-        torch.onnx.export(wrapper, _inputs(b1), str(path), dynamo=False, opset_version=opset,
-                          input_names=["pos", "feats", "ptr"], output_names=names)
-    except Exception as err:  # noqa: BLE001 - exporter failures are model limitations
-        raise DataError(f"ONNX export of this model failed: {str(err).splitlines()[0][:200]}") from None
-    got = []
-    try:
-        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        feed_names = [i.name for i in sess.get_inputs()]
-        for b in (b1, b2):
-            feed = {k: v.numpy() for k, v in zip(["pos", "feats", "ptr"], _inputs(b)) if k in feed_names}
-            res = sess.run(None, feed)
-            got.append(res if edges else res[0])
-    except Exception as err:  # noqa: BLE001 - onnxruntime rejects the graph
-        raise DataError(f"onnxruntime cannot run the exported model: {str(err).splitlines()[0][:200]}") from None
-    return got
+        traced = torch.jit.trace(wrapper, feeds[0], check_trace=False)
+        traced.save(str(path))
+        mod = torch.jit.load(str(path))
+        return [mod(*f).numpy() for f in feeds]
+    except Exception as err:  # noqa: BLE001 - tracer failures are model limitations
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise DataError(f"TorchScript export of this model failed: {first}") from None
+
+
+def _metadata(loaded: LoadedRun, name: str, edges_in: bool, level: str) -> dict[str, str]:
+    """What a deployment needs to prepare inputs and read outputs (ONNX metadata_props)."""
+    m = loaded.model
+    meta = {
+        "hepgraph_version": __version__, "model": name, "task": loaded.task.name, "level": level,
+        "units": "pos: mm; feats: the feature spec applied",
+        "features": json.dumps(loaded.features.to_list()),
+    }
+    names = getattr(loaded.task, "names", None)
+    if callable(names):
+        try:
+            meta["classes"] = json.dumps(list(names()))
+        except Exception:  # noqa: BLE001 - regression tasks have no class names
+            pass
+    if edges_in:
+        meta["graph"] = json.dumps({"method": getattr(m, "graph", None),
+                                    "kwargs": getattr(m, "graph_kwargs", {})})
+    return meta
+
+
+def check_onnx_dependencies() -> None:
+    """Raise :class:`MissingDependencyError` when onnx or onnxruntime is missing."""
+    import importlib.util
+
+    for mod in ("onnx", "onnxruntime"):
+        if importlib.util.find_spec(mod) is None:
+            raise MissingDependencyError(f"ONNX export needs onnx and onnxruntime (`{mod}` is "
+                                         "missing): pip install hepgraph[onnx]")

@@ -30,3 +30,12 @@ def test_batch_equals_separate(tiny_hits):
     one = collate_events(tiny_hits[1:2])
     assert torch.equal(both.pos[32:], one.pos)
     assert torch.equal(both.hit["track_id"][32:], one.hit["track_id"])
+
+
+def test_batch_from_ptr_matches_repeat_interleave_with_empty_events():
+    from hepgraph.events.hitbatch import batch_from_ptr
+
+    ptr = torch.tensor([0, 0, 3, 3, 7, 7])  # leading, middle and trailing empty events
+    expect = torch.repeat_interleave(torch.arange(5), ptr[1:] - ptr[:-1])
+    assert torch.equal(batch_from_ptr(ptr, 7), expect)
+    assert batch_from_ptr(torch.tensor([0]), 0).numel() == 0

@@ -1,0 +1,53 @@
+"""Neighbour search as one vectorised tensor program, for traced (ONNX, TorchScript) graphs.
+
+The search of :mod:`hepgraph.represent.neighbors` loops over events in Python (``ptr`` is
+read back as integers) and may call scipy; a trace would freeze both to the trace batch.
+Here every query is compared with every hit of the batch and hits of other events are
+masked out, so the graph holds no Python loop and no data-dependent integer: it runs on
+batches of any number of events and hits. The price is memory: an (N, N) distance matrix
+(N = hits in the batch; 4 N^2 bytes, 1.6 GB at N = 20,000), so deployed graph models
+should be fed one event, or a few, at a time.
+
+Edges equal those of :func:`hepgraph.represent.neighbors.knn_graph` (up to ties in
+distance) and follow its ``source_to_target`` convention and order (by query, nearest first).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from hepgraph.events.hitbatch import batch_from_ptr
+
+
+def knn_graph_traced(pos: Tensor, ptr: Tensor, k: int, *, loop: bool = False) -> Tensor:
+    """Directed kNN graph within each event, as a traceable dense computation.
+
+    Args:
+        pos: (N, D) coordinates, rows sorted by event.
+        ptr: (B+1,) event offsets.
+        k: neighbours per query (fewer when the event has fewer than ``k`` other rows).
+        loop: count each row as its own neighbour.
+
+    Returns:
+        (2, E) int64 edges, row 0 = neighbour j, row 1 = query i, sorted by i then distance.
+
+    Shapes:
+        - **input:** pos (N, D), ptr (B+1,)  - **output:** (2, E), E <= N k
+    """
+    pos = pos.detach()
+    n = pos.shape[0]
+    rows = torch.arange(n, device=pos.device)
+    ev = batch_from_ptr(ptr, n)
+    d = (pos.unsqueeze(1) - pos.unsqueeze(0)).pow(2).sum(-1)  # (N, N) squared distances
+    other = ev.unsqueeze(1) != ev.unsqueeze(0)  # (N, N) pairs across events
+    if not loop:
+        other = other | (rows.unsqueeze(1) == rows.unsqueeze(0))
+    inf = torch.full_like(d, float("inf"))
+    d = torch.where(other, inf, d)
+    # k columns of +inf so that topk(k) is defined for any N (also N < k)
+    d = torch.cat([d, inf[:, :1].expand(-1, k)], dim=1)  # (N, N + k)
+    vals, idx = d.topk(k, dim=1, largest=False)  # (N, k) nearest first
+    keep = torch.isfinite(vals)
+    qi = rows.unsqueeze(1).expand_as(idx)
+    return torch.stack([idx[keep], qi[keep]]).long()

@@ -1,0 +1,43 @@
+"""The traceable kNN equals the per-event search, also inside an ONNX graph of other sizes."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from hepgraph.represent.neighbors import knn_graph
+from hepgraph.represent.traced import knn_graph_traced
+
+
+@pytest.mark.parametrize("loop", [False, True])
+def test_matches_knn_graph_with_small_and_empty_events(loop):
+    g = torch.Generator().manual_seed(0)
+    pos = torch.rand(40, 3, generator=g) * 100
+    ptr = torch.tensor([0, 2, 2, 25, 40])  # an event smaller than k and an empty one
+    ref = knn_graph(pos, ptr, 4, loop=loop, backend="torch")
+    got = knn_graph_traced(pos, ptr, 4, loop=loop)
+    assert torch.equal(got, ref)
+    assert got.shape[1] < 40 * 4  # the 2-hit event has fewer than k neighbours
+
+
+class _Knn(torch.nn.Module):
+    def forward(self, pos: torch.Tensor, ptr: torch.Tensor) -> torch.Tensor:
+        return knn_graph(pos, ptr, 3)
+
+
+def test_onnx_knn_runs_on_other_sizes(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    path = tmp_path / "knn.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_Knn(), (torch.rand(12, 3), torch.tensor([0, 5, 12])), str(path), dynamo=False,
+                          opset_version=18, input_names=["pos", "ptr"], output_names=["ei"],
+                          dynamic_axes={"pos": {0: "n"}, "ptr": {0: "b"}})
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for n, ptr in ((30, [0, 30]), (7, [0, 1, 4, 7])):
+        pos = torch.rand(n, 3)
+        got = sess.run(None, {"pos": pos.numpy(), "ptr": np.array(ptr, np.int64)})[0]
+        assert np.array_equal(got, knn_graph(pos, torch.tensor(ptr), 3).numpy())
