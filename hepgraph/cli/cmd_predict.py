@@ -39,8 +39,8 @@ def predict(
     from rich.console import Console
     from rich.progress import Progress
 
-    from hepgraph.runs.predict import predict as run_predict
     from hepgraph.runs.layout import pick_device
+    from hepgraph.runs.predict import predict as run_predict
 
     console = Console(stderr=True)
     with Progress(console=console, transient=True) as prog:
