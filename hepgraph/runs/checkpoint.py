@@ -67,15 +67,22 @@ def save_checkpoint(path: str | Path, state: Mapping[str, Any]) -> Path:
         path: destination (``checkpoints/last.pt``).
         state: the checkpoint dict (see module docstring); ``format``/``version`` are added.
     """
+    from hepgraph.store.atomic import os_error
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     payload = {"format": FORMAT, "version": __version__, **state}
-    with open(tmp, "wb") as fh:
-        torch.save(payload, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            torch.save(payload, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as err:  # full disk, read-only: one line, and no temporary file left
+        raise os_error(err, "write the checkpoint", path) from err
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -27,7 +27,7 @@ from hepgraph import __version__
 from hepgraph.errors import ConfigError, DataError
 from hepgraph.events.schema import SCHEMA_VERSION
 from hepgraph.sources.base import Source
-from hepgraph.store.manifest import describe_columns, now_utc, write_manifest
+from hepgraph.store.manifest import describe_columns, find_manifest, now_utc, write_manifest
 from hepgraph.store.shards import DROPPED_KEY, ROW_GROUP_EVENTS, ROW_GROUP_HITS, ShardSummary, write_shard
 from hepgraph.store.splits import DEFAULT_FRACTIONS, split_record
 
@@ -52,16 +52,31 @@ def _pid_alive(pid: int) -> bool:
 
 
 def clean_stale_tmp(out: Path) -> list[Path]:
-    """Remove ``.<name>.tmp-<pid>`` / ``.<name>.old-<pid>`` siblings left by dead builds."""
-    removed = []
+    """Tidy ``.<name>.tmp-<pid>`` / ``.<name>.old-<pid>`` siblings left by dead builds,
+    never losing a complete dataset.
+
+    A build killed between its two renames leaves no ``out`` but a complete new dataset
+    (``tmp``, its manifest is written last) and the complete old one (``old``): the new one
+    (else the old one) is renamed back to ``out``. Once ``out`` exists, the leftovers are
+    superseded and removed.
+
+    Returns:
+        The removed paths.
+    """
+    removed: list[Path] = []
     if not out.parent.is_dir():
         return removed
-    for kind in ("tmp", "old"):
-        for p in out.parent.glob(f".{out.name}.{kind}-*"):
-            pid = p.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and not _pid_alive(int(pid)):
-                shutil.rmtree(p, ignore_errors=True)
-                removed.append(p)
+    stale = [p for kind in ("tmp", "old") for p in sorted(out.parent.glob(f".{out.name}.{kind}-*"))
+             if p.name.rsplit("-", 1)[-1].isdigit() and not _pid_alive(int(p.name.rsplit("-", 1)[-1]))]
+    if not out.exists():
+        complete = [p for p in stale if p.is_dir() and find_manifest(p) is not None]
+        if complete:
+            os.rename(complete[0], out)
+            stale.remove(complete[0])
+            log.warning("restored %s from %s (a build was killed while replacing it)", out, complete[0].name)
+    for p in stale:  # incomplete, or superseded by the `out` now in place
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
     return removed
 
 
