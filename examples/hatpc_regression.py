@@ -82,9 +82,9 @@ def circle_fit_study(ds, n: int) -> dict:
 
 
 def plot_fit(study: dict, path) -> None:
-    from hepgraph.report.plots import _plt, _save
+    from hepgraph.report.style import pyplot, save_figure
 
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     c = [0.5 * (r["p_lo"] + r["p_hi"]) for r in study["bins"]]
     ax.plot(c, [r["fit_resolution"] for r in study["bins"]], "o-", label="circle fit (Taubin)")
@@ -93,7 +93,7 @@ def plot_fit(study: dict, path) -> None:
     ax.set(xlabel="p_perp (GeV/c)", ylabel="sigma(p_perp)/p_perp", title="sim-pad-tpc momentum resolution")
     ax.grid(alpha=0.3)
     ax.legend()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def main() -> None:

@@ -140,9 +140,9 @@ def _displays(lartpc: Path, chamber: Path, found: dict[str, Any], out: Path,
 
     from hepgraph import open_dataset
     from hepgraph.report.display import render_event
-    from hepgraph.report.plots import _plt
+    from hepgraph.report.style import pyplot
 
-    plt = _plt()
+    plt = pyplot()
     figs: list[tuple[str, Path]] = []
     lar = open_dataset(lartpc)
     names = lar.manifest.get("label_names") or []

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from hepgraph.report.style import pyplot, save_figure, styled
+
 #: Columns of the summary table: (header, record key, unit).
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("parameters", "parameters", ""),
@@ -105,14 +107,14 @@ def pair_auc_table(result: Mapping[str, Any]) -> str | None:
     return "\n".join(lines)
 
 
+@styled
 def plot_history(result: Mapping[str, Any], path: Path) -> Path | None:
     """Validation headline metric (and training loss) vs epoch, one line per model."""
-    from hepgraph.report.plots import _plt, _save
 
     models = result["models"]
     if not models or not any(m["history"] for m in models):
         return None
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     metric = models[0]["headline"]
     for m in models:
@@ -130,17 +132,17 @@ def plot_history(result: Mapping[str, Any], path: Path) -> Path | None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
+@styled
 def plot_costs(result: Mapping[str, Any], path: Path) -> Path | None:
     """Bar charts: training and inference events/s, peak memory (MiB) per model."""
-    from hepgraph.report.plots import _plt, _save
 
     models = result["models"]
     if not models:
         return None
-    plt = _plt()
+    plt = pyplot()
     names = [m["model"] for m in models]
     panels = [("train_events_per_s", "training events/s"), ("infer_events_per_s", "inference events/s"),
               ("peak_train_mib", "peak training memory (MiB)")]
@@ -152,7 +154,7 @@ def plot_costs(result: Mapping[str, Any], path: Path) -> Path | None:
         ax.set_title(label)
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def write_comparison(result: Mapping[str, Any], out: str | Path, *, title: str = "Model comparison") -> dict[str, Path]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from hepgraph.compare.measure import PeakMemory, Timer, count_parameters
 from hepgraph.errors import ConfigError
+from hepgraph.report.style import pyplot, save_figure, styled
 
 log = logging.getLogger(__name__)
 
@@ -124,11 +125,10 @@ def scan_resolution(data: str | Path, voxels: Sequence[float], *, dense: str = "
     return {"dense": dense, "sparse": sparse, "data": str(data), "points": points}
 
 
+@styled
 def plot_scan(scan: dict[str, Any], path: Path) -> Path:
     """Seconds per event and peak memory vs voxel size (log axes), dense vs sparse."""
-    from hepgraph.report.plots import _plt, _save
-
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for kind, style in (("dense", "s-"), ("sparse", "o-")):
         pts = [p for p in scan["points"] if p.get(kind)]
@@ -147,7 +147,7 @@ def plot_scan(scan: dict[str, Any], path: Path) -> Path:
         ax.legend(fontsize=8)
     axes[0].set_title("time vs resolution")
     axes[1].set_title("memory vs resolution")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def scan_markdown(scan: dict[str, Any]) -> str:
