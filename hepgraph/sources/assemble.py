@@ -245,6 +245,8 @@ def assemble(m: Mapping, comp: Compiled, got: dict[str, Any], entries: np.ndarra
         mask = evaluate(comp.select_hits, {**got, **hits})
         if _ndim(mask) == 3:
             mask = ak.flatten(mask, axis=2)
+        elif _ndim(mask) <= 1 and hits:  # per-event values only: the same for all hits of an event
+            mask = ak.broadcast_arrays(ak.Array(np.broadcast_to(_np(mask), (n,))), next(iter(hits.values())))[0]
         hits = {k: v[mask] for k, v in hits.items()}
     parts = _scaled(m, _lists("particle", {k: ev[f"particle:{k}"] for k in m.particles}, m.particles, None))
     if m.event_id:
@@ -259,7 +261,13 @@ def assemble(m: Mapping, comp: Compiled, got: dict[str, Any], entries: np.ndarra
     pcounts = _np(ak.num(next(iter(parts.values())), axis=1)) if parts else None
     if comp.select_events is not None:
         env = {**got, **events, "n_hits": hcounts, "n_particles": pcounts if pcounts is not None else np.zeros(n)}
-        keep = np.broadcast_to(_np(evaluate(comp.select_events, env)).astype(bool), (n,))
+        val = evaluate(comp.select_events, env)
+        if _ndim(val) > 1:
+            if not flat:
+                raise DataError(f"select.events `{m.select_events}` gives a list per event; reduce it "
+                                "(num(...), sum(...), any(...), first(...))")
+            val = ak.firsts(val, axis=1)
+        keep = np.broadcast_to(_np(val).astype(bool), (n,))
         events = {k: np.asarray(v)[keep] for k, v in events.items()}
         hits = {k: v[keep] for k, v in hits.items()}
         parts = {k: v[keep] for k, v in parts.items()}

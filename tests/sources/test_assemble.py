@@ -180,3 +180,13 @@ def test_nested_through_the_cli(tmp_path):
     t = truth("trkana")
     assert list(ds.event_ids()) == [e for e, h in zip(t.evt.tolist(), t.trkhits) if sum(len(x) for x in h)]
     assert ds.manifest["columns"]["t"]["dtype"] == "float64"
+
+
+def test_select_shapes(tmp_path):
+    # select.hits on per-event values only applies to every hit of the event
+    evs = events(tmp_path, {**KM3NET, "select": {"hits": "Evt/t0 > 1.00002e8"}})
+    assert [len(e["t"]) > 0 for e in evs] == [False, False, True, True]
+    with pytest.raises(DataError, match=r"gives a list per event; reduce it"):
+        events(tmp_path, {**KM3NET, "select": {"events": "hits.trig > 0"}})
+    evs = events(tmp_path, {**KM3NET, "select": {"events": "any(hits.trig > 0)"}})
+    assert all(e["hit_trig"].any() for e in evs)
