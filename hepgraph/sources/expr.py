@@ -235,7 +235,10 @@ def _eval(node: ast.AST, env: dict[str, Any], expr: Expression) -> Any:  # noqa:
             raise DataError(f"`{node.id}` in `{expr.text}` is a function; call it: {node.id}(...)")
         return CONSTANTS[node.id.lower()]
     if isinstance(node, ast.BinOp):
-        return _BINOPS[type(node.op)](_eval(node.left, env, expr), _eval(node.right, env, expr))
+        a, b = _eval(node.left, env, expr), _eval(node.right, env, expr)
+        if isinstance(node.op, (ast.Pow, ast.LShift)) and isinstance(b, int) and abs(b) > 1024:
+            raise DataError(f"`{expr.text}`: exponent/shift {b} is too large")  # 10**10**10 would never end
+        return _BINOPS[type(node.op)](a, b)
     if isinstance(node, ast.UnaryOp):
         v = _eval(node.operand, env, expr)
         if isinstance(node.op, ast.Not):

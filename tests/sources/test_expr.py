@@ -60,6 +60,7 @@ def test_columns_fields_repeat_and_reducers():
     ("lambda: 1", "not allowed"),
     ("x[0]", r"only `\[:, k\]`"),
     ("x +", "not valid"),
+    ("10 ** 10 ** 10", "too large"),
 ])
 def test_whitelist_rejects(text, match):
     with pytest.raises((ConfigError, DataError), match=match):
