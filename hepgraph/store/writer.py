@@ -332,8 +332,8 @@ def _counts(hits: np.ndarray, particles: int, dropped: int) -> dict[str, int]:
 def _manifest(source: Source, shards: list[ShardSummary], *, seed: int, max_events: int | None,
               fractions: Sequence[float], rg: tuple[int, int], dropped: int = 0) -> dict[str, Any]:
     if not shards and dropped:
-        raise DataError(f"all {dropped} events of source `{source.name}` have no hits and --drop-empty dropped "
-                        "them: the dataset would be empty; check the hit columns and select.hits of the mapping")
+        raise DataError(f"all {dropped} events of source `{source.name}` have no hits, so dropping empty events "
+                        "left none; check the inputs, the hit columns and select.hits of the mapping")
     if not shards:
         raise DataError(
             f"zero events selected: source `{source.name}` produced no events (check the inputs "

@@ -166,7 +166,7 @@ def test_root_empty_inputs(tiny_root_file, tmp_path):
     one_line_error(res, "3 events", "no hits at all")
     res = run("build-dataset", "--source", "root", "--mapping", m, "--input", no_hits, "--out", tmp_path / "ds",
               "--drop-empty")
-    one_line_error(res, "all 3 events", "--drop-empty")
+    one_line_error(res, "all 3 events", "dropping empty events left none")
     assert not (tmp_path / "ds").exists()
 
 
