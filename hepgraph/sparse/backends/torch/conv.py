@@ -56,7 +56,8 @@ class Segment:
         offset: the kernel offset of every chunk (weight used through a stride-0 view), or
             None for a group of offsets.
         group: (q,) kernel offset of each chunk of a group (None for a single offset).
-        pad: positions of padding rows within the segment, or None if there are none.
+        rows: real (unpadded) rows: one count for a single offset (the padding is the
+            segment's tail), one per chunk for a group (each chunk's tail is padding).
     """
 
     lo: int
@@ -64,7 +65,7 @@ class Segment:
     chunks: int
     offset: int | None
     group: Tensor | None
-    pad: Tensor | None
+    rows: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -153,38 +154,33 @@ def make_plan(kmap: KernelMap, channels: tuple[int, int], transposed: bool = Fal
     starts = [0]
     for s in sizes:
         starts.append(starts[-1] + s)
-    pos_parts, src_parts, segments = [], [], []
+    pieces = []  # (first pair, pairs, first padded row): pairs map to consecutive rows
+    segments = []
     done = [0] * len(sizes)  # pairs of each offset already laid out
     row = 0
     for kind, offs, rows, q in _layout(sizes, ab, ab):
         lo = row
         if kind == "one":
             j = offs[0]
-            c = -(-rows // q)
-            first = starts[j] + done[j]
+            pieces.append((starts[j] + done[j], rows, lo))
             done[j] += rows
-            pos_parts.append(torch.arange(lo, lo + rows, device=dev))
-            src_parts.append(torch.arange(first, first + rows, device=dev))
-            row += q * c
-            pad = torch.arange(rows, q * c, device=dev) if q * c > rows else None
-            segments.append(Segment(lo, row, q, j, None, pad))
+            row += q * -(-rows // q)
+            segments.append(Segment(lo, row, q, j, None, (rows,)))
         else:
-            pads = []
             for g, j in enumerate(offs):
-                p = sizes[j]
-                pos_parts.append(torch.arange(lo + g * rows, lo + g * rows + p, device=dev))
-                src_parts.append(torch.arange(starts[j], starts[j] + p, device=dev))
-                pads.append(torch.arange(g * rows + p, (g + 1) * rows, device=dev))
+                pieces.append((starts[j], sizes[j], lo + g * rows))
             row += len(offs) * rows
-            pad = torch.cat(pads)
             group = torch.tensor(offs, dtype=torch.long, device=dev)
-            segments.append(Segment(lo, row, q, None, group, pad if pad.numel() else None))
+            segments.append(Segment(lo, row, q, None, group, tuple(sizes[j] for j in offs)))
     gather = torch.zeros(row, dtype=torch.long, device=dev)
     scatter = torch.full((row,), n_dst, dtype=torch.long, device=dev)
-    if pos_parts:
-        pos, pair = torch.cat(pos_parts), torch.cat(src_parts)
-        gather[pos] = src[pair]
-        scatter[pos] = dst[pair]
+    if pieces:
+        pieces.sort()  # pair order: then pair p goes to row p + (first row - first pair)
+        shift = torch.tensor([r - f for f, _, r in pieces], dtype=torch.long)
+        lens = torch.tensor([n for _, n, _ in pieces], dtype=torch.long)
+        pos = torch.arange(src.numel(), device=dev) + torch.repeat_interleave(shift, lens).to(dev)
+        gather[pos] = src
+        scatter[pos] = dst
     plan = ConvPlan(gather, scatter, tuple(segments), n_dst)
     kmap.cache[key] = plan
     return plan
@@ -266,8 +262,13 @@ def _weight_grad(feats: Tensor, grad_out: Tensor, weight_shape: torch.Size, plan
     for seg in plan.segments:
         q = seg.chunks
         gs = feats.index_select(0, plan.gather[seg.lo : seg.hi])
-        if seg.pad is not None:
-            gs.index_fill_(0, seg.pad, 0)
+        if seg.group is None:
+            gs[seg.rows[0] :] = 0  # padding rows (the tail)
+        else:
+            c = (seg.hi - seg.lo) // q
+            real = torch.tensor(seg.rows, device=dev).unsqueeze(1)  # (G, 1)
+            pad = torch.arange(c, device=dev).unsqueeze(0) >= real  # (G, c)
+            gs.view(q, c, a).masked_fill_(pad.unsqueeze(2), 0)
         gg = grad_out.index_select(0, plan.scatter[seg.lo : seg.hi].clamp(max=max(n_out - 1, 0)))
         index = seg.group if seg.group is not None else torch.full(
             (q,), seg.offset, dtype=torch.long, device=dev)

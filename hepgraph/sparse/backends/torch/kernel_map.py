@@ -2,8 +2,10 @@
 
 Neighbours are found for all offsets in one vectorised call (no Python loop over points):
 coordinates get a mixed-radix int64 key over their bounding box, and keys are looked up in
-a direct-address table when the box is small (a perfect hash), else by sort + searchsorted
-with the queries in sorted order (monotone binary searches).
+a direct-address table when the box has at most ``DENSE_CELLS_PER_SITE`` cells per site (a
+perfect hash: one gather per query), else in an open-addressing
+:class:`~hepgraph.sparse.backends.torch.hash_table.HashTable`. Either way the cost is
+linear in the number of sites and queries, whatever the grid size.
 
 Convention (shared with ``F.conv{D}d``): an output site ``o`` of a convolution with stride
 ``s`` receives input site ``i = o * s + d_j`` through weight ``W[j]``, with ``d_j`` from
@@ -19,6 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from hepgraph.sparse.backends.torch.hash_table import HashTable
 from hepgraph.sparse.backends.torch.hashing import hash_coords, offset_deltas, unhash_keys
 
 
@@ -64,10 +67,12 @@ class KernelMap:
 
 
 # A direct-address table is used when the padded bounding box has at most this many cells
-# per site (plus a constant); otherwise sort + searchsorted.
-DENSE_CELLS_PER_SITE = 32
-DENSE_CELLS_MIN = 2**21
-DENSE_CELLS_MAX = 2**28
+# per site and query (plus a constant), and at most DENSE_CELLS_MAX; otherwise a hash table.
+# A table fill costs about a memset per cell, a hash lookup some tens of ns per query, so
+# the table wins up to hundreds of cells per site; its memory is capped.
+DENSE_CELLS_PER_SITE = 64
+DENSE_CELLS_MIN = 2**16
+DENSE_CELLS_MAX = 2**26
 
 
 def _radix(
@@ -100,7 +105,7 @@ def search(table: Tensor, queries: Tensor, offsets: Tensor) -> tuple[Tensor, Ten
     """All ``(j, m, t)`` with ``table[t] == queries[m] + (0, offsets[j])``, grouped by ``j``.
 
     A direct-address table over the bounding box is used when it is small enough
-    (a perfect hash: one gather per query), otherwise sort + searchsorted.
+    (a perfect hash: one gather per query), otherwise an open-addressing hash table.
 
     Args:
         table: (N, 1+D) int64 unique coordinate rows.
@@ -123,24 +128,17 @@ def search(table: Tensor, queries: Tensor, offsets: Tensor) -> tuple[Tensor, Ten
     for e in ext:
         cells *= e
     m_count = q.numel()
-    if cells <= min(DENSE_CELLS_MAX, DENSE_CELLS_MIN + DENSE_CELLS_PER_SITE * n):
+    flat = (q.unsqueeze(0) + deltas.unsqueeze(1)).view(-1)  # (K*M,) query keys
+    if cells <= min(DENSE_CELLS_MAX, DENSE_CELLS_MIN + DENSE_CELLS_PER_SITE * (n + m_count)):
         lut = torch.full((cells,), -1, dtype=torch.int32, device=table.device)
         lut[_linear(table, lo, ext)] = torch.arange(n, dtype=torch.int32, device=table.device)
-        flat = (q.unsqueeze(0) + deltas.unsqueeze(1)).view(-1)  # (K*M,) query keys
         hit = lut.index_select(0, flat)  # (K*M,) table row or -1
-        f = (hit >= 0).nonzero().squeeze(1)
-        t = hit.index_select(0, f).long()
-        j = torch.div(f, m_count, rounding_mode="floor")
-        return j, f - j * m_count, t
-    sk, perm = torch.sort(_linear(table, lo, ext))
-    qs, qperm = torch.sort(q)  # sorted queries make the binary searches monotone
-    flat = (qs.unsqueeze(0) + deltas.unsqueeze(1)).view(-1)
-    pos = torch.searchsorted(sk, flat)
-    pos.clamp_(max=n - 1)
-    f = (sk.index_select(0, pos) == flat).nonzero().squeeze(1)
+    else:
+        hit = HashTable(_linear(table, lo, ext)).lookup(flat)
+    f = (hit >= 0).nonzero().squeeze(1)
+    t = hit.index_select(0, f).long()
     j = torch.div(f, m_count, rounding_mode="floor")
-    m = qperm.index_select(0, f - j * m_count)
-    return j, m, perm.index_select(0, pos.index_select(0, f))
+    return j, f - j * m_count, t
 
 
 def _empty_map(k: int, n_in: int, n_out: int, device: torch.device) -> KernelMap:

@@ -20,7 +20,7 @@ def _brute(table, queries, offsets):
 
 
 @pytest.mark.parametrize("dense_table", [True, False])
-def test_search_matches_brute_force(dense_table, monkeypatch):
+def test_search_matches_brute_force(dense_table, monkeypatch):  # False: the hash table
     if not dense_table:
         monkeypatch.setattr(km, "DENSE_CELLS_MAX", 0)
     table = random_coords(3, 7, [40, 0, 30], seed=1)
@@ -50,7 +50,7 @@ def test_submanifold_map_symmetry(dense_table, monkeypatch):
     assert m.num_pairs == len(want) + c.shape[0]
 
 
-def test_dense_table_and_sorted_search_agree_on_large_input(monkeypatch):
+def test_dense_table_and_hash_table_agree_on_large_input(monkeypatch):
     g = torch.Generator().manual_seed(0)
     lin = torch.randperm(64**3, generator=g)[:20_000]
     c = torch.stack([lin % 2, lin // 4096, (lin // 64) % 64, lin % 64], 1)
