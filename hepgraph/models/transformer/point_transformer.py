@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.utils.checkpoint
 from torch import Tensor, nn
 
 from hepgraph.events.hitbatch import HitBatch
@@ -87,6 +88,9 @@ class PointTransformer(HitModel):
         num_layers: attention blocks.
         k: neighbourhood size (including the hit itself).
         extent: detector box (3, 2) mm, to normalise positions.
+        checkpoint: in training, keep only each block's input and recompute the block's
+            per-edge tensors (about ten (E, C) tensors per block) in the backward pass:
+            peak memory of one block instead of all, for about a third more compute.
 
     Shapes:
         - **input:** HitBatch  - **output:** ``out`` (B|N|E, out_channels)
@@ -94,9 +98,10 @@ class PointTransformer(HitModel):
 
     def __init__(self, in_channels: int, out_channels: int, level: str, hidden_channels: int = 64,
                  num_layers: int = 4, k: int = 16, extent: Any = None, head_hidden: int = 128,
-                 graph: str = "knn", graph_kwargs: dict[str, Any] | None = None) -> None:
+                 graph: str = "knn", graph_kwargs: dict[str, Any] | None = None,
+                 checkpoint: bool = True) -> None:
         super().__init__(in_channels, out_channels, level, head_hidden, graph, graph_kwargs or {"k": k})
-        self.k, self.extent = k, extent
+        self.k, self.extent, self.checkpoint = k, extent, checkpoint
         self.inp = mlp([in_channels + 3, hidden_channels, hidden_channels])
         self.blocks = nn.ModuleList([PointTransformerBlock(hidden_channels) for _ in range(num_layers)])
         self.build_head(hit_channels=hidden_channels)
@@ -106,12 +111,16 @@ class PointTransformer(HitModel):
         pos = normalise_pos(batch.pos, self.extent)
         ei = knn_graph(batch.pos, batch.ptr, self.k, loop=True)
         x = self.inp(torch.cat([batch.feats, pos], dim=1))
+        recompute = self.checkpoint and self.training and torch.is_grad_enabled()
         for blk in self.blocks:
-            x = blk(x, pos, ei)
+            if recompute:
+                x = torch.utils.checkpoint.checkpoint(blk, x, pos, ei, use_reentrant=False)
+            else:
+                x = blk(x, pos, ei)
         return self.finish(batch, hit=x)
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, k={self.k}"
+        return f"{super().extra_repr()}, k={self.k}" + ("" if self.checkpoint else ", checkpoint=False")
 
 
 @register_model("point-transformer", family="transformer", representation="points",

@@ -17,3 +17,28 @@ def test_vector_attention_matches_formula():
         a = torch.softmax(layer.attn_nn(q[i] - k[nb] + delta), dim=0)  # per channel over neighbours
         torch.testing.assert_close(out[i], (a * (v[nb] + delta)).sum(0))
     assert torch.equal(out[2:], torch.zeros(3, 4))  # no incoming edges
+
+
+def test_checkpointed_blocks_give_the_same_gradients():
+    import numpy as np
+
+    from hepgraph.events import collate_events
+    from hepgraph.models import create_model
+
+    rng = np.random.default_rng(0)
+    events = []
+    for e, n in enumerate((30, 9)):
+        xyz = rng.uniform(-500, 500, (n, 3)).astype(np.float32)
+        events.append({"event_id": e, "x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2],
+                       "charge": rng.uniform(0.1, 2, n).astype(np.float32)})
+    b = collate_events(events, features=["charge"])
+    grads = []
+    for ckpt in (True, False):
+        torch.manual_seed(0)
+        m = create_model("point-transformer", in_channels=1, level="hit", out_channels=3,
+                         hidden_channels=8, num_layers=2, k=4, checkpoint=ckpt).train()
+        out = m(b)["out"]
+        out.square().sum().backward()
+        grads.append([p.grad.clone() for p in m.parameters()])
+    for a, c in zip(*grads):
+        torch.testing.assert_close(a, c)
