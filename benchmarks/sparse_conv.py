@@ -15,6 +15,10 @@ Wall times are medians over repeats after one warm-up; each sparse repeat starts
 raw coordinates, so kernel maps are rebuilt as in training on new events.
 
 Usage: ``python benchmarks/sparse_conv.py --device cpu`` (prints a markdown table).
+
+``--against spconv``: the occupancy x channels sweep against spconv (and MinkowskiEngine
+where it is installed) in one process: SubM3 -> Conv(k2, s2) -> SubM3 with the same
+weights, outputs checked equal, repeats interleaved; see :mod:`sparse_against`.
 """
 
 from __future__ import annotations
@@ -254,7 +258,19 @@ def main() -> None:
     p.add_argument("--no-dense", action="store_true")
     p.add_argument("--no-minkowski", action="store_true")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    p.add_argument("--against", choices=["spconv"], default=None,
+                   help="occupancy x channels sweep against spconv; the options that follow "
+                        "are sparse_against.py's (see its --help)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
+    if "--against" in sys.argv[1:3]:
+        pre = argparse.ArgumentParser(add_help=False)
+        pre.add_argument("--against", choices=["spconv"])
+        _, rest = pre.parse_known_args()
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from sparse_against import main as against
+
+        against(rest)
+        return
     a = p.parse_args()
     if a.worker:
         spec = json.loads(a.worker)
