@@ -1,4 +1,4 @@
-"""``hepgraph show``: draw one event of a dataset to a PNG (3D view + three projections)."""
+"""``hepgraph show``: draw one event of a dataset to an image (3D view + three projections)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from hepgraph.cli.options import handle_errors
+
+DISPLAYS = ("hits", "channels")
 
 
 def register(app: typer.Typer) -> None:
@@ -20,40 +22,51 @@ def register(app: typer.Typer) -> None:
         event: Annotated[int, typer.Option("--event", help="Index of the event in the dataset (0-based).")] = 0,
         out: Annotated[Path, typer.Option("--out", help="Output image (.png, .pdf or .svg).")] = Path("event.png"),
         color: Annotated[
-            str, typer.Option("--color", help="Colour hits by: truth (track id), semantic (class) or charge.")
+            str, typer.Option("--color", help="Colour hits by: truth (particle; charge when the dataset has "
+                              "no truth), semantic (class) or charge. Channels: time (first hit, ns) or charge.")
         ] = "truth",
         predictions: Annotated[
             Optional[Path],
             typer.Option("--predictions", help="CSV/Parquet with event_id, hit_id, track_id: predicted clusters "
-                         "drawn beside the truth."),
+                         "drawn beside the truth, each in the colour of its matched particle."),
         ] = None,
+        match: Annotated[str, typer.Option(
+            "--match", help="Cluster-to-particle matching: hungarian (one to one) or majority.")] = "hungarian",
+        top: Annotated[int, typer.Option(
+            "--top", min=1, help="Particles with their own colour and legend entry (the rest grey).")] = 20,
+        display: Annotated[str, typer.Option(
+            "--display", help="hits (one point per hit) or channels (one marker per channel position, for "
+                              "PMT/optical detectors; area ~ charge).")] = "hits",
         dpi: Annotated[int, typer.Option("--dpi", min=30, help="Image resolution (dots per inch).")] = 100,
+        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out image.")] = False,
     ) -> None:
-        """Draw one event: 3D hits and the x-y, z-x, z-y projections (mm) with the detector outline."""
-        import os
-        import tempfile
-
+        """Draw one event: 3D view and the x-y, z-x, z-y projections (mm) with the detector outline."""
         from hepgraph import open_dataset
         from hepgraph.errors import ConfigError
-        from hepgraph.report.display import COLORS, load_predictions, render_event
+        from hepgraph.store.atomic import atomic_file, refuse_existing
 
-        if color not in COLORS:
-            raise ConfigError(f"--color `{color}` is not one of {', '.join(COLORS)}")
+        if display not in DISPLAYS:
+            raise ConfigError(f"--display `{display}` is not one of {', '.join(DISPLAYS)}")
+        refuse_existing(out, overwrite, "image")
         ds = open_dataset(dataset)
         if not 0 <= event < len(ds):
             raise ConfigError(f"--event `{event}` is out of range: the dataset has {len(ds)} events (0..{len(ds) - 1})")
         ev = ds[event]
-        pred = None
-        if predictions is not None:
-            pred = load_predictions(predictions, int(ev["event_id"]), len(ev["x"]), ev.get("hit_id"))
-        fig = render_event(ev, ds.manifest, color=color, predictions=pred)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=out.suffix or ".png", dir=out.parent)
-        os.close(fd)
-        try:
+        if display == "channels":
+            from hepgraph.report.channels import channel_positions, render_channels
+
+            color = "time" if color == "truth" else color
+            fig = render_channels(ev, ds.manifest, color=color, all_channels=channel_positions(ds))
+        else:
+            from hepgraph.report.display import choose_color, load_predictions, render_event
+
+            color, note = choose_color(ev, color)
+            if note:
+                typer.echo(f"note: {note}", err=True)
+            pred = None
+            if predictions is not None:
+                pred = load_predictions(predictions, int(ev["event_id"]), len(ev["x"]), ev.get("hit_id"))
+            fig = render_event(ev, ds.manifest, color=color, predictions=pred, match=match, top=top)
+        with atomic_file(out, overwrite=overwrite, what="image") as tmp:
             fig.savefig(tmp, dpi=dpi)
-            os.replace(tmp, out)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         typer.echo(f"wrote {out} (event_id {int(ev['event_id'])}, {len(ev['x'])} hits, color={color})")

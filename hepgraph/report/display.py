@@ -3,10 +3,14 @@
 >>> fig = render_event(ds[0], ds.manifest, color="truth")      # doctest: +SKIP
 >>> fig.savefig("event.png", dpi=110)                           # doctest: +SKIP
 
-Colours: ``truth`` (one colour per ``track_id``, noise grey), ``semantic`` (one colour
-per class, names from the manifest) or ``charge`` (colour map with a colour bar). With
-``predictions`` (an array of predicted track ids, one per hit) a second row shows the
-predicted clusters beside the truth.
+Colours: ``truth`` (the ``top`` particles with most hits in distinct colours, the others
+grey, noise light grey; the legend gives particle id, species and hits), ``semantic`` (one
+colour per class, names from the manifest) or ``charge`` (colour map with a colour bar).
+With ``predictions`` (predicted cluster per hit) a second row shows the clusters, each in
+the colour of the truth particle it is matched to (:mod:`hepgraph.report.matching`),
+unmatched clusters grey. :func:`choose_color` falls back from ``truth`` to ``charge`` for
+events without truth. Detectors read out by channels (PMTs) are drawn per channel by
+:func:`hepgraph.report.channels.render_channels`.
 """
 
 from __future__ import annotations
@@ -17,32 +21,10 @@ from typing import Any
 import numpy as np
 
 from hepgraph.errors import ConfigError, DataError
+from hepgraph.report.matching import METHODS, Legend, palette, predicted_colors, truth_colors
 
 COLORS = ("truth", "semantic", "charge")
-PDG_NAMES = {11: "e-", -11: "e+", 13: "mu-", -13: "mu+", 211: "pi+", -211: "pi-", 2212: "p",
-             22: "gamma", 321: "K+", -321: "K-", 2112: "n"}
 VIEWS = (("x", "y"), ("z", "x"), ("z", "y"))   # beam-style z horizontal in the side views
-
-
-def _palette(n: int) -> np.ndarray:
-    import matplotlib
-
-    base = np.concatenate([matplotlib.colormaps["tab10"](np.arange(10)),
-                           matplotlib.colormaps["Dark2"](np.arange(8)),
-                           matplotlib.colormaps["Set1"](np.arange(9))])
-    return base[np.arange(max(n, 1)) % len(base)]
-
-
-def _categorical(ids: np.ndarray) -> tuple[np.ndarray, list[tuple[int, Any]]]:
-    """RGBA per hit for integer ids (< 0 = grey), plus (id, colour) in order of size."""
-    colors = np.tile(np.array([0.7, 0.7, 0.7, 0.5]), (ids.size, 1))
-    uniq, counts = np.unique(ids[ids >= 0], return_counts=True)
-    order = uniq[np.argsort(-counts, kind="stable")]
-    pal = _palette(order.size)
-    lut = {int(u): pal[i] for i, u in enumerate(order)}
-    for u, c in lut.items():
-        colors[ids == u] = c
-    return colors, list(lut.items())
 
 
 def _limits(pos: np.ndarray, extent: list[list[float]] | None) -> np.ndarray:
@@ -101,33 +83,56 @@ def _outline_3d(ax: Any, extra: Mapping[str, Any]) -> None:
         ax.plot(zs, xs, ys, color="0.6", lw=0.6)    # 3D axes show (z, x, y): z along the beam
 
 
-def _colours(event: Mapping[str, Any], manifest: Mapping[str, Any], color: str, ids: np.ndarray | None):
-    """(per-hit colours or values, legend entries, colorbar label or None)."""
+def particle_species(event: Mapping[str, Any]) -> dict[int, int]:
+    """``particle_id -> pdg`` from the particle table, else the most common hit ``pdg`` per track."""
+    if "particle_id" in event and "particle_pdg" in event:
+        return dict(zip(np.asarray(event["particle_id"]).tolist(), np.asarray(event["particle_pdg"]).tolist()))
+    if "track_id" in event and "pdg" in event:
+        tid, pdg = np.asarray(event["track_id"], np.int64), np.asarray(event["pdg"], np.int64)
+        out = {}
+        for t in np.unique(tid[tid >= 0]):
+            vals, counts = np.unique(pdg[tid == t], return_counts=True)
+            out[int(t)] = int(vals[counts.argmax()])
+        return out
+    return {}
+
+
+def has_truth(event: Mapping[str, Any]) -> bool:
+    """Whether the event has truth particles per hit (a ``track_id`` column with a particle)."""
+    return "track_id" in event and bool((np.asarray(event["track_id"]) >= 0).any())
+
+
+def choose_color(event: Mapping[str, Any], color: str) -> tuple[str, str | None]:
+    """The colouring to draw, and a one-line note when ``truth`` falls back to ``charge``.
+
+    Raises:
+        ConfigError: unknown ``color``.
+    """
+    if color not in COLORS:
+        raise ConfigError(f"--color `{color}` is not one of {', '.join(COLORS)}")
+    if color == "truth" and "track_id" not in event:
+        return "charge", "this dataset has no truth (`track_id`): hits coloured by charge instead"
+    return color, None
+
+
+def _colours(event: Mapping[str, Any], manifest: Mapping[str, Any], color: str) -> tuple[Any, Legend | None, str | None]:
+    """(per-hit colours or values, legend, colorbar label or None) of the first row."""
     if color == "charge":
         q = np.asarray(event.get("charge", np.ones(len(event["x"]))), dtype=float)
         unit = manifest.get("columns", {}).get("charge", {}).get("unit", "")
-        return q, [], f"charge [{unit}]" if unit else "charge"
+        return q, None, f"charge [{unit}]" if unit else "charge"
     if color == "semantic":
         if "semantic" not in event:
             raise DataError("the dataset has no `semantic` column; use --color truth or --color charge")
         names = manifest.get("semantic_names") or []
         sem = np.asarray(event["semantic"], dtype=np.int64)
-        pal = _palette(max(len(names), int(sem.max(initial=0)) + 1))
+        pal = palette(max(len(names), int(sem.max(initial=0)) + 1))
         cols = pal[np.clip(sem, 0, len(pal) - 1)]
         present = sorted(set(sem.tolist()))
-        return cols, [(names[s] if s < len(names) else str(s), pal[s]) for s in present], None
-    if ids is None:
-        if "track_id" not in event:
-            raise DataError("the dataset has no `track_id` column; use --color charge")
-        ids = np.asarray(event["track_id"], dtype=np.int64)
-    cols, lut = _categorical(ids)
-    pdg_of = {}
-    if "particle_id" in event and "particle_pdg" in event:
-        pdg_of = dict(zip(np.asarray(event["particle_id"]).tolist(), np.asarray(event["particle_pdg"]).tolist()))
-    legend = [(f"{k} {PDG_NAMES.get(pdg_of.get(k), '')}".strip(), c) for k, c in lut[:12]]
-    if (ids < 0).any():
-        legend.append(("noise", (0.7, 0.7, 0.7, 0.8)))
-    return cols, legend, None
+        return cols, Legend(cols, [(names[s] if s < len(names) else str(s), pal[s]) for s in present]), None
+    if "track_id" not in event:
+        raise DataError("the dataset has no `track_id` column; use --color charge")
+    return None, None, None
 
 
 def _title(event: Mapping[str, Any], manifest: Mapping[str, Any]) -> str:
@@ -147,87 +152,123 @@ def _title(event: Mapping[str, Any], manifest: Mapping[str, Any]) -> str:
 
 def render_event(
     event: Mapping[str, Any], manifest: Mapping[str, Any], color: str = "truth",
-    predictions: np.ndarray | None = None,
+    predictions: np.ndarray | None = None, match: str = "hungarian", top: int = 20,
 ) -> Any:
     """Draw one event: 3D view plus x-y, z-x and z-y projections, with the detector outline.
 
     Args:
         event: one event dict (``x, y, z`` in mm; ``track_id``, ``semantic``, ``charge``...).
         manifest: the dataset manifest (class names, units, ``extra.extent``, geometry).
-        color: ``truth``, ``semantic`` or ``charge``.
-        predictions: (N,) predicted track id per hit (-1 = unassigned); adds a second row.
+        color: ``truth``, ``semantic`` or ``charge`` (see :func:`choose_color` for events
+            without truth).
+        predictions: (N,) predicted cluster per hit (-1 = unassigned); adds a second row
+            where each cluster has the colour of its matched truth particle.
+        match: ``hungarian`` (one-to-one) or ``majority`` matching of clusters to particles.
+        top: particles (and matched clusters) with their own colour and legend entry.
 
     Returns:
         A ``matplotlib.figure.Figure`` (Agg canvas).
 
     Raises:
-        ConfigError: unknown ``color``. DataError: the colour needs a column the event lacks.
+        ConfigError: unknown ``color`` or ``match``. DataError: the colour needs a column
+            the event lacks.
     """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
 
     if color not in COLORS:
         raise ConfigError(f"--color `{color}` is not one of {', '.join(COLORS)}")
+    if match not in METHODS:
+        raise ConfigError(f"--match `{match}` is not one of {', '.join(METHODS)}")
     pos = np.stack([np.asarray(event[k], dtype=float) for k in ("x", "y", "z")], axis=1)
     extra = manifest.get("extra", {}) or {}
-    signal = pos
-    if "track_id" in event and (np.asarray(event["track_id"]) >= 0).any():
-        signal = pos[np.asarray(event["track_id"]) >= 0]      # noise hits do not set the zoom
+    track = np.asarray(event["track_id"], dtype=np.int64) if "track_id" in event else None
+    signal = pos[track >= 0] if has_truth(event) else pos   # noise hits do not set the zoom
     lim = _limits(signal, extra.get("extent"))
-    rows = [("truth" if color == "truth" else color, None)]
+    species_of = particle_species(event)
+    truth, lut = truth_colors(track, species_of, top) if track is not None else (None, {})
+    vals, legend, cbar = _colours(event, manifest, color)
+    if color == "truth":
+        vals, legend = truth.colors, truth
+    rows = [(color, vals, legend, cbar, "particle (hits)" if color == "truth" else color)]
     if predictions is not None:
-        rows.append(("predicted", np.asarray(predictions, dtype=np.int64)))
+        pred = predicted_colors(track if has_truth(event) else None, predictions, lut, species_of, match, top)
+        rows.append(("predicted", pred.colors, pred, None,
+                     f"cluster -> particle ({match})" if has_truth(event) else "cluster (hits)"))
     fig = Figure(figsize=(19, 4.9 * len(rows)), dpi=100, layout="constrained")
     size = float(np.clip(300.0 / np.sqrt(max(len(pos), 1)), 0.8, 16.0))
     grid = fig.add_gridspec(len(rows), 4, width_ratios=[1.25, 1, 1, 1], wspace=0.08)
-    order = np.argsort(np.asarray(event.get("charge", np.zeros(len(pos))), dtype=float), kind="stable")
-    for r, (name, ids) in enumerate(rows):
-        vals, legend, cbar = _colours(event, manifest, "truth" if ids is not None else color, ids)
+    charge_order = np.argsort(np.asarray(event.get("charge", np.zeros(len(pos))), dtype=float), kind="stable")
+    for r, (name, vals, legend, cbar, legend_title) in enumerate(rows):
         kw: dict[str, Any] = dict(s=size, linewidths=0, rasterized=True)
         if cbar:
             from matplotlib.colors import LogNorm
 
             pos_vals = vals[vals > 0]
             norm = LogNorm(vmin=max(pos_vals.min(), 1e-9), vmax=pos_vals.max()) if pos_vals.size else None
-            kw.update(c=np.maximum(vals, 1e-9)[order], cmap="viridis", norm=norm)
-            pts = pos[order]
+            kw.update(c=np.maximum(vals, 1e-9)[charge_order], cmap="viridis", norm=norm)
+            pts = pos[charge_order]
         else:
-            kw.update(c=vals)
-            pts = pos
-        ax3 = fig.add_subplot(grid[r, 0], projection="3d")
-        ax3.scatter(pts[:, 2], pts[:, 0], pts[:, 1], **kw)
-        ext = extra.get("extent")
-        if ext and (lim[:, 1] - lim[:, 0] >= 0.99 * np.ptp(np.asarray(ext, float), axis=1)).all():
-            _outline_3d(ax3, extra)      # only when the whole detector is in view (3D lines are not clipped)
-        ax3.set(xlim=lim[2], ylim=lim[0], zlim=lim[1])
-        ax3.set_xlabel("z [mm]", fontsize=8, labelpad=-2)
-        ax3.set_ylabel("x [mm]", fontsize=8, labelpad=-2)
-        ax3.set_zlabel("y [mm]", fontsize=8, labelpad=-4)
-        ax3.set_title(f"{name}: 3D", fontsize=10)
-        ax3.tick_params(labelsize=6, pad=0)
-        sc = None
-        for j, (a, b) in enumerate(VIEWS):
-            ia, ib = "xyz".index(a), "xyz".index(b)
-            ax = fig.add_subplot(grid[r, 1 + j])
-            _outline_2d(ax, extra, ia, ib)
-            sc = ax.scatter(pts[:, ia], pts[:, ib], **kw)
-            # Square panels with the same mm scale on both axes: widen the shorter range.
-            half = max(np.ptp(lim[ia]), np.ptp(lim[ib])) / 2
-            ax.set(xlim=lim[ia].mean() + np.array([-half, half]), ylim=lim[ib].mean() + np.array([-half, half]),
-                   xlabel=f"{a} [mm]", ylabel=f"{b} [mm]", box_aspect=1)
-            ax.set_title(f"{name}: {a}-{b}", fontsize=10)
-            ax.tick_params(labelsize=8)
-        if cbar and sc is not None:
-            fig.colorbar(sc, ax=ax, label=cbar, shrink=0.85)
-        if legend:
-            handles = [Line2D([], [], ls="", marker="o", color=c, label=lab) for lab, c in legend]
-            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
-                      frameon=False, title="track" if ids is not None or color == "truth" else color)
+            order = _draw_order(vals)   # grey first, so coloured particles stay visible
+            kw.update(c=vals[order])
+            pts = pos[order]
+        ax = _draw_row(fig, grid, r, name, pts, kw, lim, extra)
+        if cbar:
+            fig.colorbar(ax.collections[-1], ax=ax, label=cbar, shrink=0.85)
+        if legend is not None and legend.entries:
+            _legend(ax, legend, legend_title)
     fig.suptitle(_title(event, manifest), fontsize=12)
     return fig
+
+
+def _draw_order(colors: np.ndarray) -> np.ndarray:
+    """Hit order for drawing: light (noise) first, then grey, then coloured hits."""
+    from hepgraph.report.matching import NOISE
+    from hepgraph.report.style import GREY
+
+    key = np.full(len(colors), 2)
+    key[np.all(np.isclose(colors, GREY), axis=1)] = 1
+    key[np.all(np.isclose(colors, NOISE), axis=1)] = 0
+    return np.argsort(key, kind="stable")
+
+
+def _draw_row(fig: Any, grid: Any, r: int, name: str, pts: np.ndarray, kw: dict[str, Any],
+              lim: np.ndarray, extra: Mapping[str, Any]) -> Any:
+    """One row: 3D view and the three projections; returns the last projection's axes."""
+    ax3 = fig.add_subplot(grid[r, 0], projection="3d")
+    ax3.scatter(pts[:, 2], pts[:, 0], pts[:, 1], **kw)
+    ext = extra.get("extent")
+    if ext and (lim[:, 1] - lim[:, 0] >= 0.99 * np.ptp(np.asarray(ext, float), axis=1)).all():
+        _outline_3d(ax3, extra)      # only when the whole detector is in view (3D lines are not clipped)
+    ax3.set(xlim=lim[2], ylim=lim[0], zlim=lim[1])
+    ax3.set_xlabel("z [mm]", fontsize=8, labelpad=-2)
+    ax3.set_ylabel("x [mm]", fontsize=8, labelpad=-2)
+    ax3.set_zlabel("y [mm]", fontsize=8, labelpad=-4)
+    ax3.set_title(f"{name}: 3D", fontsize=10)
+    ax3.tick_params(labelsize=6, pad=0)
+    ax = None
+    for j, (a, b) in enumerate(VIEWS):
+        ia, ib = "xyz".index(a), "xyz".index(b)
+        ax = fig.add_subplot(grid[r, 1 + j])
+        _outline_2d(ax, extra, ia, ib)
+        ax.scatter(pts[:, ia], pts[:, ib], **kw)
+        # Square panels with the same mm scale on both axes: widen the shorter range.
+        half = max(np.ptp(lim[ia]), np.ptp(lim[ib])) / 2
+        ax.set(xlim=lim[ia].mean() + np.array([-half, half]), ylim=lim[ib].mean() + np.array([-half, half]),
+               xlabel=f"{a} [mm]", ylabel=f"{b} [mm]", box_aspect=1)
+        ax.set_title(f"{name}: {a}-{b}", fontsize=10)
+        ax.tick_params(labelsize=8)
+    return ax
+
+
+def _legend(ax: Any, legend: Legend, title: str) -> None:
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], ls="", marker="o", color=c, label=lab) for lab, c in legend.entries]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
+              frameon=False, title=title, ncol=2 if len(handles) > 14 else 1)
 
 
 def load_predictions(path: Any, event_id: int, n_hits: int, hit_id: np.ndarray | None = None) -> np.ndarray:

@@ -61,3 +61,29 @@ def test_bad_colour_and_missing_semantic():
         render_event(ev, manifest, color="rainbow")
     with pytest.raises(DataError, match="no `semantic` column"):
         render_event(ev, manifest, color="semantic")
+
+
+def test_perfect_prediction_with_other_ids_is_drawn_in_the_truth_colours():
+    rng = np.random.default_rng(0)
+    tid = np.repeat([5, 9, 2, -1], [30, 20, 10, 5])
+    ev = {"event_id": 0, "x": rng.uniform(-100, 100, 65), "y": rng.uniform(-100, 100, 65),
+          "z": rng.uniform(-100, 100, 65), "charge": np.ones(65), "track_id": tid,
+          "particle_id": np.array([2, 5, 9]), "particle_pdg": np.array([2212, 13, -211])}
+    pred = np.where(tid >= 0, 40 - tid, -1)  # cluster numbers unrelated to particle ids
+    fig = render_event(ev, {}, color="truth", predictions=pred)
+    truth_ax, pred_ax = [ax for ax in fig.axes if ax.get_title().endswith("x-y")]
+    np.testing.assert_allclose(np.sort(truth_ax.collections[-1].get_facecolors(), axis=0),
+                               np.sort(pred_ax.collections[-1].get_facecolors(), axis=0))
+    legend_ax = [ax for ax in fig.axes if ax.get_title() == "predicted: z-y"][0]
+    labels = [t.get_text() for t in legend_ax.get_legend().get_texts()]
+    assert labels[:3] == ["-> 5 mu- (30 hits)", "-> 9 pi- (20 hits)", "-> 2 p (10 hits)"]
+
+
+def test_choose_color_falls_back_without_truth():
+    from hepgraph.report.display import choose_color
+
+    assert choose_color({"x": [1.0]}, "truth")[0] == "charge"
+    assert "no truth" in choose_color({"x": [1.0]}, "truth")[1]
+    assert choose_color({"x": [1.0], "track_id": [3]}, "truth") == ("truth", None)
+    with pytest.raises(ConfigError):
+        choose_color({}, "rainbow")
