@@ -10,6 +10,9 @@ import typer
 
 from hepgraph.cli.options import SetOption, handle_errors
 
+SPLITS = ("train", "val", "test", "all")
+SETTINGS_SUFFIXES = (".yaml", ".yml")
+
 
 def _parse_sets(sets: list[str] | None) -> dict[str, Any]:
     """Flat clusterer options from ``--set key=value`` (the one ``--set`` parser of config/)."""
@@ -32,6 +35,29 @@ def metrics_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}.metrics.json")
 
 
+def _select(ds: Any, split: str) -> Any:
+    from hepgraph.errors import ConfigError
+
+    if split not in SPLITS:
+        raise ConfigError(f"--split `{split}` is unknown; use one of {', '.join(SPLITS)}")
+    return ds if split == "all" else ds.split(split)
+
+
+def _method_and_options(method: str | None, config: Path | None, sets: list[str] | None) -> tuple[str, dict]:
+    from hepgraph.cluster.tune import read_settings
+    from hepgraph.errors import ConfigError
+
+    options: dict[str, Any] = {}
+    if config is not None:
+        chosen, options = read_settings(config)
+        if method is not None and method != chosen:
+            raise ConfigError(f"--method `{method}` differs from `{chosen}` in --config `{config}`; give one")
+        method = chosen
+    if method is None:
+        raise ConfigError("give --method (dbscan, hdbscan, hough, gnn, condensation) or --config FILE")
+    return method, {**options, **_parse_sets(sets)}
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``cluster`` command to the root app."""
 
@@ -39,49 +65,110 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def cluster(
         data: Annotated[Path, typer.Option("--data", help="Dataset directory (from build-dataset).")],
-        method: Annotated[str, typer.Option("--method", help="dbscan, hdbscan, hough, gnn or condensation.")],
-        out: Annotated[Path, typer.Option("--out", help="Output file: .csv or .parquet (event_id, hit_id, track_id).")],
-        run: Annotated[Optional[Path], typer.Option("--run", help="Training run directory (gnn, condensation).")] = None,
+        out: Annotated[Path, typer.Option("--out", help="Output: .csv, .parquet or .root (event_id, hit_id, track_id); with --tune the settings .yaml.")],
+        method: Annotated[Optional[str], typer.Option("--method", help="dbscan, hdbscan, hough, gnn or condensation.")] = None,
+        run: Annotated[Optional[Path], typer.Option("--run", help="Training run directory (gnn, condensation); gnn starts from the run's RUN/cluster.yaml.")] = None,
+        config: Annotated[Optional[Path], typer.Option("--config", help="Settings YAML (method + options), e.g. from --tune.")] = None,
         set_: SetOption = None,
+        split: Annotated[str, typer.Option("--split", help="Events to cluster: train, val, test or all.")] = "test",
         max_events: Annotated[Optional[int], typer.Option("--max-events", min=1, help="Cluster at most N events.")] = None,
         min_hits: Annotated[int, typer.Option("--min-hits", min=1, help="Hits of a reconstructable particle / a track.")] = 3,
+        tune: Annotated[bool, typer.Option("--tune", help="Search the method's settings on the val split; write the best to --out (.yaml).")] = False,
+        trials: Annotated[int, typer.Option("--trials", min=1, help="With --tune: most settings tried (random sample of the grid beyond it).")] = 40,
+        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")] = False,
         json_: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON instead of a table.")] = False,
     ) -> None:
         """Cluster hits into tracks; with truth in the dataset, print and save tracking metrics.
 
-        Lengths in mm, momenta in GeV, fields in T. Metrics go to OUT's stem + .metrics.json.
+        Lengths in mm, momenta in GeV, fields in T. Metrics go to OUT's stem + .metrics.json,
+        with the split and the number of events. --tune chooses a classical method's settings
+        on validation events (efficiency - fake rate) for --config.
         """
-        from rich.console import Console
-        from rich.progress import Progress
-
         import hepgraph
         import hepgraph.cluster  # noqa: F401  (fills CLUSTERERS)
-        from hepgraph.cluster.learned import build_clusterer
-        from hepgraph.cluster.run import cluster_dataset, write_assignments
         from hepgraph.errors import ConfigError
+        from hepgraph.store.atomic import refuse_existing
 
-        if out.suffix.lower() not in (".csv", ".parquet", ".pq"):
-            raise ConfigError(f"--out `{out}` must end in .csv or .parquet")
-        ds = hepgraph.open_dataset(data)
-        clusterer = build_clusterer(method, _parse_sets(set_), run=run, manifest=ds.manifest)
-        n = len(ds) if max_events is None else min(len(ds), max_events)
-        console = Console(stderr=True)
-        with Progress(console=console, transient=True, disable=json_) as prog:
-            task = prog.add_task(f"clustering ({method})", total=n)
-            res = cluster_dataset(ds, clusterer, max_events=max_events, min_hits=min_hits,
-                                  progress=lambda k: prog.advance(task, k))
-        write_assignments(out, res.event_id, res.hit_id, res.track_id)
-        report = {"method": method, "clusterer": repr(clusterer), "data": str(data),
-                  "metrics": res.metrics, "pt_resolution": res.resolution}
-        if res.truth is not None:
-            mp = metrics_path(out)
-            tmp = mp.with_name(f".{mp.name}.tmp")
-            tmp.write_text(json.dumps(report, indent=2))
-            tmp.replace(mp)
-        if json_:
-            typer.echo(json.dumps(report, indent=2))
+        name, options = _method_and_options(method, config, set_)
+        if tune:
+            if out.suffix.lower() not in SETTINGS_SUFFIXES:
+                raise ConfigError(f"with --tune, --out `{out}` is the settings file: give a .yaml path")
+            refuse_existing(out, overwrite, "settings file")
+            _tune(hepgraph.open_dataset(data), name, options, out, trials, max_events, min_hits, overwrite, json_)
             return
-        _print_table(report, out, res.truth is not None)
+        from hepgraph.store.tables import table_format
+
+        table_format(out)
+        refuse_existing(out, overwrite)
+        refuse_existing(metrics_path(out), overwrite, "metrics file")
+        _cluster(hepgraph.open_dataset(data), data, name, options, run, split, out, max_events, min_hits,
+                 overwrite, json_)
+
+
+def _cluster(full: Any, data: Path, name: str, options: dict, run: Path | None, split: str, out: Path,
+             max_events: int | None, min_hits: int, overwrite: bool, json_: bool) -> None:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from hepgraph.cluster.learned import build_clusterer
+    from hepgraph.cluster.run import cluster_dataset, write_assignments
+    from hepgraph.store.atomic import atomic_file
+
+    ds = _select(full, split)
+    clusterer = build_clusterer(name, options, run=run, manifest=full.manifest)
+    n = len(ds) if max_events is None else min(len(ds), max_events)
+    with Progress(console=Console(stderr=True), transient=True, disable=json_) as prog:
+        task = prog.add_task(f"clustering ({name}, {split})", total=n)
+        res = cluster_dataset(ds, clusterer, max_events=max_events, min_hits=min_hits,
+                              progress=lambda k: prog.advance(task, k))
+    write_assignments(out, res.event_id, res.hit_id, res.track_id, overwrite=overwrite)
+    report = {"method": name, "clusterer": repr(clusterer), "data": str(data), "split": split,
+              "events": int(res.metrics.get("events", n)), "metrics": res.metrics, "pt_resolution": res.resolution}
+    if res.truth is not None:
+        with atomic_file(metrics_path(out), overwrite=overwrite, what="metrics file") as tmp:
+            tmp.write_text(json.dumps(report, indent=2))
+    if json_:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    _print_table(report, out, res.truth is not None)
+
+
+def _tune(full: Any, name: str, fixed: dict, out: Path, trials: int, max_events: int | None, min_hits: int,
+          overwrite: bool, json_: bool) -> None:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from hepgraph.cluster.learned import build_clusterer
+    from hepgraph.cluster.tune import default_space, search, write_settings
+    from hepgraph.errors import ConfigError, DataError
+
+    if name in ("gnn", "condensation"):
+        raise ConfigError(f"--tune searches the classical methods (hough, dbscan, hdbscan); `{name}` runs "
+                          "choose their track building on validation when trained (RUN/cluster.yaml)")
+    val = full.split("val")
+    n = len(val) if max_events is None else min(len(val), max_events)
+    events = [val[i] for i in range(n)]
+    if not events or "track_id" not in events[0]:
+        raise DataError("--tune needs validation events with truth (`track_id`); this dataset's val split "
+                        f"holds {len(val)} event(s)" + ("" if not events else " without truth"))
+    space = {k: v for k, v in default_space(name, full.manifest).items() if k not in fixed}
+    with Progress(console=Console(stderr=True), transient=True, disable=json_) as prog:
+        task = prog.add_task(f"tuning {name} on {n} val events", total=trials)
+        best, metrics, table = search(
+            events, lambda o: build_clusterer(name, {**fixed, **o}, manifest=full.manifest), space,
+            trials=trials, min_hits=min_hits, progress=lambda k: prog.advance(task, k))
+    options = {**fixed, **best}
+    write_settings(out, name, options, metrics, overwrite=overwrite,
+                   extra={"chosen_on": {"events": n, "split": "val", "trials": len(table),
+                                        "objective": "efficiency - fake_rate"}})
+    if json_:
+        typer.echo(json.dumps({"method": name, "options": options, "metrics": metrics}, indent=2, default=str))
+        return
+    from rich.console import Console as C
+
+    C().print(f"best {name} settings on {n} val events ({len(table)} tried): {options}\n"
+              f"efficiency {metrics['efficiency']:.4f}, fake rate {metrics['fake_rate']:.4f}, "
+              f"TrackML score {metrics['trackml_score']:.4f}\nwritten to {out} (use --config {out})")
 
 
 def _print_table(report: dict[str, Any], out: Path, has_truth: bool) -> None:
@@ -90,7 +177,7 @@ def _print_table(report: dict[str, Any], out: Path, has_truth: bool) -> None:
 
     c = Console()
     m = report["metrics"]
-    t = Table(title=f"hepgraph cluster — {report['method']}")
+    t = Table(title=f"hepgraph cluster — {report['method']} — {report['split']} split, {report['events']} events")
     t.add_column("metric")
     t.add_column("value", justify="right")
     t.add_row("events", f"{int(m['events'])}")
@@ -107,7 +194,7 @@ def _print_table(report: dict[str, Any], out: Path, has_truth: bool) -> None:
         rt = Table(title="fitted p_T resolution (matched tracks)")
         for col in ("p_T bin [GeV]", "tracks", "bias", "σ(p_T)/p_T"):
             rt.add_column(col, justify="right")
-        for lo, hi, n, b, s in zip(r["edges"][:-1], r["edges"][1:], r["count"], r["bias"], r["sigma"]):
+        for lo, hi, n, b, s in zip(r["edges"][:-1], r["edges"][1:], r["count"], r["bias"], r["sigma"], strict=True):
             if n:
                 rt.add_row(f"{lo:g}–{hi:g}", str(int(n)), f"{b:+.4f}", f"{s:.4f}")
         c.print(rt)

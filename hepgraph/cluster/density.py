@@ -4,8 +4,10 @@ Spaces (``space=``):
 
 - ``xyz``: hit positions in mm; ``eps`` is a distance in mm. Tracks are chains of hits, so
   ``eps`` must exceed the hit spacing along a track (the layer pitch).
-- ``direction``: the unit vector from the origin to the hit, (x, y, z) / |r|; ``eps`` is
-  an angle in rad. Straight (or stiff) tracks from the vertex are points in this space.
+- ``direction``: the unit vector to the hit from a point ``(0, 0, z0)`` on the beam axis,
+  (x, y, z - z0) / |...|; ``eps`` is an angle in rad. Straight tracks (no field) from that
+  vertex are points in this space; with a list of ``z0`` (a scan along the luminous
+  region) each hit takes the value where its cluster is largest, as in helix unrolling.
 - ``helix``: (cos φ₀, sin φ₀, z/r·scale) with φ₀ = φ + asin(κ·r/2) the azimuth at the
   origin of a circle through the origin of curvature ``curvature`` (1/mm) — with a list
   of curvatures each hit takes the value where its cluster is largest (helix unrolling).
@@ -29,7 +31,7 @@ from hepgraph.registry import CLUSTERERS
 SPACES = ("xyz", "direction", "helix", "embedding")
 
 _BUILTIN: dict[str, Any] = {"space": "xyz", "eps": 20.0, "min_samples": 3, "curvature": 0.0,
-                             "z_scale": 1.0, "max_hits": None, "min_hits": 3}
+                             "z_scale": 1.0, "max_hits": None, "min_hits": 3, "z0": 0.0}
 
 #: Per-detector defaults (``detector=`` picks one; explicit kwargs win). TrackML: helix
 #: unrolling over 13 curvatures |κ| <= 1.2e-3 /mm (p_T >= 0.5 GeV at 2 T), tuned on the
@@ -47,7 +49,7 @@ DETECTOR_DEFAULTS: dict[str, dict[str, Any]] = {
 
 def hit_space(
     pos: np.ndarray, space: str, *, curvature: float = 0.0, z_scale: float = 1.0,
-    embedding: np.ndarray | None = None,
+    embedding: np.ndarray | None = None, z0: float = 0.0,
 ) -> np.ndarray:
     """(N, D) coordinates of the hits in ``space`` (see the module docstring).
 
@@ -57,8 +59,9 @@ def hit_space(
     if space == "xyz":
         return pos
     if space == "direction":
-        r = np.linalg.norm(pos, axis=1, keepdims=True)
-        return pos / np.maximum(r, 1e-9)
+        d = pos - np.array([0.0, 0.0, z0])
+        r = np.linalg.norm(d, axis=1, keepdims=True)
+        return d / np.maximum(r, 1e-9)
     if space == "helix":
         r = np.hypot(pos[:, 0], pos[:, 1])
         phi0 = np.arctan2(pos[:, 1], pos[:, 0]) + np.arcsin(np.clip(curvature * r / 2, -1, 1))
@@ -78,6 +81,7 @@ class _Density(Clusterer):
         self, *, detector: str = "generic", space: str | None = None, eps: float | None = None,
         min_samples: int | None = None, curvature: float | list[float] | None = None,
         z_scale: float | None = None, min_hits: int | None = None, max_hits: int | None = None,
+        z0: float | list[float] | None = None,
     ) -> None:
         if detector not in DETECTOR_DEFAULTS:
             raise ConfigError(
@@ -86,7 +90,7 @@ class _Density(Clusterer):
             )
         d = {**_BUILTIN, **DETECTOR_DEFAULTS[detector]}
         given = dict(space=space, eps=eps, min_samples=min_samples, curvature=curvature,
-                     z_scale=z_scale, max_hits=max_hits)
+                     z_scale=z_scale, max_hits=max_hits, z0=z0)
         v = {k: (val if val is not None else d[k]) for k, val in given.items()}
         super().__init__(int(min_hits if min_hits is not None else d["min_hits"]))
         self.detector = detector
@@ -98,6 +102,9 @@ class _Density(Clusterer):
         self.curvature = v["curvature"]
         self.z_scale = float(v["z_scale"])
         self.max_hits = None if v["max_hits"] is None else int(v["max_hits"])
+        self.z0 = v["z0"]
+        if self.eps <= 0 or not np.isfinite(self.eps):
+            raise ConfigError(f"`eps` must be a positive number, got `{self.eps}`")
         import sklearn.cluster  # noqa: F401  (load now, so per-event timings exclude the import)
 
     def _labels(self, x: np.ndarray) -> np.ndarray:
@@ -106,15 +113,19 @@ class _Density(Clusterer):
     def _cluster(self, event: dict[str, Any], pos: np.ndarray, **inputs: Any) -> np.ndarray:
         emb = inputs.get("embedding", event.get("embedding"))
         curv = np.atleast_1d(np.asarray(self.curvature, np.float64))
-        if self.space != "helix" or curv.size == 1:
-            x = hit_space(pos, self.space, curvature=float(curv[0]), z_scale=self.z_scale, embedding=emb)
+        z0 = np.atleast_1d(np.asarray(self.z0, np.float64))
+        scan = {"helix": [{"curvature": float(c)} for c in curv],
+                "direction": [{"z0": float(z)} for z in z0]}.get(self.space, [{}])
+        if len(scan) == 1:
+            x = hit_space(pos, self.space, z_scale=self.z_scale, embedding=emb,
+                          curvature=float(curv[0]), z0=float(z0[0]))
             return self._labels(x)
-        # helix unrolling: cluster at each curvature, each hit keeps its largest cluster
+        # unrolling: cluster at each curvature (or vertex z), each hit keeps its largest cluster
         best = np.full(pos.shape[0], -1, np.int64)
         best_size = np.zeros(pos.shape[0], np.int64)
         offset = 0
-        for c in curv:
-            lab = compact_labels(self._labels(hit_space(pos, "helix", curvature=c, z_scale=self.z_scale)),
+        for kw in scan:
+            lab = compact_labels(self._labels(hit_space(pos, self.space, z_scale=self.z_scale, **kw)),
                                  self.min_hits)
             size = np.bincount(lab[lab >= 0], minlength=1)[np.maximum(lab, 0)] * (lab >= 0)
             if self.max_hits is not None:  # merged blobs at a wrong curvature must not win
@@ -136,9 +147,10 @@ class DBSCANClusterer(_Density):
         eps: neighbourhood radius (mm for ``xyz``, rad for ``direction``).
         min_samples: neighbours (self included) that make a core hit.
         curvature: κ in 1/mm for the ``helix`` space, or a list to scan.
+        z0: vertex z (mm) of the ``direction`` space, or a list to scan.
         z_scale: weight of z/r in the ``helix`` space.
         min_hits: smaller clusters become noise.
-        max_hits: in a curvature scan, clusters larger than this never win a hit.
+        max_hits: in a curvature or z0 scan, clusters larger than this never win a hit.
     """
 
     name = "dbscan"

@@ -12,10 +12,18 @@ Each hit votes once per κ bin into a (φ₀, κ) accumulator. Peaks are taken o
 are removed, and the search goes on until no peak has ``min_hits`` votes. Candidates are
 then split along the polar direction: hits are sorted by cot θ = z / s (s = transverse arc
 length from the origin) and cut where consecutive values differ by more than ``cot_tol``.
+With a luminous region (``z0_max`` > 0, mm) the split is a second Hough transform, of the
+straight line from (s, z) = (0, z0) in the (s, z) plane, in (z0, θ): ``n_z0`` vertex
+positions in [-z0_max, z0_max], polar angle θ = atan2(s, z - z0) in bins of ``theta_tol``
+rad; peaks are taken one at a time as above.
+
+Without a field (``field_T: 0``) κ = 0: every track from the beam axis keeps its azimuth,
+φ₀ = φ, and the transform is the straight-line one, (φ, z0, θ).
 
 YAML::
 
     clusterer: {name: hough, field_T: 1.0, pt_min: 0.2, n_phi: 512, n_kappa: 64}
+    clusterer: {name: hough, field_T: 0.0, n_phi: 512, z0_max: 150.0, n_z0: 64, theta_tol: 0.002}
 """
 
 from __future__ import annotations
@@ -35,7 +43,8 @@ C_PT = C_CURV / M
 #: Per-detector defaults (``detector=``; explicit kwargs win). The drift-chamber values
 #: were chosen on sim-drift-chamber events (p_T >= 0.1 GeV generated), see docs/benchmarks.md.
 HOUGH_DEFAULTS: dict[str, dict[str, Any]] = {
-    "generic": {"field_T": 1.0, "pt_min": 0.2, "n_phi": 512, "n_kappa": 64, "cot_tol": 0.1, "min_hits": 3},
+    "generic": {"field_T": 1.0, "pt_min": 0.2, "n_phi": 512, "n_kappa": 64, "cot_tol": 0.1, "min_hits": 3,
+                "z0_max": 0.0, "n_z0": 32, "theta_tol": 0.005},
     "sim-drift-chamber": {"field_T": 1.0, "pt_min": 0.09, "n_phi": 360, "n_kappa": 96, "cot_tol": 0.2,
                           "min_hits": 6},
     "trackml": {"field_T": 2.0, "pt_min": 0.5, "n_phi": 1024, "n_kappa": 32, "cot_tol": 0.05, "min_hits": 4},
@@ -64,6 +73,10 @@ class HoughClusterer(Clusterer):
         n_kappa: κ bins over [-κ_max, κ_max].
         cot_tol: largest cot θ gap inside one track (``inf`` disables the split).
         min_hits: smallest track.
+        z0_max: half-length (mm) of the luminous region along z searched for the track's
+            origin (0: tracks from the origin, split by the cot θ gaps).
+        n_z0: vertex positions of the (z0, θ) transform.
+        theta_tol: polar-angle bin (rad) of the (z0, θ) transform.
     """
 
     name = "hough"
@@ -71,16 +84,17 @@ class HoughClusterer(Clusterer):
     def __init__(
         self, *, detector: str = "generic", field_T: float | None = None, pt_min: float | None = None,
         kappa_max: float | None = None, n_phi: int | None = None, n_kappa: int | None = None,
-        cot_tol: float | None = None, min_hits: int | None = None,
+        cot_tol: float | None = None, min_hits: int | None = None, z0_max: float | None = None,
+        n_z0: int | None = None, theta_tol: float | None = None,
     ) -> None:
         if detector not in HOUGH_DEFAULTS:
             raise ConfigError(f"no hough defaults for detector `{detector}`; valid: {', '.join(HOUGH_DEFAULTS)}")
         d = {**HOUGH_DEFAULTS["generic"], **HOUGH_DEFAULTS[detector]}
         given = dict(field_T=field_T, pt_min=pt_min, n_phi=n_phi, n_kappa=n_kappa, cot_tol=cot_tol,
-                     min_hits=min_hits)
+                     min_hits=min_hits, z0_max=z0_max, n_z0=n_z0, theta_tol=theta_tol)
         v = {k: (val if val is not None else d[k]) for k, val in given.items()}
         super().__init__(int(v["min_hits"]))
-        if v["pt_min"] <= 0 or v["n_phi"] < 4 or v["n_kappa"] < 1:
+        if v["pt_min"] <= 0 or v["n_phi"] < 4 or v["n_kappa"] < 1 or v["z0_max"] < 0 or v["n_z0"] < 1:
             raise ConfigError(
                 f"hough needs pt_min > 0, n_phi >= 4, n_kappa >= 1; got pt_min=`{v['pt_min']}`, "
                 f"n_phi=`{v['n_phi']}`, n_kappa=`{v['n_kappa']}`"
@@ -93,6 +107,11 @@ class HoughClusterer(Clusterer):
         self.n_phi = int(v["n_phi"])
         self.n_kappa = int(v["n_kappa"]) if self.kappa_max > 0 else 1
         self.cot_tol = float(v["cot_tol"])
+        if not self.cot_tol > 0:
+            raise ConfigError(f"hough `cot_tol` must be > 0, got `{self.cot_tol}`")
+        self.z0_max, self.n_z0, self.theta_tol = float(v["z0_max"]), int(v["n_z0"]), float(v["theta_tol"])
+        if not self.theta_tol > 0:
+            raise ConfigError(f"hough `theta_tol` must be > 0 rad, got `{self.theta_tol}`")
 
     def kappas(self) -> np.ndarray:
         """(K,) bin centres of κ in 1/mm."""
@@ -138,7 +157,34 @@ class HoughClusterer(Clusterer):
         if not np.isfinite(self.cot_tol):
             return [idx]
         s = arc_length(r[idx], kappa)
+        if self.z0_max > 0:
+            return self._split_lines(idx, np.maximum(s, 1e-9), pos[idx, 2])
         cot = pos[idx, 2] / np.maximum(s, 1e-9)
         order = np.argsort(cot, kind="stable")
         cuts = np.flatnonzero(np.diff(cot[order]) > self.cot_tol) + 1
         return np.split(idx[order], cuts)
+
+    def _split_lines(self, idx: np.ndarray, s: np.ndarray, z: np.ndarray) -> list[np.ndarray]:
+        """Parts of a candidate by a (z0, θ) Hough transform of lines from (0, z0) in (s, z)."""
+        z0 = np.linspace(-self.z0_max, self.z0_max, self.n_z0)
+        theta = np.arctan2(s[:, None], z[:, None] - z0[None, :])                            # (m, Z)
+        tb = np.floor(theta / self.theta_tol).astype(np.int64)
+        zi = np.broadcast_to(np.arange(self.n_z0), tb.shape)
+        active = np.ones(idx.size, bool)
+        parts = []
+        while active.sum() >= self.min_hits:
+            # votes of the active hits in bins (z0, t) and (z0, t + 1): the best pair wins
+            keys = (zi[active] * (1 << 40) + (tb[active] + (1 << 39))).ravel()   # t bins may be < 0
+            uk, cnt = np.unique(keys, return_counts=True)
+            nxt = np.searchsorted(uk, uk + 1)
+            pair = cnt + np.where((nxt < uk.size) & (uk[np.minimum(nxt, uk.size - 1)] == uk + 1),
+                                  cnt[np.minimum(nxt, uk.size - 1)], 0)
+            best = int(np.argmax(pair))
+            if pair[best] < self.min_hits:
+                break
+            j, b = divmod(int(uk[best]), 1 << 40)
+            b -= 1 << 39
+            members = active & ((tb[:, j] == b) | (tb[:, j] == b + 1))
+            parts.append(idx[members])
+            active &= ~members
+        return parts

@@ -51,12 +51,46 @@ def _field_default(manifest: Mapping[str, Any] | None) -> float | None:
 
 
 def _detector_default(method: str, manifest: Mapping[str, Any] | None) -> str | None:
+    """Named defaults of a built-in simulator (tuned on it); None for file sources, whose
+    detectors vary (the TrackML *format* included): those get :func:`geometry_defaults`."""
     from hepgraph.cluster.density import DETECTOR_DEFAULTS
     from hepgraph.cluster.hough import HOUGH_DEFAULTS
 
     table = HOUGH_DEFAULTS if method == "hough" else DETECTOR_DEFAULTS
     src = ((manifest or {}).get("source") or {}).get("name")
-    return src if src in table else None
+    return src if src in table and str(src).startswith("sim-") else None
+
+
+def geometry_defaults(method: str, manifest: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Classical-method defaults from the detector the dataset records (not from its name).
+
+    Without a field (``extra.field_T`` 0): hough in straight-line parameters (φ, z0, cot θ)
+    and dbscan/hdbscan on hit directions from vertices scanned along the luminous region;
+    with one: the circle Hough with p_T >= 0.3 GeV and helix unrolling over the matching
+    curvatures. The luminous region (``extra.luminous_region.sigma``, mm) sets the z0 range.
+    An unknown field leaves the methods' own defaults.
+    """
+    extra = (manifest or {}).get("extra") or {}
+    field = extra.get("field_T")
+    if field is None:
+        return {}
+    field = float(field)
+    sigma = (extra.get("luminous_region") or {}).get("sigma")
+    z_half = 3.0 * float(sigma[2]) if sigma else 0.0
+    if method == "hough":
+        out: dict[str, Any] = {"field_T": field, "z0_max": z_half}
+        if abs(field) < 1e-3:
+            return {**out, "n_phi": 512, "theta_tol": 0.002, "n_z0": 64, "cot_tol": 0.05}
+        return {**out, "pt_min": 0.3, "n_phi": 1024, "n_kappa": 64, "theta_tol": 0.005, "n_z0": 32,
+                "cot_tol": 0.05}
+    if method in ("dbscan", "hdbscan"):
+        if abs(field) < 1e-3:
+            z0 = [round(float(v), 3) for v in np.linspace(-z_half, z_half, 25)] if z_half else 0.0
+            return {"space": "direction", "z0": z0, "eps": 0.005, "min_samples": 2, "max_hits": 40}
+        kmax = 1e-3 * abs(field)                      # kappa [1/mm] = 0.3 B / (1000 p_T), p_T >= 0.3
+        return {"space": "helix", "curvature": [round(float(k), 7) for k in np.linspace(-kmax, kmax, 13)],
+                "eps": 0.02, "min_samples": 2, "z_scale": 0.1, "max_hits": 30}
+    return {}
 
 
 def build_clusterer(
@@ -65,9 +99,11 @@ def build_clusterer(
 ) -> Any:
     """Build a registered clusterer with dataset-aware defaults and, if learned, its model.
 
-    Defaults taken from the dataset manifest unless given in ``options``: ``field_T`` for
-    ``hough`` (``extra.field_T``), ``detector`` for ``dbscan``/``hdbscan``/``hough`` (the source name
-    when it has defaults, e.g. ``trackml``, ``sim-drift-chamber``).
+    Defaults taken from the dataset manifest unless given in ``options``: ``detector`` for
+    ``dbscan``/``hdbscan``/``hough`` (a built-in simulator with tuned defaults, e.g.
+    ``sim-drift-chamber``), else the detector the manifest records (field, luminous region;
+    :func:`geometry_defaults`). For ``gnn`` with a run, the settings the run chose on its
+    validation events (``RUN/cluster.yaml``) come first.
 
     Args:
         method: registered clusterer name.
@@ -86,10 +122,16 @@ def build_clusterer(
     fn = CLUSTERERS.get(method)
     meta = CLUSTERERS.meta(method)
     opts = dict(options or {})
-    if method == "hough" and "field_T" not in opts and _field_default(manifest) is not None:
-        opts["field_T"] = _field_default(manifest)
     if method in ("dbscan", "hdbscan", "hough") and "detector" not in opts:
         opts["detector"] = _detector_default(method, manifest)
+        if opts["detector"] is None:
+            opts = {**geometry_defaults(method, manifest), **opts}
+        if method == "hough" and "field_T" not in opts and _field_default(manifest) is not None:
+            opts["field_T"] = _field_default(manifest)
+        if opts["detector"] is None:
+            del opts["detector"]
+    if meta.get("needs_model") and run is not None:
+        opts = {**run_settings(run, method), **opts}
     if meta.get("needs_model"):
         want = meta.get("task")
         if run is None:
@@ -109,6 +151,24 @@ def build_clusterer(
             f"--run is only for the learned methods (gnn, condensation); method `{method}` takes none"
         )
     return CLUSTERERS.build({"name": method, **opts}) if fn else None
+
+
+def run_settings(run: Any, method: str) -> dict[str, Any]:
+    """Clusterer options a run chose on its validation events (``RUN/cluster.yaml``), if any.
+
+    Only the options of ``method`` are taken; the options are checked when the clusterer is
+    built (unknown keys are refused), and nothing in the file names code to run.
+    """
+    from pathlib import Path
+
+    from hepgraph.cluster.calibrate import SETTINGS_FILE
+    from hepgraph.cluster.tune import read_settings
+
+    path = Path(run) / SETTINGS_FILE
+    if not path.is_file():
+        return {}
+    chosen, options = read_settings(path)
+    return dict(options) if chosen == method else {}
 
 
 def load_run(run: Any, device: str = "cpu") -> tuple[Any, Any, str]:

@@ -155,17 +155,16 @@ def _resolution(fits: list[dict[str, np.ndarray]], res: ClusterResult) -> dict[s
     return {k: np.asarray(v, float).tolist() for k, v in r.items()}
 
 
-def write_assignments(path: str | Path, event_id: np.ndarray, hit_id: np.ndarray,
-                      track_id: np.ndarray) -> Path:
-    """Write ``event_id, hit_id, track_id`` as CSV, Parquet or a ROOT TTree (by suffix).
-
-    Atomic, through :func:`hepgraph.store.tables.write_table`; the ROOT tree is ``tracks``.
+def write_assignments(path: str | Path, event_id: np.ndarray, hit_id: np.ndarray, track_id: np.ndarray,
+                      *, overwrite: bool = False) -> Path:
+    """Write ``event_id, hit_id, track_id`` as CSV, Parquet or a ROOT TTree ``tracks`` (by
+    suffix), atomically (:func:`hepgraph.store.tables.write_table`).
 
     Raises:
-        ConfigError: the extension is none of ``.csv``, ``.parquet``, ``.pq``, ``.root``.
+        ConfigError: another suffix. OutputExistsError: ``path`` exists and not ``overwrite``.
     """
     from hepgraph.store.tables import write_table
 
     cols = {"event_id": np.asarray(event_id, np.int64), "hit_id": np.asarray(hit_id, np.int64),
             "track_id": np.asarray(track_id, np.int64)}
-    return write_table(path, cols, overwrite=True, tree="tracks")
+    return write_table(path, cols, overwrite=overwrite, tree="tracks")

@@ -131,14 +131,14 @@ def default_space(method: str, manifest: Mapping[str, Any] | None) -> dict[str, 
     straight = field is not None and abs(float(field)) < 1e-3
     if method == "hough":
         if straight:
-            return {"field_T": [0.0], "n_phi": [256, 512, 1024, 2048, 4096], "cot_tol": [0.005, 0.01, 0.02, 0.05],
-                    "z0_max": [0.0, 2 * z_sigma, 4 * z_sigma], "n_z0": [16, 32, 64], "min_hits": [3]}
+            return {"field_T": [0.0], "n_phi": [128, 256, 512, 1024, 2048], "theta_tol": [0.001, 0.002, 0.004, 0.008],
+                    "z0_max": [2 * z_sigma, 3 * z_sigma, 4 * z_sigma], "n_z0": [32, 64, 128], "min_hits": [3]}
         return {"n_phi": [256, 512, 1024, 2048], "n_kappa": [16, 32, 64, 128], "pt_min": [0.2, 0.3, 0.5, 1.0],
-                "cot_tol": [0.01, 0.02, 0.05, 0.1], "z0_max": [0.0, 2 * z_sigma], "min_hits": [3]}
+                "theta_tol": [0.002, 0.005, 0.01, 0.02], "z0_max": [2 * z_sigma, 3 * z_sigma], "n_z0": [16, 32],
+                "min_hits": [3]}
     if method in ("dbscan", "hdbscan"):
         if straight:
-            z0 = [[0.0], [float(v) for v in np.linspace(-2 * z_sigma, 2 * z_sigma, 9)],
-                  [float(v) for v in np.linspace(-3 * z_sigma, 3 * z_sigma, 25)]]
+            z0 = [[float(v) for v in np.linspace(-3 * z_sigma, 3 * z_sigma, k)] for k in (13, 25, 49)]
             base: dict[str, list[Any]] = {"space": ["direction"], "z0": z0, "max_hits": [None, 40]}
         else:
             kmax = 0.3 * abs(float(field or 1.0)) / 0.3 * 1e-3          # p_T >= 0.3 GeV, 1/mm
@@ -146,8 +146,8 @@ def default_space(method: str, manifest: Mapping[str, Any] | None) -> dict[str, 
                     [round(float(k), 7) for k in np.linspace(-kmax, kmax, 21)]]
             base = {"space": ["helix"], "curvature": curv, "z_scale": [0.05, 0.1, 0.3, 1.0], "max_hits": [None, 40]}
         if method == "dbscan":
-            return {**base, "eps": [0.001, 0.002, 0.004, 0.008, 0.015, 0.03], "min_samples": [1, 2, 3],
-                    "min_hits": [3]}
+            eps = [0.001, 0.002, 0.003, 0.005, 0.008] if straight else [0.005, 0.01, 0.02, 0.03, 0.05]
+            return {**base, "eps": eps, "min_samples": [1, 2, 3], "min_hits": [3]}
         return {**base, "min_cluster_size": [3, 4], "min_samples": [1, 2, 3], "selection_eps": [0.0, 0.002, 0.01],
                 "min_hits": [3]}
     raise ConfigError(f"no default search space for method `{method}`; tune one of hough, dbscan, hdbscan")

@@ -39,7 +39,7 @@ def labelled_edges(build: Callable[[Tensor, Tensor, Tensor | None], Tensor], eve
                                                                    "data_columns", ())
     pos, key = event_tensors(event, cols)
     ei = build(pos, torch.tensor([0, pos.shape[0]]), key)
-    tid = torch.as_tensor(np.asarray(event["track_id"], np.int64))
+    tid = torch.as_tensor(np.array(event["track_id"], np.int64))
     return pos, ei, (tid[ei[0]] == tid[ei[1]]) & (tid[ei[0]] >= 0)
 
 

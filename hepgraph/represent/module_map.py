@@ -11,8 +11,9 @@ detector's modules, so a few hundred training events are enough:
    training hits per cell.
 2. The truth *segments* of the training events are the pairs of consecutive hits of each
    particle, in the order of their distance from the particle's vertex (so tracks may go
-   inwards, backwards or along z), plus pairs that skip one hit (``skip``), which keep a
-   track connected where a layer is inefficient or a segment falls outside a window.
+   inwards, backwards or along z); a missed layer makes a segment that skips it, so gaps
+   are in the map where they happen. ``skip`` > 0 adds pairs that skip hits on purpose
+   (more edges, a slightly higher ceiling).
 3. Each cell pair (a -> b) seen in the segments is an *entry* of the map, with windows
    (min, max, widened by ``margin``) of four features of its segments: Δφ (rad), Δz, Δr and
    z0 = z_a - r_a Δz/Δr (the beam-axis crossing of the line through the two hits, mm).
@@ -132,7 +133,7 @@ class ModuleMap(nn.Module):
         - **output:** (2, E) int64 edges a -> b (direction of travel)
     """
 
-    def __init__(self, layer_columns: Sequence[str] = ("layer",), margin: float = 0.1, skip: int = 1,
+    def __init__(self, layer_columns: Sequence[str] = ("layer",), margin: float = 0.1, skip: int = 0,
                  cell_hits: int = 2000, min_segments: int = 10, trim: float = 0.0) -> None:
         super().__init__()
         self.layer_columns = tuple(layer_columns)

@@ -55,7 +55,7 @@ def dataset(tmp_path_factory):
 def test_dbscan_csv_and_metrics(dataset, tmp_path):
     out = tmp_path / "a.csv"
     r = runner.invoke(app, ["cluster", "--data", str(dataset), "--method", "dbscan", "--out", str(out),
-                            "--set", "eps=150", "--set", "min_samples=2"])
+                            "--set", "eps=150", "--set", "min_samples=2", "--split", "all"])
     assert r.exit_code == 0, r.output
     t = pcsv.read_csv(out).to_pydict()
     assert list(t) == ["event_id", "hit_id", "track_id"]
@@ -63,16 +63,17 @@ def test_dbscan_csv_and_metrics(dataset, tmp_path):
     assert t["hit_id"][:3] == [100, 101, 102]
     lab = np.array(t["track_id"][:53])
     assert (lab[-3:] == -1).all() and len(set(lab[:-3].tolist())) == 5
-    m = json.loads((tmp_path / "a.metrics.json").read_text())["metrics"]
+    rep = json.loads((tmp_path / "a.metrics.json").read_text())
+    m = rep["metrics"]
     assert m["trackml_score"] == 1.0 and m["efficiency"] == 1.0 and m["fake_rate"] == 0.0
-    assert m["events"] == 3
+    assert m["events"] == 3 and rep["split"] == "all" and rep["events"] == 3
     assert "trackml score" in r.output
 
 
 def test_hough_parquet_json(dataset, tmp_path):
     out = tmp_path / "b.parquet"
     r = runner.invoke(app, ["cluster", "--data", str(dataset), "--method", "hough", "--out", str(out),
-                            "--set", "field_T=0", "--json"])
+                            "--set", "field_T=0", "--json", "--split", "all"])
     assert r.exit_code == 0, r.output
     rep = json.loads(r.output)
     assert rep["metrics"]["efficiency"] == 1.0
@@ -97,4 +98,74 @@ def test_bad_input_exits_2(dataset, tmp_path, args, msg):
 
 def test_bad_extension(dataset, tmp_path):
     r = runner.invoke(app, ["cluster", "--data", str(dataset), "--method", "dbscan", "--out", str(tmp_path / "x.txt")])
-    assert r.exit_code == 2 and ".csv or .parquet" in r.output
+    assert r.exit_code == 2 and ".parquet" in r.output and ".csv" in r.output
+
+
+def _split_sizes(dataset):
+    import hepgraph
+
+    ds = hepgraph.open_dataset(dataset)
+    return {s: len(ds.split(s)) for s in ("train", "val", "test")}
+
+
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+def test_split_is_recorded_and_only_its_events_are_clustered(dataset, tmp_path, split):
+    out = tmp_path / "s.csv"
+    r = runner.invoke(app, ["cluster", "--data", str(dataset), "--method", "hough", "--out", str(out),
+                            "--set", "field_T=0", "--split", split, "--json"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.output)
+    assert rep["split"] == split and rep["events"] == _split_sizes(dataset)[split]
+
+
+def test_default_split_is_test(dataset, tmp_path):
+    r = runner.invoke(app, ["cluster", "--data", str(dataset), "--method", "hough", "--set", "field_T=0",
+                            "--out", str(tmp_path / "d.csv"), "--json"])
+    assert json.loads(r.output)["split"] == "test"
+
+
+def test_existing_output_is_refused_and_kept_unless_overwrite(dataset, tmp_path):
+    out = tmp_path / "o.csv"
+    out.write_text("precious")
+    args = ["cluster", "--data", str(dataset), "--method", "hough", "--set", "field_T=0", "--out", str(out),
+            "--split", "all"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2 and "--overwrite" in r.output
+    assert out.read_text() == "precious" and not (tmp_path / "o.metrics.json").exists()
+    r = runner.invoke(app, [*args, "--overwrite"])
+    assert r.exit_code == 0, r.output
+    assert out.read_text().startswith('"event_id"')
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]      # no temporary left
+
+
+def test_tune_writes_settings_that_config_takes(dataset, tmp_path):
+    import yaml
+
+    settings = tmp_path / "hough.yaml"
+    r = runner.invoke(app, ["cluster", "--data", str(dataset), "--method", "hough", "--tune", "--trials", "4",
+                            "--set", "field_T=0", "--out", str(settings)])
+    if _split_sizes(dataset)["val"] == 0:
+        assert r.exit_code == 2 and "validation events" in " ".join(r.output.split())
+        return
+    assert r.exit_code == 0, r.output
+    doc = yaml.safe_load(settings.read_text())
+    assert doc["method"] == "hough" and doc["options"]["field_T"] == 0 and "efficiency" in doc["validation"]
+    out = tmp_path / "t.csv"
+    r = runner.invoke(app, ["cluster", "--data", str(dataset), "--config", str(settings), "--out", str(out),
+                            "--split", "all", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["method"] == "hough"
+
+
+def test_config_and_method_must_agree(dataset, tmp_path):
+    settings = tmp_path / "s.yaml"
+    settings.write_text("method: hough\noptions: {field_T: 0}\n")
+    r = runner.invoke(app, ["cluster", "--data", str(dataset), "--config", str(settings), "--method", "dbscan",
+                            "--out", str(tmp_path / "x.csv")])
+    assert r.exit_code == 2 and "differs" in r.output
+    settings.write_text("method: [os, system]\n")
+    r = runner.invoke(app, ["cluster", "--data", str(dataset), "--config", str(settings), "--out",
+                            str(tmp_path / "x.csv")])
+    assert r.exit_code == 2 and "method: NAME" in " ".join(r.output.split())
+    r = runner.invoke(app, ["cluster", "--data", str(dataset), "--out", str(tmp_path / "x.csv")])
+    assert r.exit_code == 2 and "--method" in r.output

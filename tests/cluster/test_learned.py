@@ -32,8 +32,24 @@ def test_manifest_defaults():
     h = build_clusterer("hough", manifest=m)
     assert h.detector == "sim-drift-chamber" and h.field_T == 1.5 and h.n_phi == 360
     assert build_clusterer("hough", {"field_T": 0.5}, manifest=m).field_T == 0.5
-    assert build_clusterer("dbscan", manifest={"source": {"name": "trackml"}}).space == "helix"
     assert build_clusterer("hough", manifest={"source": {"name": "sim-lartpc"}}).detector == "generic"
+
+
+def test_file_sources_get_defaults_from_the_recorded_detector_not_their_name():
+    """A TrackML-format dataset may be any detector: the field it records picks the space."""
+    def m(field, sigma=None):
+        extra = {"field_T": field, **({"luminous_region": {"sigma": [0, 0, sigma]}} if sigma else {})}
+        return {"source": {"name": "trackml"}, "extra": extra}
+
+    helix = build_clusterer("dbscan", manifest=m(2.0))
+    assert helix.space == "helix" and max(helix.curvature) == pytest.approx(2e-3)
+    straight = build_clusterer("dbscan", manifest=m(0.0, sigma=50.0))
+    assert straight.space == "direction" and min(straight.z0) == -150.0 and len(straight.z0) == 25
+    assert build_clusterer("dbscan", manifest=m(None)).space == "xyz"        # unknown field
+    h0 = build_clusterer("hough", manifest=m(0.0, sigma=50.0))
+    assert h0.field_T == 0.0 and h0.n_kappa == 1 and h0.z0_max == 150.0
+    assert build_clusterer("hough", manifest=m(2.0)).field_T == 2.0
+    assert build_clusterer("hough", {"detector": "trackml"}, manifest=m(0.0)).pt_min == 0.5  # by name, on request
 
 
 def test_model_driven_gnn_and_condensation():

@@ -22,7 +22,7 @@ The Exa.TrkX / ACORN chain in one model, with nothing tuned to a detector:
 
 YAML::
 
-    model: {name: track-gnn, hidden_channels: 48, num_iterations: 6, graph: module-map}
+    model: {name: track-gnn, hidden_channels: 32, num_iterations: 4, graph: module-map}
 """
 
 from __future__ import annotations
@@ -103,6 +103,8 @@ class TrackGNN(HitModel):
         fit_events: training events used by :meth:`prepare`.
         triplets: score triplets (a second head) for track building through shared hits.
         triplet_min_score: edges below this score (sigmoid) take part in no triplet.
+        max_triplets_per_hit: at most this many triplets per hit are scored (the best by
+            their lower edge score; bounds the cost while the edge scores are still poor).
         cache_events: graphs of this many events are kept (training revisits them each epoch).
 
     Shapes:
@@ -114,10 +116,11 @@ class TrackGNN(HitModel):
     #: edges point in the direction of travel (track building may follow them)
     directed_edges = True
 
-    def __init__(self, in_channels: int, out_channels: int, level: str = "edge", hidden_channels: int = 48,
-                 num_iterations: int = 6, head_hidden: int = 64, extent: Any = None, graph: str = "module-map",
+    def __init__(self, in_channels: int, out_channels: int, level: str = "edge", hidden_channels: int = 32,
+                 num_iterations: int = 4, head_hidden: int = 32, extent: Any = None, graph: str = "module-map",
                  graph_kwargs: dict[str, Any] | None = None, filter_keep: float = 0.999, fit_events: int = 300,
-                 triplets: bool = True, triplet_min_score: float = 0.1, cache_events: int = 2000) -> None:
+                 triplets: bool = True, triplet_min_score: float = 0.1, max_triplets_per_hit: int = 4,
+                 cache_events: int = 2000) -> None:
         if graph not in GRAPHS:
             raise ConfigError(f"track-gnn `graph` = `{graph}` is unknown; use one of {', '.join(GRAPHS)}")
         if not 0.0 < filter_keep <= 1.0:
@@ -128,6 +131,7 @@ class TrackGNN(HitModel):
         self.hidden_channels, self.num_iterations, self.extent = h, num_iterations, extent
         self.filter_keep, self.fit_events = float(filter_keep), int(fit_events)
         self.use_triplets, self.triplet_min_score = bool(triplets), float(triplet_min_score)
+        self.max_triplets_per_hit = int(max_triplets_per_hit)
         self.cache_events = int(cache_events)
         self.builder = self._make_builder()
         self.filter = EdgeFilter()
@@ -285,8 +289,9 @@ class TrackGNN(HitModel):
         if self.triplet_head is not None:
             score = torch.sigmoid(logits[:, 0].detach())
             trip = triplet_candidates(ei, n, score > self.triplet_min_score)
-            if trip.shape[1] > 8 * max(n, 1):                   # early training: keep the best
-                keep = torch.minimum(score[trip[0]], score[trip[1]]).topk(8 * n).indices
+            cap = self.max_triplets_per_hit * max(n, 1)
+            if trip.shape[1] > cap:                             # early training: keep the best
+                keep = torch.minimum(score[trip[0]], score[trip[1]]).topk(cap).indices
                 trip = trip[:, torch.sort(keep).values]
             b = ei[1, trip[0]]
             tin = torch.cat([x[b], e[trip[0]], e[trip[1]], x[ei[0, trip[0]]] - x[ei[1, trip[1]]],
