@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from hepgraph.cli.options import SetOption, handle_errors
+from hepgraph.cli.options import SetOption, handle_errors, set_interrupt_hint
 
 
 def register(app: typer.Typer) -> None:
@@ -66,6 +66,7 @@ def train(
         cfg, run_dir = None, resume
     else:
         cfg, run_dir = resolve(config, flags, set_), out
+    set_interrupt_hint(f"continue with: hepgraph train --resume {run_dir} (from the last finished epoch)")
     main = int(os.environ.get("RANK", "0")) == 0
     console = Console(stderr=True)
     kwargs = {"resume": resume is not None, "epochs": epochs, "overwrite": overwrite}

@@ -39,11 +39,35 @@ def fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived (a batch system ending the job): unwinds like Ctrl-C."""
+
+
+_hint: dict[str, str] = {}
+
+
+def set_interrupt_hint(hint: str) -> None:
+    """What to tell the user if this command is interrupted or terminated (e.g. how to resume)."""
+    _hint["text"] = hint
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def handle_errors(fn: F) -> F:
-    """Decorator: turn a :class:`HepgraphError` into one line on stderr and exit status 2."""
+    """Decorator: a :class:`HepgraphError` or ``OSError`` becomes one line on stderr and exit
+    status 2; Ctrl-C (130) and SIGTERM (143) say what happened and how to go on."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import signal
+        import threading
+
+        _hint.clear()
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, _terminate)
         try:
             return fn(*args, **kwargs)
         except HepgraphError as err:
@@ -52,8 +76,12 @@ def handle_errors(fn: F) -> F:
             from hepgraph.store.atomic import os_error
 
             fail(str(os_error(err, "use")))
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            sys.exit(130)
+        except (KeyboardInterrupt, Terminated) as err:
+            word, code = ("terminated", 143) if isinstance(err, Terminated) else ("interrupted", 130)
+            typer.echo(f"{word}" + (f"; {_hint['text']}" if _hint.get("text") else ""), err=True)
+            sys.exit(code)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper  # type: ignore[return-value]

@@ -202,6 +202,11 @@ def compare_models(data: str | Path, models: Sequence[str], out: str | Path, *,
     dup = sorted({m for m in names if names.count(m) > 1})
     if dup:
         raise ConfigError(f"model `{dup[0]}` is given twice in --models; list each model once")
+    import hepgraph.models  # noqa: F401  (fills MODELS)
+    from hepgraph.registry import MODELS
+
+    for entry in names:  # every name checked before anything is trained
+        MODELS.get(entry.partition("=")[2].strip() if "=" in entry else entry)
     out = Path(out)
     per = dict(model_overrides or {})
     base = list(kwargs.pop("overrides", None) or ())

@@ -16,6 +16,7 @@ closest valid key, e.g. ``train.lrr: unknown key (did you mean lr?)``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from hepgraph.registry import unknown_key
 
 AMP_MODES = ("bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
+LOGGERS = ("none", "csv", "tensorboard")  # implemented in hepgraph.train.loggers
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ class TrainConfig:
         max_steps_per_epoch: cap on steps per epoch (quick runs; None = full epoch).
         log_every: steps between progress updates in train.log.
         find_unused_parameters: passed to DistributedDataParallel.
+        logger: experiment tracking: ``none``, ``csv`` (``RUN/metrics.csv``) or
+            ``tensorboard`` (``RUN/tensorboard/``); see :mod:`hepgraph.train.loggers`.
     """
 
     epochs: int = 10
@@ -107,6 +111,7 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None
     log_every: int = 10
     find_unused_parameters: bool = False
+    logger: str = "none"
 
 
 @dataclass(frozen=True)
@@ -155,11 +160,15 @@ def _coerce(path: str, value: Any, typ: str) -> Any:
         raise ConfigError(f"{path}: must not be null")
     try:
         if typ.startswith("int"):
-            if isinstance(value, bool) or float(value) != int(float(value)):
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, int):
+                return value
+            if float(value) != int(float(value)):
                 raise ValueError
             return int(float(value))
         if typ.startswith("float"):
-            if isinstance(value, bool):
+            if isinstance(value, bool) or not math.isfinite(float(value)):
                 raise ValueError
             return float(value)
         if typ.startswith("bool"):
@@ -168,8 +177,9 @@ def _coerce(path: str, value: Any, typ: str) -> Any:
             return value
         if typ.startswith("str"):
             return str(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{path}: `{value}` is not a valid {typ.split(' ')[0]}") from None
+    except (TypeError, ValueError, OverflowError):
+        kind = "finite number" if typ.startswith("float") else typ.split(" ")[0]
+        raise ConfigError(f"{path}: `{value}` is not a valid {kind}") from None
     return value
 
 
@@ -209,11 +219,15 @@ def validate(raw: Mapping[str, Any]) -> RunConfig:
         train=_section(TrainConfig, raw.get("train"), "train"),
         eval=_section(EvalConfig, raw.get("eval"), "eval"),
     )
+    if not 0 <= cfg.seed < 2**63:
+        raise ConfigError(f"seed `{cfg.seed}` must be in [0, 2^63)")
     t = cfg.train
     if t.amp is not None and t.amp not in AMP_MODES:
         raise ConfigError(f"train.amp `{t.amp}` is not valid; use one of {', '.join(AMP_MODES)} or null")
     if t.device not in DEVICES:
         raise ConfigError(f"train.device `{t.device}` is not valid; use one of {', '.join(DEVICES)}")
+    if t.logger not in LOGGERS:
+        raise ConfigError(f"train.logger `{t.logger}` is not valid; use one of {', '.join(LOGGERS)}")
     for name, v in (("train.epochs", t.epochs), ("train.batch_size", t.batch_size)):
         if v < 1:
             raise ConfigError(f"{name} `{v}` must be >= 1")

@@ -28,6 +28,7 @@ _FIXES = {
     errno.EACCES: "you may not write there; choose another path or fix its permissions",
     errno.EPERM: "you may not write there; choose another path or fix its permissions",
     errno.ENOENT: "check the path",
+    errno.EEXIST: "a file of that name is in the way; choose another path",
     errno.ENOTDIR: "a part of the path is a file, not a directory; check the path",
     errno.EISDIR: "the path is a directory; give a file name",
     errno.ENAMETOOLONG: "use a shorter path",

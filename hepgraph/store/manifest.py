@@ -106,6 +106,9 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
         DataError: the directory or its manifest is missing, unreadable or incomplete.
     """
     d = Path(directory)
+    if d.exists() and not d.is_dir():
+        raise DataError(f"`{d}` is a file, not a dataset directory; give the directory that "
+                        "`hepgraph build-dataset` wrote")
     if not d.is_dir():
         raise DataError(
             f"dataset directory `{d}` does not exist; build it with `hepgraph build-dataset`"

@@ -11,7 +11,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from hepgraph.runs.config import Component, RunConfig, validate
 from hepgraph.runs.layout import (clear_run_dir, is_empty_dir, is_run_dir, pick_device, run_dir_lock,
                                   write_text_atomic)
 from hepgraph.train.distributed import DistInfo, ShardedSampler, init_distributed, shutdown
+from hepgraph.train.loggers import CallbackList, make_logger
 from hepgraph.train.optim import OPTIMIZER_INJECTED, SCHEDULER_INJECTED, Schedule
 from hepgraph.train.trainer import Callback, Trainer, epoch_seed, seed_everything
 
@@ -141,6 +141,9 @@ def _write_run_dir(out: Path, cfg: RunConfig, resumed: bool) -> logging.Handler:
     write_text_atomic(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     if not resumed:
         write_text_atomic(out / "metrics.jsonl", "")
+    from hepgraph.runs.provenance import record_provenance
+
+    record_provenance(out)  # command line, package versions, git commit, machine (per session)
     h = logging.FileHandler(out / "train.log")
     h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("hepgraph")
@@ -176,6 +179,7 @@ def run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, epochs:
     with contextlib.ExitStack() as stack:
         try:
             s = _prepare(cfg, ckpt is not None, device)
+            logger = make_logger(s.cfg.train.logger, out) if info.is_main else None  # checked before training
             train_loader, steps, val_loader = _loaders(s, info, device)
             opt = _optimizer(s.cfg, s.model)
             sched = _schedule(s.cfg, opt, steps)
@@ -186,6 +190,8 @@ def run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, epochs:
                     clear_run_dir(out)
                 stack.enter_context(run_dir_lock(out))
                 handler = _write_run_dir(out, s.cfg, ckpt is not None)
+            if logger is not None:
+                callback = CallbackList([callback, logger])
             trainer = Trainer(s.model, s.task, opt, sched, s.cfg, device, info,
                               out if info.is_main else None, meta, callback)
             if ckpt is not None:
@@ -235,7 +241,4 @@ def resolve(config: str | Path | None, flags: Mapping[str, Any], overrides: list
         if isinstance(base.get(key), str):
             base[key] = {"name": base[key]}
     set_flags = [f"{k}={json.dumps(v)}" for k, v in flags.items() if v is not None]
-    merged = apply_overrides(apply_overrides(base, set_flags), overrides)
-    if math.isnan(float(merged.get("seed", 0) or 0)):
-        raise ConfigError("seed must be a number")
-    return validate(merged)
+    return validate(apply_overrides(apply_overrides(base, set_flags), overrides))

@@ -33,6 +33,10 @@ from hepgraph.sources.base import Source
 OPEN_SECTIONS: frozenset[str] = frozenset({"topologies"})
 
 
+#: The most events one simulated dataset may hold (the plan is a list of blocks in memory).
+MAX_EVENTS = 10**9
+
+
 @dataclass(frozen=True)
 class BlockTask:
     """One shard task: ``count`` events starting at global index ``start``.
@@ -181,6 +185,9 @@ class SimulatedSource(Source):
         n = int(self.cfg["events"] if max_events is None else max_events)
         if n <= 0:
             raise ConfigError(f"the number of events must be > 0, got `{n}`")
+        if n > MAX_EVENTS:
+            raise ConfigError(f"`{n}` events is more than one simulated dataset holds ({MAX_EVENTS:,}); "
+                              "build several datasets with different seeds")
         bs = int(self.cfg["block_size"])
         return [
             BlockTask(i, s, min(bs, n - s)) for i, s in enumerate(range(0, n, bs))
