@@ -140,10 +140,36 @@ def single_threaded_libraries() -> None:
     threadpool_limits(1)
 
 
-def _init_worker(queue: Any) -> None:
+def _init_worker(queue: Any, owner: int) -> None:
     global _QUEUE
     _QUEUE = queue
     single_threaded_libraries()
+    watch_owner(owner)
+
+
+def watch_owner(owner: int, every_s: float = 0.5) -> None:
+    """End this worker process (and the fork server above it) soon after process ``owner``
+    is gone: a SIGKILLed build must not leave workers computing for nobody.
+
+    Pool workers are children of the fork server, not of the build, so the parent-death
+    signal of Linux cannot be used; a daemon thread polls the owner instead.
+    """
+    import signal
+    import threading
+    import time
+
+    def watch() -> None:
+        while _pid_alive(owner):
+            time.sleep(every_s)
+        parent = os.getppid()
+        if parent not in (1, owner):  # the fork server, orphaned with us
+            try:
+                os.kill(parent, signal.SIGTERM)
+            except OSError:
+                pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="hepgraph-owner-watch", daemon=True).start()
 
 
 def _run_task(source: Source, task: Any, path: str, rg_events: int, rg_hits: int) -> ShardSummary:
@@ -171,7 +197,7 @@ def _run_parallel(source: Source, tasks: Sequence[Any], tmp: Path, workers: int,
     q = ctx.Queue()
     results: list[ShardSummary | None] = [None] * len(tasks)
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(q,)) as pool:
+                             initargs=(q, os.getpid())) as pool:
         futs = {pool.submit(_run_task, source, t, str(tmp / shard_name(i)), *rg): i
                 for i, t in enumerate(tasks)}
         pending = set(futs)
