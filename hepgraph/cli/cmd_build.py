@@ -92,97 +92,98 @@ def summary_table(out: Path, manifest: dict[str, Any], seconds: float) -> Any:
 
 def register(app: typer.Typer) -> None:
     """Add ``build-dataset``."""
+    app.command("build-dataset")(build_dataset)
 
-    @app.command("build-dataset")
-    @handle_errors
-    def build_dataset_cmd(
-        source: Annotated[
-            str, typer.Option("--source", help="Event source: " + ", ".join(_source_names()) + ".")
-        ],
-        out: Annotated[Path, typer.Option("--out", help="Dataset directory to create.")],
-        input_: Annotated[
-            Optional[list[str]],
-            typer.Option("--input", "-i", help="Input file, directory or glob (repeatable)."),
-        ] = None,
-        paths: Annotated[
-            Optional[list[str]],
-            typer.Argument(help="More input paths (e.g. from a shell glob).", show_default=False),
-        ] = None,
-        mapping: Annotated[
-            Optional[str],
-            typer.Option(
-                "--mapping", help="YAML mapping file (root, csv), or the name of a shipped mapping (hepgraph/configs/sources/)."
-            ),
-        ] = None,
-        events: Annotated[
-            Optional[int], typer.Option("--events", help="At most this many events (>= 1).")
-        ] = None,
-        seed: SeedOption = 0,
-        workers: WorkersOption = 0,
-        overwrite: OverwriteOption = False,
-        drop_empty: Annotated[
-            bool, typer.Option("--drop-empty", help="Leave out events without hits (counted in the summary).")
-        ] = False,
-        set_: SetOption = None,
-        dask: Annotated[
-            Optional[str],
-            typer.Option(
-                "--dask",
-                help="Run the shard tasks on Dask: `local[:N]` (N worker processes, default 2) "
-                "or a scheduler address such as tcp://host:8786 (needs a shared filesystem; "
-                "see docs/dask.md).",
-            ),
-        ] = None,
-    ) -> None:
-        """Build a dataset (Parquet shards + manifest) from a source.
 
-        Units: lengths mm, times ns, momenta GeV, deposited energy MeV.
-        """
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
+@handle_errors
+def build_dataset(
+    source: Annotated[
+        str, typer.Option("--source", help="Event source: " + ", ".join(_source_names()) + ".")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Dataset directory to create.")],
+    input_: Annotated[
+        Optional[list[str]],
+        typer.Option("--input", "-i", help="Input file, directory or glob (repeatable)."),
+    ] = None,
+    paths: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="More input paths (e.g. from a shell glob).", show_default=False),
+    ] = None,
+    mapping: Annotated[
+        Optional[str],
+        typer.Option(
+            "--mapping", help="YAML mapping file (root, csv), or the name of a shipped mapping (hepgraph/configs/sources/)."
+        ),
+    ] = None,
+    events: Annotated[
+        Optional[int], typer.Option("--events", help="At most this many events (>= 1).")
+    ] = None,
+    seed: SeedOption = 0,
+    workers: WorkersOption = 0,
+    overwrite: OverwriteOption = False,
+    drop_empty: Annotated[
+        bool, typer.Option("--drop-empty", help="Leave out events without hits (counted in the summary).")
+    ] = False,
+    set_: SetOption = None,
+    dask: Annotated[
+        Optional[str],
+        typer.Option(
+            "--dask",
+            help="Run the shard tasks on Dask: `local[:N]` (N worker processes, default 2) "
+            "or a scheduler address such as tcp://host:8786 (needs a shared filesystem; "
+            "see docs/dask.md).",
+        ),
+    ] = None,
+) -> None:
+    """Build a dataset (Parquet shards + manifest) from a source.
 
-        from hepgraph.config import apply_overrides
-        from hepgraph.registry import SOURCES
-        from hepgraph.store.manifest import read_manifest
-        from hepgraph.store.writer import build_dataset
+    Units: lengths mm, times ns, momenta GeV, deposited energy MeV.
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-        _source_names()
-        factory = SOURCES.get(source)
-        params = apply_overrides({}, set_)
-        inputs = [*(input_ or []), *(paths or [])] or None
-        src = factory(inputs=inputs, mapping=resolve_mapping(mapping), seed=seed, params=params)
-        console = Console(stderr=True)
-        t0 = time.perf_counter()
-        state: dict[str, Any] = {}
+    from hepgraph.config import apply_overrides
+    from hepgraph.registry import SOURCES
+    from hepgraph.store.manifest import read_manifest
+    from hepgraph.store.writer import build_dataset
 
-        def progress(n_ev: int, n_hits: int) -> None:
-            if "bar" not in state:  # started lazily: errors found while planning print alone
-                bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-                               MofNCompleteColumn(), _rate_column(), TimeElapsedColumn(),
-                               console=console, transient=True)
-                bar.start()
-                state["bar"] = bar
-                state["task"] = bar.add_task(f"{source} -> {out}", total=events, hits=0)
-            bar, task = state["bar"], state["task"]
-            bar.update(task, advance=n_ev, hits=bar.tasks[0].fields.get("hits", 0) + n_hits)
+    _source_names()
+    factory = SOURCES.get(source)
+    params = apply_overrides({}, set_)
+    inputs = [*(input_ or []), *(paths or [])] or None
+    src = factory(inputs=inputs, mapping=resolve_mapping(mapping), seed=seed, params=params)
+    console = Console(stderr=True)
+    t0 = time.perf_counter()
+    state: dict[str, Any] = {}
 
-        try:
-            with dask_session(dask, console) as client:
-                path = build_dataset(src, out, max_events=events, seed=seed, workers=workers,
-                                     overwrite=overwrite, progress=progress, dask=client,
-                                     drop_empty=drop_empty)
-        finally:
-            if "bar" in state:
-                state["bar"].stop()
-        seconds = time.perf_counter() - t0
-        Console().print(summary_table(path, read_manifest(path), seconds))
+    def progress(n_ev: int, n_hits: int) -> None:
+        if "bar" not in state:  # started lazily: errors found while planning print alone
+            bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                           MofNCompleteColumn(), _rate_column(), TimeElapsedColumn(),
+                           console=console, transient=True)
+            bar.start()
+            state["bar"] = bar
+            state["task"] = bar.add_task(f"{source} -> {out}", total=events, hits=0)
+        bar, task = state["bar"], state["task"]
+        bar.update(task, advance=n_ev, hits=bar.tasks[0].fields.get("hits", 0) + n_hits)
+
+    try:
+        with dask_session(dask, console) as client:
+            path = build_dataset(src, out, max_events=events, seed=seed, workers=workers,
+                                 overwrite=overwrite, progress=progress, dask=client,
+                                 drop_empty=drop_empty)
+    finally:
+        if "bar" in state:
+            state["bar"].stop()
+    seconds = time.perf_counter() - t0
+    Console().print(summary_table(path, read_manifest(path), seconds))
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from hepgraph.cli.options import SetOption, handle_errors
+from hepgraph.cli.progress import CompareProgress
 
 
 def register(app: typer.Typer) -> None:
@@ -46,27 +47,6 @@ def parse_model_sets(items: list[str] | None) -> dict[str, list[str]]:
     return out
 
 
-class _Progress:
-    """Rich progress for the models of a comparison (wraps the training progress bar)."""
-
-    def __init__(self, console: Any) -> None:
-        from hepgraph.cli.progress import RichTrainProgress
-
-        self.console, self.inner = console, RichTrainProgress(console)
-
-    def on_model(self, name: str, index: int, total: int) -> None:
-        self.console.print(f"[bold]model {index + 1}/{total}: {name}[/bold]", highlight=False)
-
-    def on_epoch_start(self, epoch: int, epochs: int, steps: int) -> None:
-        self.inner.on_epoch_start(epoch, epochs, steps)
-
-    def on_step(self, info: Any) -> None:
-        self.inner.on_step(info)
-
-    def on_epoch_end(self, record: Any) -> None:
-        self.inner.on_epoch_end(record)
-
-
 @handle_errors
 def compare(
     data: Annotated[Path, typer.Option("--data", help="Dataset directory (its train/val/test splits are used).")],
@@ -95,9 +75,8 @@ def compare(
     """
     from rich.console import Console
 
-    from hepgraph.errors import ConfigError
-
     from hepgraph.cli.threads import apply_threads
+    from hepgraph.errors import ConfigError
 
     console = Console(stderr=True)
     apply_threads(threads)
@@ -114,7 +93,7 @@ def compare(
     unknown = sorted(set(per) - {n.partition("=")[0] if "=" in n else n for n in names})
     if unknown:
         raise ConfigError(f"--model-set names `{unknown[0]}`, which is not in --models ({', '.join(names)})")
-    prog = _Progress(console)
+    prog = CompareProgress(console)
     with prog.inner:
         result = compare_models(data, names, out, model_overrides=per, progress=prog, task=task,
                                 epochs=epochs, budget_minutes=budget_minutes, seed=seed, device=dev,
@@ -145,7 +124,8 @@ def _scan(data: Path, out: Path, scan_voxel: str | None, scan_resolution: str | 
     import json
 
     from hepgraph import open_dataset
-    from hepgraph.compare.scan import plot_scan, scan_markdown, scan_resolution as run_scan, voxels_from_resolution
+    from hepgraph.compare.scan import plot_scan, scan_markdown, voxels_from_resolution
+    from hepgraph.compare.scan import scan_resolution as run_scan
     from hepgraph.config.load import apply_overrides
     from hepgraph.errors import ConfigError
 

@@ -28,16 +28,15 @@ def demo(
 
     from rich.console import Console
 
-    from hepgraph.cli.cmd_compare import _Progress
+    from hepgraph.cli.progress import CompareProgress
+    from hepgraph.cli.threads import apply_threads
     from hepgraph.compare.demo import FULL, QUICK, run_demo
     from hepgraph.compare.report import fmt
-
-    from hepgraph.cli.threads import apply_threads
 
     console = Console(stderr=True)
     console.print(f"[cyan]>[/cyan] {apply_threads(threads)} CPU thread(s)", highlight=False)
     plan = dataclasses.replace(QUICK if quick else FULL, seed=seed)
-    prog = _Progress(console)
+    prog = CompareProgress(console)
     with prog.inner:
         res = run_demo(out, plan, progress=prog,
                        status=lambda s: console.print(f"[cyan]>[/cyan] {s}", highlight=False))

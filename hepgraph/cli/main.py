@@ -37,15 +37,24 @@ def main(
 
 def _register() -> None:
     """Attach every command module (each imports its heavy dependencies lazily)."""
-    import importlib
-    import pkgutil
+    from hepgraph.cli import (
+        cmd_build,
+        cmd_cluster,
+        cmd_compare,
+        cmd_demo,
+        cmd_evaluate,
+        cmd_export,
+        cmd_info,
+        cmd_models,
+        cmd_predict,
+        cmd_show,
+        cmd_train,
+        cmd_verify,
+    )
 
-    import hepgraph.cli as pkg
-
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if info.name.startswith("cmd_"):
-            mod = importlib.import_module(f"hepgraph.cli.{info.name}")
-            mod.register(app)
+    for mod in (cmd_build, cmd_info, cmd_verify, cmd_show, cmd_models, cmd_train, cmd_evaluate,
+                cmd_predict, cmd_export, cmd_cluster, cmd_compare, cmd_demo):
+        mod.register(app)
 
 
 _register()

@@ -55,3 +55,22 @@ class RichTrainProgress:
 
         self.console.print(f"epoch {record['epoch']}: {summary_line(record)}", highlight=False,
                            soft_wrap=True)
+
+
+class CompareProgress:
+    """Rich progress for the models of a comparison (wraps the training progress bar)."""
+
+    def __init__(self, console: Any) -> None:
+        self.console, self.inner = console, RichTrainProgress(console)
+
+    def on_model(self, name: str, index: int, total: int) -> None:
+        self.console.print(f"[bold]model {index + 1}/{total}: {name}[/bold]", highlight=False)
+
+    def on_epoch_start(self, epoch: int, epochs: int, steps: int) -> None:
+        self.inner.on_epoch_start(epoch, epochs, steps)
+
+    def on_step(self, info: Any) -> None:
+        self.inner.on_step(info)
+
+    def on_epoch_end(self, record: Any) -> None:
+        self.inner.on_epoch_end(record)
