@@ -191,3 +191,63 @@ def test_defaults_follow_the_models_graph(graph, given, expect):
         model.graph = graph
     c = GNNClusterer(model=model, **given)
     assert (c.mode, c.threshold) == expect
+
+
+# --------------------------------------------------------------------------- triplets / directed chain
+def test_edge_pairs_meet_head_to_tail():
+    from hepgraph.cluster.graph import edge_pairs
+
+    e = np.array([[0, 1, 1, 3], [1, 2, 3, 1]])            # 0->1, 1->2, 1->3, 3->1
+    t = edge_pairs(e)
+    assert sorted(map(tuple, t.T.tolist())) == [(0, 1), (0, 2), (3, 1)]   # 1->3->1 is no triplet
+
+
+def test_triplets_follow_two_tracks_through_a_shared_hit():
+    """Tracks 0-1-2-3-4 and 5-6-2-7-8 share hit 2: components merge them, walk cuts one;
+    triplets (scored by their kink) keep both whole, the shared hit going to one of them."""
+    from hepgraph.cluster.graph import connected_tracks, edge_pairs, triplet_tracks, walk_edges
+
+    e = np.array([[0, 1, 2, 3, 5, 6, 2, 7], [1, 2, 3, 4, 6, 2, 7, 8]])
+    n = 9
+    assert len(set(connected_tracks(e, n).tolist())) == 1
+    walk = connected_tracks(e[:, walk_edges(e, np.ones(8), n)], n)
+    assert len(set(walk[[5, 6, 7, 8]].tolist())) > 1 or len(set(walk[[0, 1, 3, 4]].tolist())) > 1
+    t = edge_pairs(e)
+    good = {(1, 2), (0, 1), (2, 3), (4, 5), (5, 6), (6, 7)}   # same-track pairs of edge indices
+    s = np.array([0.9 if (a, b) in good else 0.2 for a, b in t.T.tolist()])
+    lab = triplet_tracks(e, n, t, s)
+    assert lab[0] == lab[1] == lab[3] == lab[4] and lab[5] == lab[6] == lab[7] == lab[8]
+    assert lab[0] != lab[5] and lab[2] in (lab[0], lab[5])
+
+
+def test_triplet_mode_uses_edge_scores_without_a_triplet_head():
+    e = np.array([[0, 1, 2, 3], [1, 2, 3, 4]])
+    lab = GNNClusterer(mode="triplets", threshold=0.5, min_hits=3).cluster(
+        {"x": np.arange(5.0), "y": np.zeros(5), "z": np.zeros(5)}, edge_index=e, scores=np.array([0.9, 0.9, 0.1, 0.9]))
+    assert lab.tolist() == [0, 0, 0, -1, -1]                 # 2-3 dropped; 3-4 is a 2-hit track
+
+
+def test_triplet_mode_takes_the_models_triplets():
+    e = np.array([[0, 1, 1], [1, 2, 3]])
+    trip = np.array([[0, 0], [1, 2]])                         # 0->1->2 and 0->1->3
+    inputs = {"edge_index": e, "scores": np.ones(3), "triplets": trip, "triplet_scores": np.array([0.2, 0.8])}
+    lab = GNNClusterer(mode="triplets", min_hits=3).cluster(
+        {"x": np.arange(4.0), "y": np.zeros(4), "z": np.zeros(4)}, **inputs)
+    assert lab[0] == lab[1] == lab[3] and lab[2] == -1
+
+
+def test_chain_follows_the_given_direction_inwards():
+    """Directed edges (the learned direction of travel) need no outward order: an inward track."""
+    e = np.array([[3, 2, 1, 3], [2, 1, 0, 1]])                # 3->2->1->0, plus a skip 3->1
+    keep = chain_edges(e, np.array([0.9, 0.9, 0.9, 0.95]), None)
+    assert keep.sum() == 2 and keep[2]                        # one out / one in per hit
+    lab = GNNClusterer(mode="chain", direction="edges", min_hits=2).cluster(
+        {"x": np.arange(4.0), "y": np.zeros(4), "z": np.zeros(4)}, edge_index=e, scores=np.array([0.9, 0.9, 0.9, 0.2]))
+    assert len(set(lab.tolist())) == 1
+
+
+def test_bad_direction_and_triplet_threshold():
+    with pytest.raises(ConfigError, match="direction"):
+        GNNClusterer(mode="chain", direction="outward")
+    with pytest.raises(ConfigError, match="triplet_threshold"):
+        GNNClusterer(mode="triplets", triplet_threshold=2.0)
