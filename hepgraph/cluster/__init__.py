@@ -17,3 +17,7 @@ from hepgraph.cluster import condensation, density, graph, hough  # noqa: F401
 from hepgraph.cluster.base import Clusterer, compact_labels, event_arrays, positions
 
 __all__ = ["Clusterer", "compact_labels", "event_arrays", "positions"]
+
+from hepgraph.api import callable_package  # noqa: E402
+
+callable_package(__name__, "cluster")  # hepgraph.cluster(data, method=...) is hepgraph.api.cluster
