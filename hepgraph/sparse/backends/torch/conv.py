@@ -40,10 +40,14 @@ BLOCK_ROWS = 2**16
 # Rows per bmm batch entry that large offsets aim for, and the bounds on their number.
 CHUNK_ROWS = 4096
 MIN_CHUNKS, MAX_CHUNKS = 2, 32
-# Offsets with at most this many multiply-adds (pairs x C_in x C_out) are batched together,
-# when the weight has at most GROUP_MAX_WEIGHT entries (its copy must stay cheap).
-SMALL_MACS = 2**19
-GROUP_MAX_WEIGHT = 96 * 96
+# Offsets with at most this many multiply-adds (pairs x C_in x C_out, ~1-2 ms of GEMM on one
+# core) are batched together, when the weight has at most GROUP_MAX_WEIGHT entries (its copy
+# must stay cheap): a separate GEMM is three more kernel launches, and on a busy machine each
+# parallel launch can wait milliseconds for a descheduled thread (measured in
+# docs/benchmarks.md: grouping every small offset made a sparse-resnet18 step 2.6x faster
+# there than one GEMM per offset).
+SMALL_MACS = 2**25
+GROUP_MAX_WEIGHT = 2**17
 
 
 @dataclass(frozen=True)

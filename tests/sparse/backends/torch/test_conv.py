@@ -245,8 +245,11 @@ def _run_layer(threads, feats, w, kmap):
         torch.set_num_threads(prev)
 
 
+@pytest.mark.parametrize("per_offset", [False, True])
 @pytest.mark.parametrize("cin,cout", [(4, 8), (32, 32), (96, 128)])
-def test_deterministic_across_threads_all_layouts(cin, cout):
+def test_deterministic_across_threads_all_layouts(cin, cout, per_offset, monkeypatch):
+    if per_offset:  # one bmm per offset with a stride-0 weight view
+        monkeypatch.setattr(conv_mod, "SMALL_MACS", -1)
     x = random_tensor(3, 20, [1500, 7, 900], cin)  # sparse enough for small offsets too
     offs = kernel_offsets((3, 3, 3), (1, 1, 1))
     down = torch.unique(torch.div(x.coords, torch.tensor([1, 2, 2, 2]), rounding_mode="floor"),
