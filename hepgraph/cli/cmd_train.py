@@ -35,8 +35,15 @@ def train(
     set_: SetOption = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue the run in this directory.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out.")] = False,
+    logger: Annotated[Optional[str], typer.Option(
+        "--logger", help="Experiment tracking: none, csv (RUN/metrics.csv) or tensorboard (RUN/tensorboard/).")] = None,
+    find_lr: Annotated[bool, typer.Option(
+        "--find-lr", help="LR range test instead of training: OUT/lr_find.png and .csv, and a suggested --lr.")] = False,
+    find_lr_steps: Annotated[int, typer.Option(
+        "--find-lr-steps", min=5, help="Batches of the LR range test (lr from 1e-7 to 1, geometric).")] = 100,
 ) -> None:
-    """Train a model; writes RUN/config.yaml, metrics.jsonl, checkpoints/{last,best}.pt, train.log."""
+    """Train a model; writes RUN/config.yaml, metrics.jsonl, checkpoints/{last,best}.pt, best.json,
+    provenance.json (command, versions, git commit, machine), train.log."""
     from rich.console import Console
 
     from hepgraph.cli.progress import RichTrainProgress
@@ -56,23 +63,37 @@ def train(
         "model.name": model, "data.train": str(data) if data else None, "data.val": str(val) if val else None,
         "task.name": task, "task.targets": [t.strip() for t in targets.split(",")] if targets else None,
         "train.epochs": epochs, "train.batch_size": batch_size, "train.lr": lr, "train.device": device,
-        "train.amp": amp_mode, "data.workers": workers, "seed": seed,
+        "train.amp": amp_mode, "data.workers": workers, "seed": seed, "train.logger": logger,
     }
     if resume is not None:
-        given = [k for k, v in flags.items() if v is not None and k != "train.epochs"]
+        given = [k for k, v in flags.items() if v is not None and k not in ("train.epochs", "train.logger")]
         if given or config is not None or set_:
             raise ConfigError("--resume continues with the run's stored config; only --epochs may "
                               f"change (got {', '.join(given) or '--config/--set'})")
         cfg, run_dir = None, resume
     else:
         cfg, run_dir = resolve(config, flags, set_), out
+    if find_lr:
+        if resume is not None:
+            raise ConfigError("--find-lr tests a new run's config; drop --resume")
+        from hepgraph.train.lr_find import find_lr as run_find_lr
+
+        res = run_find_lr(cfg, run_dir, steps=find_lr_steps, overwrite=overwrite)
+        typer.echo(f"LR range test ({res['steps']} batches): steepest descent at lr {res['steepest_lr']:.2g}, "
+                   f"minimum loss at {res['min_loss_lr']:.2g}; suggested --lr {res['suggested_lr']:.2g} "
+                   f"(plot: {res['plot']})")
+        return
     set_interrupt_hint(f"continue with: hepgraph train --resume {run_dir} (from the last finished epoch)")
     main = int(os.environ.get("RANK", "0")) == 0
     console = Console(stderr=True)
-    kwargs = {"resume": resume is not None, "epochs": epochs, "overwrite": overwrite}
+    kwargs = {"resume": resume is not None, "epochs": epochs, "overwrite": overwrite,
+              "logger": logger if resume is not None else None}
     if main:
         with RichTrainProgress(console) as progress:
             run(cfg, run_dir, callback=progress, **kwargs)
         console.print(f"[green]done[/green]: run written to {run_dir}", highlight=False)
+        from hepgraph.train.trainer import best_summary
+
+        console.print(best_summary(run_dir), highlight=False, markup=False, soft_wrap=True)
     else:
         run(cfg, run_dir, **kwargs)

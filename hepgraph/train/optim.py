@@ -12,6 +12,7 @@ YAML::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,10 @@ def sgd(params: Iterable[nn.Parameter], lr: float, weight_decay: float = 0.0,
                            nesterov=nesterov)
 
 
+#: Scheduler attributes that set the schedule's length (kept when resuming a longer run).
+HORIZON_KEYS = ("T_max", "total_steps", "_schedule_phases")
+
+
 @dataclass
 class Schedule:
     """A scheduler plus when to step it.
@@ -63,8 +68,27 @@ class Schedule:
         return self.scheduler.state_dict()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore the scheduler's state."""
-        self.scheduler.load_state_dict(state)
+        """Restore the scheduler's state, keeping this schedule's length.
+
+        A run resumed with more epochs (or steps per epoch) was built with a longer schedule:
+        its horizon (``T_max``, ``total_steps``) is kept, so the run continues on the longer
+        curve as if it had been planned from the start, instead of staying at the end of the
+        old one (a finished cosine would train on at ``eta_min``).
+        """
+        sched = self.scheduler
+        fresh = {k: getattr(sched, k) for k in HORIZON_KEYS if hasattr(sched, k)}
+        sched.load_state_dict(state)
+        changed = any(state.get(k) != v for k, v in fresh.items())
+        for k, v in fresh.items():
+            setattr(sched, k, v)
+        if changed and isinstance(sched, torch.optim.lr_scheduler.CosineAnnealingLR):
+            # the cosine scheduler updates the lr recursively from the last one: set it in
+            # closed form at the current step of the new schedule
+            t = min(sched.last_epoch, sched.T_max)
+            lrs = [sched.eta_min + (base - sched.eta_min) * (1 + math.cos(math.pi * t / sched.T_max)) / 2
+                   for base in sched.base_lrs]
+            for group, lr in zip(sched.optimizer.param_groups, lrs):
+                group["lr"] = lr
 
 
 @SCHEDULERS.register("plateau")

@@ -28,6 +28,7 @@ from hepgraph.runs.layout import (clear_run_dir, is_empty_dir, is_run_dir, pick_
                                   write_text_atomic)
 from hepgraph.train.distributed import DistInfo, ShardedSampler, init_distributed, shutdown
 from hepgraph.train.loggers import CallbackList, make_logger
+from hepgraph.train.loggers import CallbackList, make_logger
 from hepgraph.train.optim import OPTIMIZER_INJECTED, SCHEDULER_INJECTED, Schedule
 from hepgraph.train.trainer import Callback, Trainer, epoch_seed, seed_everything
 
@@ -153,7 +154,7 @@ def _write_run_dir(out: Path, cfg: RunConfig, resumed: bool) -> logging.Handler:
 
 
 def run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, epochs: int | None = None,
-        overwrite: bool = False, callback: Callback | None = None) -> Path:
+        overwrite: bool = False, callback: Callback | None = None, logger: str | None = None) -> Path:
     """Train and write the run directory.
 
     Args:
@@ -164,6 +165,7 @@ def run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, epochs:
         epochs: with ``resume``, a new total number of epochs (None = as stored).
         overwrite: replace a non-empty ``out`` (the old run is removed whole, never mixed).
         callback: progress hooks (rank 0).
+        logger: with ``resume``, another ``train.logger`` (None = as stored).
 
     Returns:
         The run directory.
@@ -173,6 +175,8 @@ def run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, epochs:
     """
     out = Path(out)
     cfg, ckpt = _start(cfg, out, resume, epochs, overwrite)
+    if resume and logger is not None:
+        cfg = cfg.replace(train=dataclasses.replace(cfg.train, logger=logger))  # make_logger checks it
     info = init_distributed("cuda" if cfg.train.device != "cpu" and torch.cuda.is_available() else "cpu")
     device = pick_device(cfg.train.device, info.local_rank)
     handler = None
@@ -190,6 +194,8 @@ def run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, epochs:
                     clear_run_dir(out)
                 stack.enter_context(run_dir_lock(out))
                 handler = _write_run_dir(out, s.cfg, ckpt is not None)
+            if logger is not None:
+                callback = CallbackList([callback, logger])
             if logger is not None:
                 callback = CallbackList([callback, logger])
             trainer = Trainer(s.model, s.task, opt, sched, s.cfg, device, info,
@@ -226,6 +232,33 @@ def _truncate_metrics(path: Path, epochs_done: int) -> None:
     write_text_atomic(path, "".join(ln + "\n" for ln in keep))
 
 
+def _swap_model(base: dict[str, Any], name: str) -> None:
+    """``--model NAME`` over a config whose model block names another model: the block's
+    settings belonged to that model, so only ``extent`` (a detector property, when NAME
+    takes it) is kept; ``--set model.key=value`` still applies afterwards."""
+    block = base.get("model")
+    if not isinstance(block, dict) or block.get("name") in (None, name):
+        return
+    kept: dict[str, Any] = {}
+    if "extent" in block:
+        import inspect
+
+        import hepgraph.models  # noqa: F401  (fills MODELS)
+        from hepgraph.errors import HepgraphError
+        from hepgraph.models.factory import model_info
+
+        try:
+            cls = model_info(name).get("cls")
+        except HepgraphError:  # an unknown name is reported by validation, with the valid names
+            cls = None
+        if cls is not None and "extent" in inspect.signature(cls).parameters:
+            kept["extent"] = block["extent"]
+    dropped = sorted(k for k in block if k not in ("name", *kept))
+    log.info("--model %s replaces the config's model %s%s", name, block.get("name"),
+             f" and its settings ({', '.join(dropped)})" if dropped else "")
+    base["model"] = {"name": name, **kept}
+
+
 def resolve(config: str | Path | None, flags: Mapping[str, Any], overrides: list[str] | None) -> RunConfig:
     """YAML (``--config``: a path or a shipped experiment name) + CLI flags + ``--set``
     overrides -> validated :class:`RunConfig`.
@@ -240,5 +273,7 @@ def resolve(config: str | Path | None, flags: Mapping[str, Any], overrides: list
     for key in ("model", "task"):
         if isinstance(base.get(key), str):
             base[key] = {"name": base[key]}
+    if flags.get("model.name"):
+        _swap_model(base, str(flags["model.name"]))
     set_flags = [f"{k}={json.dumps(v)}" for k, v in flags.items() if v is not None]
     return validate(apply_overrides(apply_overrides(base, set_flags), overrides))

@@ -26,6 +26,7 @@ from hepgraph.errors import ConfigError, DataError
 from hepgraph.events.hitbatch import HitBatch
 from hepgraph.tasks.base import Task, concat_arrays
 from hepgraph.runs.checkpoint import rng_state, save_checkpoint, set_rng_state
+from hepgraph.runs.layout import write_text_atomic
 from hepgraph.runs.config import RunConfig
 from hepgraph.train.distributed import DistInfo, all_reduce_sum, broadcast_flag, gather_arrays
 from hepgraph.train.optim import Schedule
@@ -39,7 +40,13 @@ SYNC_EVERY = 10
 
 
 class Callback(Protocol):
-    """Progress hooks (the CLI's rich display implements them; all optional)."""
+    """Progress and logging hooks (the CLI's rich display, :mod:`hepgraph.train.loggers`).
+
+    ``on_step`` gets ``epoch``, ``step`` (in the epoch), ``global_step``, ``steps``, ``loss``,
+    ``lr`` and ``events_per_s``; ``on_epoch_end`` the epoch record (as in ``metrics.jsonl``).
+    A callback may also define ``on_train_end(records)``, called once when :meth:`Trainer.fit`
+    returns.
+    """
 
     def on_epoch_start(self, epoch: int, epochs: int, steps: int) -> None: ...
     def on_step(self, info: Mapping[str, Any]) -> None: ...
@@ -113,6 +120,7 @@ class Trainer:
                 find_unused_parameters=self.tc.find_unused_parameters)
         self.epoch, self.step, self.stale = 0, 0, 0
         self.best: float | None = None
+        self.headline_key = ""
         name, mode = task.headline
         self.headline, self.mode = name, mode
 
@@ -166,8 +174,8 @@ class Trainer:
                         f"loss is {lv} at epoch {self.epoch + 1} by step {i + 1}; lower --lr, "
                         "set train.grad_clip or check the input features")
             now = time.perf_counter()
-            info = {"epoch": self.epoch + 1, "step": i + 1, "steps": steps, "loss": lv, "lr": self.lr(),
-                    "events_per_s": tot_ev / max(now - t0, 1e-9)}
+            info = {"epoch": self.epoch + 1, "step": i + 1, "global_step": self.step, "steps": steps,
+                    "loss": lv, "lr": self.lr(), "events_per_s": tot_ev / max(now - t0, 1e-9)}
             if self.callback is not None:
                 self.callback.on_step(info)
             if self.tc.log_every and (i + 1) % self.tc.log_every == 0:
@@ -241,7 +249,8 @@ class Trainer:
                 rec["val_loss"] = vloss
                 rec.update(scalars(vmetrics, "val_"))
             key = ("val_" if val_loader is not None else "train_") + self.headline
-            value = float(rec.get(key, rec.get("val_loss", rec["train_loss"])))
+            self.headline_key = key if key in rec else ("val_loss" if "val_loss" in rec else "train_loss")
+            value = float(rec[self.headline_key])
             if self.schedule is not None and self.schedule.interval == "epoch":
                 if self.schedule.on_metric:
                     self.schedule.scheduler.step(rec.get("val_loss", rec["train_loss"]))
@@ -264,10 +273,22 @@ class Trainer:
             if broadcast_flag(stop, self.info, self.device):
                 log.info("early stopping: no improvement of %s for %d epochs", key, self.stale)
                 break
+        end = getattr(self.callback, "on_train_end", None)
+        if end is not None:
+            end(records)
         return records
 
+    def weights(self, record: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """What ``best.pt`` holds: model and task weights, config, features, the epoch and its
+        metrics; no optimizer, scheduler or RNG state (resume uses ``last.pt``), so it is about
+        the size of the model's parameters."""
+        return {"model": self.model.state_dict(), "task": self.task.state_dict(), "epoch": self.epoch,
+                "step": self.step, "best": self.best, "metrics": json.dumps(dict(record or {})),
+                **self.meta}
+
     def state_dict(self) -> dict[str, Any]:
-        """Checkpoint contents (weights_only-safe)."""
+        """Checkpoint contents of ``last.pt`` (weights_only-safe): weights plus optimizer,
+        scheduler, scaler and RNG states, for an exact resume."""
         return {
             "model": self.model.state_dict(), "task": self.task.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -294,10 +315,12 @@ class Trainer:
             return
         with open(self.run_dir / "metrics.jsonl", "a") as fh:
             fh.write(json.dumps(rec) + "\n")
-        state = self.state_dict()
-        save_checkpoint(self.run_dir / "checkpoints" / "last.pt", state)
+        save_checkpoint(self.run_dir / "checkpoints" / "last.pt", self.state_dict())
         if improved:
-            save_checkpoint(self.run_dir / "checkpoints" / "best.pt", state)
+            best = save_checkpoint(self.run_dir / "checkpoints" / "best.pt", self.weights(rec))
+            summary = {"epoch": rec["epoch"], "metric": self.headline_key, "value": self.best,
+                       "checkpoint": str(best), "bytes": best.stat().st_size, "record": dict(rec)}
+            write_text_atomic(self.run_dir / "best.json", json.dumps(summary, indent=1, default=str) + "\n")
 
 
 def summary_line(rec: Mapping[str, Any]) -> str:
@@ -308,3 +331,22 @@ def summary_line(rec: Mapping[str, Any]) -> str:
     parts = [f"{k} {rec[k]:.4g}" for k in keys if k in rec and rec[k] is not None]
     parts += [f"lr {rec['lr']:.3g}", f"{rec.get('events_per_s', 0):.1f} ev/s"]
     return " | ".join(parts)
+
+
+def best_summary(run_dir: str | Path) -> str:
+    """One line on the best epoch: where its checkpoint is, its size and its metrics.
+
+    Reads ``RUN/best.json`` (written with ``best.pt``); a run without it gives a short note.
+    """
+    path = Path(run_dir) / "best.json"
+    if not path.is_file():
+        return f"no best checkpoint recorded in {run_dir}"
+    best = json.loads(path.read_text())
+    rec = best.get("record", {})
+    shown = [k for k in ("train_loss", "val_loss") if rec.get(k) is not None]
+    shown += [k for k in rec if k.startswith("val_") and k not in shown and isinstance(rec[k], (int, float))][:4]
+    metrics = ", ".join(f"{k} {rec[k]:.4g}" for k in shown)
+    size = best.get("bytes", 0) / 2**20
+    return (f"best epoch {best.get('epoch')} by {best.get('metric')} = {best.get('value'):.4g}: "
+            f"{best.get('checkpoint')} ({size:.1f} MiB, weights only; last.pt also holds the optimizer "
+            f"state for --resume); {metrics}")

@@ -26,3 +26,21 @@ def test_models_json_lists_every_model_with_counts():
 def test_models_table_and_unmatched_pattern():
     res = CliRunner().invoke(app, ["models", "gat*"])
     assert res.exit_code == 0 and "gatv2" in res.output and "edge" in res.output
+
+
+def test_models_name_prints_a_summary():
+    import json
+
+    from typer.testing import CliRunner
+
+    from hepgraph.cli.main import app
+
+    r = CliRunner().invoke(app, ["models", "mlp", "--hits", "50", "--level", "hit", "--json"])
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.output)
+    assert s["input"] == {"events": 2, "hits": 100, "in_channels": 1} and s["output_shape"] == [100, 2]
+    assert s["parameters"] > 0 and s["layers"][0]["name"]
+    r = CliRunner().invoke(app, ["models", "mlp", "--hits", "50"])
+    assert r.exit_code == 0 and "output shape" in r.output and "activations:" in r.output
+    r = CliRunner().invoke(app, ["models", "mlp", "--level", "edge"])
+    assert r.exit_code == 2 and "event, hit" in r.output

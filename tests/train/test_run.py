@@ -168,3 +168,16 @@ def test_sparse_model_trains_under_bf16_autocast(toy_data, tmp_path):
 
     assert yaml.safe_load((run / "config.yaml").read_text())["train"]["amp"] == "bf16"
     assert _records(run)[0]["train_loss"] > 0
+
+
+def test_model_flag_swaps_the_config_model_block(tmp_path):
+    from hepgraph.train import resolve
+
+    cfgf = tmp_path / "exp.yaml"
+    cfgf.write_text("model: {name: sparse-resnet18, base_channels: 8, voxel_size: 5.0, "
+                    "extent: [[-1, 1], [-1, 1], [-1, 1]]}\ntask: classification\n")
+    cfg = resolve(str(cfgf), {"model.name": "gravnet"}, ["model.k=4"])
+    assert cfg.model.name == "gravnet"
+    assert cfg.model.kwargs == {"extent": [[-1, 1], [-1, 1], [-1, 1]], "k": 4}  # sparse keys dropped
+    cfg = resolve(str(cfgf), {"model.name": "sparse-resnet18"}, None)  # same model: block kept
+    assert cfg.model.kwargs["base_channels"] == 8

@@ -87,3 +87,28 @@ def test_schedulers_shape():
 def test_epoch_seed_distinct():
     assert len({epoch_seed(0, e) for e in range(100)}) == 100
     assert epoch_seed(1, 0) != epoch_seed(0, 0)
+
+
+def test_best_checkpoint_is_weights_only_and_loads(toy_data, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from hepgraph.cli.main import app
+    from hepgraph.runs.load import load_run
+
+    from .conftest import TOY_MODEL
+
+    run = tmp_path / "run"
+    res = CliRunner().invoke(app, ["train", "--model", TOY_MODEL, "--data", str(toy_data), "--out", str(run),
+                                   "--task", "classification", "--device", "cpu", "--epochs", "1",
+                                   "--set", "train.max_steps_per_epoch=2"])
+    assert res.exit_code == 0, res.output
+    best = torch.load(run / "checkpoints" / "best.pt", weights_only=True)
+    last = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    assert not {"optimizer", "scheduler", "rng", "scaler"} & set(best)
+    assert {"optimizer", "rng"} <= set(last)
+    assert json.loads(best["metrics"])["epoch"] == 1
+    assert (run / "checkpoints" / "best.pt").stat().st_size < (run / "checkpoints" / "last.pt").stat().st_size
+    loaded = load_run(run)  # evaluate/predict/export load best.pt alone
+    assert loaded.path.name == "best.pt"
