@@ -28,7 +28,6 @@ from hepgraph.runs.layout import (clear_run_dir, is_empty_dir, is_run_dir, pick_
                                   write_text_atomic)
 from hepgraph.train.distributed import DistInfo, ShardedSampler, init_distributed, shutdown
 from hepgraph.train.loggers import CallbackList, make_logger
-from hepgraph.train.loggers import CallbackList, make_logger
 from hepgraph.train.optim import OPTIMIZER_INJECTED, SCHEDULER_INJECTED, Schedule
 from hepgraph.train.trainer import Callback, Trainer, epoch_seed, seed_everything
 
@@ -194,8 +193,6 @@ def run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, epochs:
                     clear_run_dir(out)
                 stack.enter_context(run_dir_lock(out))
                 handler = _write_run_dir(out, s.cfg, ckpt is not None)
-            if logger is not None:
-                callback = CallbackList([callback, logger])
             if logger is not None:
                 callback = CallbackList([callback, logger])
             trainer = Trainer(s.model, s.task, opt, sched, s.cfg, device, info,
