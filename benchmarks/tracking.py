@@ -2,12 +2,12 @@
 
 1. sim-drift-chamber, 10 tracks per event, ~10% noise hits (noise_rate 0.0065): every
    classic method (dbscan, hdbscan, hough) and, with --gnn-run / --oc-run, the learned ones.
-2. The shared TrackML event (ingested with the store's ``trackml`` source): TrackML score.
+2. A TrackML event directory given with --trackml (ingested with the store's ``trackml`` source): TrackML score.
 3. Time per event on ~1k-hit drift-chamber events (22 tracks + noise), all methods side by side.
 
 Usage:
     PYTHONPATH=. python benchmarks/tracking.py --work /tmp/hg-bench [--events 100]
-        [--gnn-run RUN] [--oc-run RUN] [--trackml /work/shared/data/trackml-event1]
+        [--gnn-run RUN] [--oc-run RUN] [--trackml DIR]
 Prints a markdown section for docs/benchmarks.md.
 """
 
@@ -122,7 +122,7 @@ def main() -> None:
     ap.add_argument("--gnn-threshold", type=float, default=0.5, help="components; chosen on a val set")
     ap.add_argument("--chain-threshold", type=float, default=0.1, help="mode=chain; chosen on a val set")
     ap.add_argument("--oc-run", type=Path)
-    ap.add_argument("--trackml", type=Path, default=Path("/work/shared/data/trackml-event1"))
+    ap.add_argument("--trackml", type=Path, default=None, help="a TrackML event directory (optional)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     import torch
@@ -154,7 +154,7 @@ def main() -> None:
     if args.gnn_run:
         print("\n" + edge_report(dc, args.gnn_run))
 
-    if (args.trackml / "event000000001-hits.csv.gz").is_file():
+    if args.trackml is not None and (args.trackml / "event000000001-hits.csv.gz").is_file():
         src = SOURCES.get("trackml")(inputs=[str(args.trackml)], mapping=None, seed=0, params={})
         tml = args.work / "trackml"
         if not (tml / "_manifest.json").is_file():

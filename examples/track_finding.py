@@ -6,8 +6,8 @@ clusterer (outward ``chain`` track building, threshold 0.1, ``gnn``; or connecte
 of the edges above 0.5, ``gnn-components``; both keep tracks of >= 6 hits) is compared with
 ``dbscan`` and ``hough`` on the test split (efficiency, fake rate, TrackML score). The graph
 and clusterer settings are the demo's (``hepgraph.compare.demo``), chosen in
-docs/benchmarks.md ("Track finding"). TrackML (``/work/shared/data/trackml-event1`` or
-``--trackml DIR``): the classic clusterers on the sample event (one event: no GNN training).
+docs/benchmarks.md ("Track finding"). TrackML (``$HEPGRAPH_TRACKML``, a directory
+with TrackML CSV files): the classic clusterers on the sample event (one event: no GNN training).
 
     python examples/track_finding.py --scale small
     python examples/track_finding.py --scale full
@@ -24,7 +24,7 @@ from _common import parse_args, save, simulate
 
 from hepgraph.compare.demo import GNN_CLUSTERER, LAYER_GRAPH
 
-TRACKML = Path(os.environ.get("HEPGRAPH_TRACKML", "/work/shared/data/trackml-event1"))
+TRACKML = Path(os.environ.get("HEPGRAPH_TRACKML", "no-trackml-sample"))
 
 _GNN = [*LAYER_GRAPH, "model.hidden_channels=32", "model.num_iterations=3", "train.lr=3e-3",
         "train.scheduler=cosine"]

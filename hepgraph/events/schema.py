@@ -1,4 +1,4 @@
-"""The event schema: column names, dtypes, units and kinds (the DESIGN.md contract).
+"""The event schema: column names, dtypes, units and kinds (the contract of docs/architecture.md).
 
 An event has three kinds of columns:
 

@@ -1,5 +1,5 @@
 """Operator sets: the same ResNet / U-Net definitions built from dense 2D, dense 3D or
-sparse 3D operators ("one architecture, several operators", DESIGN.md).
+sparse 3D operators ("one architecture, several operators", docs/architecture.md).
 
 An operator set makes modules and combines tensors:
 

@@ -82,7 +82,7 @@ def now_utc() -> str:
 
 
 def write_manifest(directory: str | Path, manifest: dict[str, Any]) -> Path:
-    """Write ``manifest.json`` (atomically within ``directory``)."""
+    """Write ``_manifest.json`` (atomically within ``directory``)."""
     path = Path(directory) / MANIFEST_NAME
     tmp = path.with_name(f".{MANIFEST_NAME}.{os.getpid()}")
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
@@ -100,7 +100,7 @@ def find_manifest(directory: str | Path) -> Path | None:
 
 
 def read_manifest(directory: str | Path) -> dict[str, Any]:
-    """Read and sanity-check ``manifest.json`` of a dataset directory.
+    """Read and sanity-check ``_manifest.json`` of a dataset directory.
 
     Raises:
         DataError: the directory or its manifest is missing, unreadable or incomplete.
