@@ -45,3 +45,32 @@ def test_arc_length_limits():
 def test_bad_config():
     with pytest.raises(ConfigError, match="pt_min"):
         HoughClusterer(pt_min=0.0)
+
+
+def _forward_event():
+    """Straight tracks from vertices spread along the beam, on planes z = 100..600 mm; tracks
+    0 and 1 share their azimuth (only z0 / theta tell them apart)."""
+    planes = np.arange(100.0, 601.0, 50.0)
+    tracks = [(0.3, 0.05, -80.0), (0.3, 0.03, 60.0), (2.0, 0.04, 0.0), (-1.5, 0.06, 30.0), (-2.9, 0.02, -40.0)]
+    x, y, z, t = [], [], [], []
+    for i, (phi, tan_t, zv) in enumerate(tracks):
+        r = (planes - zv) * tan_t
+        x += list(r * np.cos(phi))
+        y += list(r * np.sin(phi))
+        z += list(planes)
+        t += [i] * planes.size
+    return {"x": np.array(x), "y": np.array(y), "z": np.array(z), "track_id": np.array(t)}
+
+
+def test_straight_lines_from_a_luminous_region():
+    ev = _forward_event()
+    lab = HoughClusterer(field_T=0.0, n_phi=512, z0_max=120.0, n_z0=49, theta_tol=0.002).cluster(ev)
+    assert same_partition(lab, ev["track_id"])
+    # without the luminous region the origin split cannot separate tracks 0 and 1
+    lab0 = HoughClusterer(field_T=0.0, n_phi=512, cot_tol=2.0).cluster(ev)
+    assert not same_partition(lab0, ev["track_id"])
+
+
+def test_bad_theta_tol():
+    with pytest.raises(ConfigError, match="theta_tol"):
+        HoughClusterer(theta_tol=0.0)

@@ -1,0 +1,91 @@
+"""Settings search on validation events, the settings file, and a run's calibration."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+import hepgraph.cluster  # noqa: F401
+from hepgraph.cluster.tune import default_space, objective, read_settings, search, write_settings
+from hepgraph.errors import ConfigError, OutputExistsError
+from hepgraph.registry import CLUSTERERS
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _tracks import straight_event  # noqa: E402
+
+
+def test_search_finds_the_eps_that_separates_the_tracks():
+    events = [straight_event(), straight_event(n_tracks=4)]
+    best, m, table = search(events, lambda o: CLUSTERERS.build({"name": "dbscan", "min_samples": 2, **o}),
+                            {"eps": [1.0, 150.0, 5000.0]})
+    assert best == {"eps": 150.0} and m["efficiency"] == 1.0 and m["fake_rate"] == 0.0
+    assert len(table) == 3 and table[0]["metrics"]["efficiency"] == 0.0     # eps 1 mm: nothing
+
+
+def test_random_sample_beyond_trials_and_invalid_combinations_skipped():
+    events = [straight_event()]
+    space = {"eps": [-1.0, 100.0, 150.0, 200.0, 300.0], "min_samples": [1, 2, 3, 4]}
+    _, _, table = search(events, lambda o: CLUSTERERS.build({"name": "dbscan", **o}), space, trials=6, seed=1)
+    assert 0 < len(table) <= 6 and all(t["options"]["eps"] > 0 for t in table)
+    with pytest.raises(ConfigError, match="could be built"):
+        search(events, lambda o: CLUSTERERS.build({"name": "dbscan", **o}), {"eps": [-1.0]})
+    with pytest.raises(ConfigError, match="validation events"):
+        search([], lambda o: None, {"eps": [1.0]})
+
+
+def test_objective_prefers_efficiency_minus_fakes_then_score():
+    assert objective({"efficiency": 0.9, "fake_rate": 0.0}) > objective({"efficiency": 0.95, "fake_rate": 0.1})
+    assert objective({"efficiency": float("nan"), "fake_rate": 0.0})[0] == -2.0
+
+
+def test_settings_file_round_trip_and_refusal(tmp_path):
+    p = write_settings(tmp_path / "s.yaml", "hough", {"n_phi": np.int64(512)}, {"efficiency": np.float64(0.9)})
+    assert read_settings(p) == ("hough", {"n_phi": 512})
+    assert yaml.safe_load(p.read_text())["validation"]["efficiency"] == 0.9
+    with pytest.raises(OutputExistsError):
+        write_settings(p, "hough", {}, {})
+    (tmp_path / "bad.yaml").write_text("method: hough\noptions: [1, 2]\n")
+    with pytest.raises(ConfigError, match="options"):
+        read_settings(tmp_path / "bad.yaml")
+
+
+def test_default_spaces_follow_the_field():
+    straight = default_space("hough", {"extra": {"field_T": 0.0, "luminous_region": {"sigma": [0, 0, 40.0]}}})
+    assert straight["field_T"] == [0.0] and 120.0 in straight["z0_max"] and "pt_min" not in straight
+    curved = default_space("dbscan", {"extra": {"field_T": 2.0}})
+    assert curved["space"] == ["helix"] and max(max(c) for c in curved["curvature"]) == pytest.approx(2e-3)
+    assert default_space("dbscan", {"extra": {"field_T": 0.0}})["space"] == ["direction"]
+    with pytest.raises(ConfigError, match="default search space"):
+        default_space("gnn", {})
+
+
+class _Chain(torch.nn.Module):
+    """Edges 0->1->2->3 with scores high, 3->4 low: the calibration must cut 3->4."""
+
+    graph_report = {"edge_efficiency": 1.0}
+
+    def forward(self, batch):
+        n = batch.pos.shape[0]
+        e = torch.stack([torch.arange(n - 1), torch.arange(1, n)])
+        logits = torch.full((n - 1, 1), 4.0)
+        logits[-1] = -0.3
+        return {"out": logits, "edge_index": e}
+
+
+def test_calibration_chooses_on_validation_and_writes_cluster_yaml(tmp_path, monkeypatch):
+    from hepgraph.cluster import calibrate, learned
+
+    monkeypatch.setattr(learned, "load_run", lambda run, device="cpu": (_Chain(), None, "edge-classification"))
+    ev = {"event_id": 0, "x": np.arange(5.0, dtype=np.float32), "y": np.zeros(5, np.float32),
+          "z": np.zeros(5, np.float32), "track_id": np.array([1, 1, 1, 1, -1])}
+    res = calibrate.calibrate_run(tmp_path, [ev, {**ev, "event_id": 1}], max_events=2)
+    assert res["metrics"]["efficiency"] == 1.0 and res["metrics"]["fake_rate"] == 0.0
+    assert res["options"]["threshold"] >= 0.5 - 1e-9 or res["options"]["mode"] != "components"
+    method, opts = read_settings(tmp_path / "cluster.yaml")
+    assert method == "gnn" and opts == res["options"]
+    assert yaml.safe_load((tmp_path / "cluster.yaml").read_text())["graph"] == {"edge_efficiency": 1.0}
