@@ -12,6 +12,10 @@ from hepgraph.cli.options import handle_errors
 DISPLAYS = ("hits", "channels")
 
 
+#: suffixes matplotlib writes and a user may open as an image
+IMAGE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "webp")
+
+
 def register(app: typer.Typer) -> None:
     """Add ``show``."""
 
@@ -37,7 +41,7 @@ def register(app: typer.Typer) -> None:
         display: Annotated[str, typer.Option(
             "--display", help="hits (one point per hit) or channels (one marker per channel position, for "
                               "PMT/optical detectors; area ~ charge).")] = "hits",
-        dpi: Annotated[int, typer.Option("--dpi", min=30, help="Image resolution (dots per inch).")] = 100,
+        dpi: Annotated[int, typer.Option("--dpi", min=30, max=1200, help="Image resolution (dots per inch, 30-1200).")] = 100,
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out image.")] = False,
     ) -> None:
         """Draw one event: 3D view and the x-y, z-x, z-y projections (mm) with the detector outline."""
@@ -48,6 +52,9 @@ def register(app: typer.Typer) -> None:
         if display not in DISPLAYS:
             raise ConfigError(f"--display `{display}` is not one of {', '.join(DISPLAYS)}")
         refuse_existing(out, overwrite, "image")
+        if out.suffix.lower().lstrip(".") not in IMAGE_FORMATS:
+            raise ConfigError(f"--out `{out}`: `{out.suffix or 'no suffix'}` is not an image format; "
+                              f"use one of {', '.join('.' + f for f in IMAGE_FORMATS)}")
         ds = open_dataset(dataset)
         if not 0 <= event < len(ds):
             raise ConfigError(f"--event `{event}` is out of range: the dataset has {len(ds)} events (0..{len(ds) - 1})")

@@ -150,7 +150,13 @@ def build_clusterer(
         raise ConfigError(
             f"--run is only for the learned methods (gnn, condensation); method `{method}` takes none"
         )
-    return CLUSTERERS.build({"name": method, **opts}) if fn else None
+    try:
+        return CLUSTERERS.build({"name": method, **opts}) if fn else None
+    except (TypeError, ValueError) as err:  # a value of the wrong kind, e.g. eps=abc
+        if isinstance(err, ConfigError):
+            raise
+        raise ConfigError(f"method `{method}`: an option has a value of the wrong kind ({err}); "
+                          "options are numbers or names, e.g. eps=25") from None
 
 
 def run_settings(run: Any, method: str) -> dict[str, Any]:

@@ -83,3 +83,18 @@ def test_sigterm_says_how_to_resume(toy_data, tmp_path):
     assert proc.returncode == 143, err
     assert f"terminated; continue with: hepgraph train --resume {run}" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["abc", "nan", "-1"])
+def test_cluster_option_values(toy_data, tmp_path, value):
+    res = runner.invoke(app, ["cluster", "--data", str(toy_data), "--method", "dbscan", "--set", f"eps={value}",
+                              "--out", str(tmp_path / "c.parquet")])
+    one_line_exit2(res, "eps")
+    assert not (tmp_path / "c.parquet").exists()
+
+
+def test_show_needs_an_image_suffix_and_a_sane_dpi(toy_data, tmp_path):
+    one_line_exit2(runner.invoke(app, ["show", str(toy_data), "--out", str(tmp_path / "x.txt")]),
+                   "is not an image format")
+    res = runner.invoke(app, ["show", str(toy_data), "--out", str(tmp_path / "x.png"), "--dpi", "100000"])
+    assert res.exit_code == 2 and "Traceback" not in res.output and not (tmp_path / "x.png").exists()
