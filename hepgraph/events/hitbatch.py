@@ -129,6 +129,26 @@ class HitBatch:
     def __len__(self) -> int:
         return self.batch_size
 
+    def to_pyg(self, edge_index: Tensor | None = None, y: str | None = None) -> Any:
+        """A ``torch_geometric.data.Batch``, one ``Data`` per event, with every column.
+
+        ``to_data_list()``, PyG loaders and layers work on it; ``y`` is ``label`` (else
+        ``semantic``) unless named. See :mod:`hepgraph.events.pyg`.
+
+        >>> g = batch.to_pyg()                                      # doctest: +SKIP
+        >>> GCNConv(g.num_features, 16)(g.x, g.edge_index)          # doctest: +SKIP
+        """
+        from hepgraph.events.pyg import to_pyg
+
+        return to_pyg(self, edge_index, y)
+
+    @classmethod
+    def from_pyg(cls, graph: Any) -> HitBatch:
+        """The HitBatch of a PyG ``Batch`` or ``Data`` (inverse of :meth:`to_pyg`)."""
+        from hepgraph.events.pyg import from_pyg
+
+        return from_pyg(graph)
+
 
 def batch_from_ptr(ptr: Tensor, n: int | Tensor) -> Tensor:
     """(N,) event index of each row from (B+1,) offsets, as one traceable tensor program.
@@ -141,23 +161,28 @@ def batch_from_ptr(ptr: Tensor, n: int | Tensor) -> Tensor:
 
 
 def collate_events(
-    events: Sequence[Mapping[str, Any]], features: FeatureSpec | Sequence[Any] | None = None
+    events: Sequence[Mapping[str, Any]] | Any, features: FeatureSpec | Sequence[Any] | None = None
 ) -> HitBatch:
-    """Concatenate per-event dicts into a :class:`HitBatch` (one copy of the data).
+    """Concatenate events into a :class:`HitBatch` (one copy of the data).
 
     Args:
-        events: per-event dicts (hit/particle columns as 1-D arrays, event columns scalar).
+        events: per-event dicts (hit/particle columns as 1-D arrays, event columns scalar),
+            or an awkward array of event records (hit and particle fields jagged, one list
+            per event, event fields flat), as ``uproot`` or ``ak.from_parquet`` give them.
         features: the feature spec (default: ``charge`` when present, else a column of ones).
 
     Returns:
         The batch; empty events (including trailing ones) keep their place in ``ptr``.
+
+    Raises:
+        DataError: an awkward array without ``x`` or with hit fields of other lengths than ``x``.
     """
     spec = FeatureSpec.parse(features) if features is not None else None
+    if type(events).__module__.split(".")[0] == "awkward":
+        return _build(*_awkward_columns(events), spec)
     b = len(events)
     keys = list(events[0].keys()) if b else []
     counts = np.fromiter((len(ev["x"]) for ev in events), dtype=np.int64, count=b)
-    ptr = np.zeros(b + 1, dtype=np.int64)
-    np.cumsum(counts, out=ptr[1:])
     hit: dict[str, np.ndarray] = {}
     part: dict[str, np.ndarray] = {}
     evt: dict[str, np.ndarray] = {}
@@ -173,6 +198,47 @@ def collate_events(
                 pcounts = np.array([len(a) for a in arrs], dtype=np.int64)
         else:
             evt[k] = np.asarray([ev[k] for ev in events])
+    return _build(hit, evt, part, counts, pcounts, spec)
+
+
+def _awkward_columns(arr: Any) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray],
+                                        dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+    """Flat hit/event/particle columns and per-event counts of an awkward array of events."""
+    import awkward as ak
+
+    fields = list(arr.fields)
+    if "x" not in fields:
+        raise DataError(f"the awkward array has no hit field `x` (fields: {', '.join(fields) or 'none'}); "
+                        "give one record per event with jagged x, y, z")
+    counts = ak.to_numpy(ak.num(arr["x"], axis=1)).astype(np.int64)
+    hit: dict[str, np.ndarray] = {}
+    part: dict[str, np.ndarray] = {}
+    evt: dict[str, np.ndarray] = {}
+    pcounts = None
+    for f in fields:
+        kind, col = kind_of(f), arr[f]
+        if kind in ("hit", "particle"):
+            n = ak.to_numpy(ak.num(col, axis=1)).astype(np.int64)
+            if kind == "hit" and not np.array_equal(n, counts):
+                raise DataError(f"hit field `{f}` has other list lengths than `x` in some events; "
+                                "every hit field needs one value per hit")
+            if kind == "particle":
+                if pcounts is not None and not np.array_equal(n, pcounts):
+                    raise DataError(f"particle field `{f}` has other list lengths than the other "
+                                    "particle fields")
+                pcounts = n
+            (hit if kind == "hit" else part)[f] = ak.to_numpy(ak.flatten(col, axis=1))
+        else:
+            evt[f] = ak.to_numpy(col)
+    return hit, evt, part, counts, pcounts
+
+
+def _build(hit: dict[str, np.ndarray], evt: dict[str, np.ndarray], part: dict[str, np.ndarray],
+           counts: np.ndarray, pcounts: np.ndarray | None, spec: FeatureSpec | None) -> HitBatch:
+    """The HitBatch of flat columns and per-event hit (and particle) counts."""
+    b = len(counts)
+    ptr = np.zeros(b + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
     pos = np.stack([hit.get(c, np.zeros(int(ptr[-1]), np.float32)) for c in POS_COLUMNS], axis=1)
     if spec is None:
         spec = DEFAULT_FEATURES if "charge" in hit else None
@@ -187,7 +253,7 @@ def collate_events(
         feats=t(np.ascontiguousarray(feats)),
         ptr=t(ptr),
         batch_size=b,
-        event_id=t(evt.pop("event_id", np.arange(b)).astype(np.int64)),
+        event_id=t(np.asarray(evt.pop("event_id", np.arange(b))).astype(np.int64)),
         hit={k: t(np.ascontiguousarray(v)) for k, v in hit.items() if k not in POS_COLUMNS},
         event={k: t(np.ascontiguousarray(v)) for k, v in evt.items() if v.dtype != object},
         particle={k: t(np.ascontiguousarray(v)) for k, v in part.items()},

@@ -145,17 +145,13 @@ def to_graph(batch: HitBatch, method: str = "knn", **kwargs: Any) -> Any:
 
     Returns:
         ``torch_geometric.data.Batch`` with ``num_graphs == batch.batch_size`` (empty events
-        kept); edges never cross events.
+        kept), built by :meth:`HitBatch.to_pyg`: labels (``y``), per-hit targets and
+        ``event_id`` included, ``to_data_list()`` works; edges never cross events.
 
     Shapes:
         - **x:** (N, C)  - **pos:** (N, 3)  - **edge_index:** (2, E)  - **batch:** (N,)
     """
-    from torch_geometric.data import Batch
-
-    ei = build_edges(batch, method, **kwargs)
-    g = Batch(x=batch.feats, pos=batch.pos, edge_index=ei, batch=batch.batch, ptr=batch.ptr)
-    g._num_graphs = batch.batch_size
-    return g
+    return batch.to_pyg(edge_index=build_edges(batch, method, **kwargs))
 
 
 class ToGraph:
