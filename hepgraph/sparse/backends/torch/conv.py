@@ -139,22 +139,24 @@ def make_plan(kmap: KernelMap, channels: tuple[int, int], transposed: bool = Fal
 
     Args:
         kmap: the kernel map.
-        channels: (C_in, C_out) of the forward convolution (the plan depends on their
-            product only, so a transposed plan of the same layer shares it).
+        channels: (C_in, C_out) of the forward convolution (the layout depends on their
+            product only, so a transposed plan of the same layer shares it, and so do other
+            layers on the same map whose layout comes out the same).
         transposed: lay out output -> input (for the input gradient / transposed conv).
 
     Returns:
         The plan.
     """
     ab = int(channels[0]) * int(channels[1])
-    key = ("plan", transposed, ab)
+    sizes = list(kmap.sizes)
+    layout = tuple(_layout(sizes, ab, ab))
+    key = ("plan", transposed, layout)  # layers whose layout agrees share the plan
     cached = kmap.cache.get(key)
     if cached is not None:
         return cached
     src, dst = (kmap.out_idx, kmap.in_idx) if transposed else (kmap.in_idx, kmap.out_idx)
     n_dst = kmap.n_in if transposed else kmap.n_out
     dev = src.device
-    sizes = list(kmap.sizes)
     starts = [0]
     for s in sizes:
         starts.append(starts[-1] + s)
@@ -162,7 +164,7 @@ def make_plan(kmap: KernelMap, channels: tuple[int, int], transposed: bool = Fal
     segments = []
     done = [0] * len(sizes)  # pairs of each offset already laid out
     row = 0
-    for kind, offs, rows, q in _layout(sizes, ab, ab):
+    for kind, offs, rows, q in layout:
         lo = row
         if kind == "one":
             j = offs[0]
