@@ -74,6 +74,11 @@ def read_csv(path: str | Path, required: Sequence[str]) -> pa.Table:
         raise DataError(
             f"CSV `{path}` lacks column(s) {', '.join(missing)} (has: {', '.join(table.column_names)})"
         )
+    text = [c for c in required if not (pa.types.is_integer(table.schema.field(c).type)
+                                       or pa.types.is_floating(table.schema.field(c).type))]
+    if text:
+        raise DataError(f"CSV `{path}`: column `{text[0]}` holds text where the TrackML format has "
+                        "numbers; check the file (a header repeated inside it, a damaged line)")
     return table
 
 

@@ -98,3 +98,15 @@ def test_show_needs_an_image_suffix_and_a_sane_dpi(toy_data, tmp_path):
                    "is not an image format")
     res = runner.invoke(app, ["show", str(toy_data), "--out", str(tmp_path / "x.png"), "--dpi", "100000"])
     assert res.exit_code == 2 and "Traceback" not in res.output and not (tmp_path / "x.png").exists()
+
+
+def test_text_in_a_trackml_number_column(tmp_path):
+    from tests.sources.test_trackml import HITS, write_event
+
+    write_event(tmp_path / "ev", 1, gz=False)
+    bad = HITS.replace("1.5,2.5", "abc,2.5")
+    (tmp_path / "ev" / "event000000001-hits.csv").write_text(bad)
+    res = runner.invoke(app, ["build-dataset", "--source", "trackml", "--input", str(tmp_path / "ev"),
+                              "--out", str(tmp_path / "ds")])
+    one_line_exit2(res, "column `x` holds text")
+    assert not (tmp_path / "ds").exists()
