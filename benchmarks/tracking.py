@@ -1,5 +1,15 @@
 """Track-finding benchmark: efficiency, fake rate, TrackML score and time per event.
 
+Issue 18 goals (``--goals-data DS``): on a test dataset of a detector (e.g. sim-forward-planes,
+sim-silicon-barrel), every classical method with its defaults and with settings from
+``--config`` files (``hepgraph cluster --tune``), and the ``tracking-gnn`` run (``--gnn-run``,
+its RUN/cluster.yaml settings), side by side; tracks and particles with >= 3 hits.
+
+    PYTHONPATH=. python benchmarks/tracking.py --goals-data /tmp/fwd_test --gnn-run RUN \
+        --config hough.yaml --config dbscan.yaml [--events 100]
+
+Drift chamber (default):
+
 1. sim-drift-chamber, 10 tracks per event, ~10% noise hits (noise_rate 0.0065): every
    classic method (dbscan, hdbscan, hough) and, with --gnn-run / --oc-run, the learned ones.
 2. A TrackML event directory given with --trackml (ingested with the store's ``trackml`` source): TrackML score.
@@ -113,9 +123,48 @@ def gnn_breakdown(ds, run: Path, threshold: float) -> str:
             f"graph + network + components {ms[1] + ms[2] + ms[3]:.1f} ms")
 
 
+def goals(args: argparse.Namespace) -> None:
+    """The issue-18 table for one test dataset (see the module docstring)."""
+    import yaml
+
+    from hepgraph.cluster.tune import read_settings
+
+    ds = hepgraph.open_dataset(args.goals_data)
+    n = min(len(ds), args.events)
+    evs = [ds[i] for i in range(n)]
+    t = np.concatenate([e["track_id"] for e in evs])
+    nh = np.concatenate([e["particle_nhits"] for e in evs]) if "particle_nhits" in evs[0] else np.zeros(0)
+    src = ds.manifest["source"]["name"]
+    print(f"### {src}: {n} test events, {len(t) / n:.0f} hits/event, {(nh >= 3).sum() / n:.0f} particles "
+          f"with >= 3 hits/event, noise {100 * (t == -1).mean():.1f}%, field "
+          f"{ds.manifest['extra'].get('field_T')} T\n")
+    rows: list[tuple[str, str, dict, Path | None]] = [("hough", "defaults", {}, None), ("dbscan", "defaults", {}, None)]
+    for cfg in args.config or []:
+        method, opts = read_settings(cfg)
+        rows.append((method, f"--tune ({Path(cfg).name})", opts, None))
+    if args.gnn_run:
+        rows.append(("gnn", "tracking-gnn run (RUN/cluster.yaml)", {}, args.gnn_run))
+    print("| method | settings | " + " | ".join(KEYS) + " | ms/event |\n|---|---" + "|---" * (len(KEYS) + 1) + "|")
+    for name, label, opts, run in rows:
+        c = build_clusterer(name, opts, run=run, manifest=ds.manifest)
+        cluster_dataset(evs, c, max_events=1)  # warm-up
+        m = cluster_dataset(evs, c).metrics
+        vals = " | ".join(f"{m[k]:.4f}" for k in KEYS)
+        print(f"| {name} | {label} | {vals} | {1e3 * m['seconds_per_event']:.1f} |", flush=True)
+        if run is not None:
+            print(f"\n{name} clusterer: {c!r}")
+    if args.gnn_run and (args.gnn_run / "cluster.yaml").is_file():
+        doc = yaml.safe_load((args.gnn_run / "cluster.yaml").read_text())
+        g = doc.get("graph", {})
+        print("\ngraph construction of the run (held-out events): "
+              + ", ".join(f"{k} {v:.4g}" for k, v in g.items() if isinstance(v, (int, float))))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--goals-data", type=Path, help="issue-18 table for this test dataset (see docstring)")
+    ap.add_argument("--config", type=Path, action="append", help="tuned settings YAML (repeatable)")
+    ap.add_argument("--work", type=Path)
     ap.add_argument("--events", type=int, default=100)
     ap.add_argument("--seed", type=int, default=101, help="test-set seed (train sets use other seeds)")
     ap.add_argument("--gnn-run", type=Path)
@@ -124,10 +173,15 @@ def main() -> None:
     ap.add_argument("--oc-run", type=Path)
     ap.add_argument("--trackml", type=Path, default=None, help="a TrackML event directory (optional)")
     args = ap.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
     import torch
 
     torch.set_num_threads(1)  # the machine is shared; one thread gives comparable timings
+    if args.goals_data is not None:
+        goals(args)
+        return
+    if args.work is None:
+        ap.error("give --work DIR (drift-chamber tables) or --goals-data DS")
+    args.work.mkdir(parents=True, exist_ok=True)
 
     head = "| method | " + " | ".join(KEYS) + " | ms/event |\n|---" * 1 + "|---" * (len(KEYS) + 1) + "|"
     print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, "
