@@ -92,8 +92,10 @@ def train(
         with RichTrainProgress(console) as progress:
             run(cfg, run_dir, callback=progress, **kwargs)
         console.print(f"[green]done[/green]: run written to {run_dir}", highlight=False)
+        from hepgraph.report.history import history_plot
         from hepgraph.train.trainer import best_summary
 
         console.print(best_summary(run_dir), highlight=False, markup=False, soft_wrap=True)
+        console.print(f"history: {history_plot(run_dir)}", highlight=False, markup=False, soft_wrap=True)
     else:
         run(cfg, run_dir, **kwargs)
