@@ -74,13 +74,19 @@ def styled(fn: F) -> F:
 def save_figure(fig: Any, path: str | Path, dpi: int | None = None) -> Path:
     """Lay out, write (format from the suffix: png, pdf, svg) and close a figure.
 
+    The image is written to a temporary sibling and renamed, so a crash never leaves half
+    an image; callers decide beforehand whether an existing file may be replaced.
+
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
     """
+    from hepgraph.store.atomic import atomic_file
+
     path = Path(path)
     if not fig.get_constrained_layout():
         fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
+    with atomic_file(path, overwrite=True, what="figure") as tmp:
+        fig.savefig(tmp, dpi=dpi)
     pyplot().close(fig)
     return path
 
