@@ -72,7 +72,7 @@ def _accepts(fn: Any, key: str) -> bool:
 
 def model_kwargs(name: str, kwargs: Mapping[str, Any], manifest: Mapping[str, Any] | None) -> dict[str, Any]:
     """The model's keyword arguments as built: its registered defaults under the user's values
-    (checked), plus ``extent`` (mm) from the manifest when the model takes it.
+    (checked), plus ``extent`` (mm, :func:`dataset_extent`) when the model takes it.
 
     Raises:
         UnknownNameError: the model is not registered (lists the valid names).
@@ -82,10 +82,18 @@ def model_kwargs(name: str, kwargs: Mapping[str, Any], manifest: Mapping[str, An
     from hepgraph.models.factory import model_info, variant_kwargs
 
     out = variant_kwargs(name, kwargs)
-    extent = ((manifest or {}).get("extra") or {}).get("extent")
+    extent = dataset_extent(manifest)
     if extent is not None and "extent" not in out and _accepts(model_info(name).get("cls"), "extent"):
         out["extent"] = [[float(a), float(b)] for a, b in extent]
     return out
+
+
+def dataset_extent(manifest: Mapping[str, Any] | None) -> list[list[float]] | None:
+    """The (3, 2) box in mm that images and voxel grids cover: the detector extent the source
+    recorded (``extra.extent``), else the range of the dataset's own hits (``stats.hit_extent``,
+    measured when it was built), else None (the models' 2 m default cube)."""
+    m = manifest or {}
+    return (m.get("extra") or {}).get("extent") or (m.get("stats") or {}).get("hit_extent")
 
 
 def build_model(name: str, kwargs: Mapping[str, Any], *, in_channels: int, task: Task) -> nn.Module:

@@ -47,6 +47,10 @@ class ShardSummary:
     event_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     labels: dict[str, dict[int, int]] = field(default_factory=dict)
     dropped_empty: int = 0
+    #: (3, 2) min/max of the finite hit x, y, z (mm), or None without hits
+    bounds: np.ndarray | None = None
+    #: (M, 3) every k-th finite hit position (M <= POSITION_SAMPLE), for the dataset's extent
+    positions: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
 
     def record(self) -> dict[str, Any]:
         """The manifest's ``shards`` entry."""
@@ -55,6 +59,18 @@ class ShardSummary:
             "particles": self.particles, "row_groups": self.row_groups,
             "bytes": self.bytes, "sha256": self.sha256,
         }
+
+
+#: hit positions a shard keeps as a sample for the dataset's extent (quantiles)
+POSITION_SAMPLE = 20_000
+
+
+def _positions(chunk: pa.Table) -> np.ndarray:
+    """(N, 3) float64 hit positions of a chunk, rows with a non-finite coordinate dropped."""
+    cols = [np.asarray(chunk.column(c).combine_chunks().flatten().to_numpy(zero_copy_only=False), np.float64)
+            for c in ("x", "y", "z")]
+    pos = np.stack(cols, axis=1) if cols[0].size else np.zeros((0, 3))
+    return pos[np.isfinite(pos).all(axis=1)]
 
 
 def _hit_counts(table: pa.Table) -> np.ndarray:
@@ -179,6 +195,14 @@ def write_shard(
                     vals = np.asarray(col.to_numpy(zero_copy_only=False))
                     labels.setdefault(name, []).append(vals)
             summary.particles += _particles(chunk)
+            pos = _positions(chunk)
+            if len(pos):
+                lo, hi = pos.min(axis=0), pos.max(axis=0)
+                b = summary.bounds
+                summary.bounds = (np.stack([lo, hi], 1) if b is None
+                                  else np.stack([np.minimum(b[:, 0], lo), np.maximum(b[:, 1], hi)], 1))
+                step = max(1, len(pos) // 2000)  # a bounded sample per chunk, thinned at the end
+                summary.positions = np.concatenate([summary.positions, pos[::step].astype(np.float32)])
             if progress is not None:
                 progress(chunk.num_rows, int(c.sum()))
         w.close()
@@ -189,6 +213,8 @@ def write_shard(
         raise
     if not counts:
         return summary
+    if len(summary.positions) > POSITION_SAMPLE:
+        summary.positions = summary.positions[:: -(-len(summary.positions) // POSITION_SAMPLE)]
     summary.hit_counts = np.concatenate(counts)
     summary.event_ids = np.concatenate(eids)
     for k, v in labels.items():

@@ -345,6 +345,24 @@ def _commit(tmp: Path, out: Path, overwrite: bool) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def hit_ranges(shards: Sequence[ShardSummary]) -> dict[str, Any]:
+    """``hit_bounds`` (min/max of x, y, z, mm) and ``hit_extent``: the 0.1-99.9 % quantiles of
+    a sample of hit positions, widened by 5 % a side, which images and voxel grids use when
+    the source gives no detector extent (so a few stray hits do not squash the picture).
+    Empty when the dataset has no finite hit position."""
+    bounds = [s.bounds for s in shards if s.bounds is not None]
+    if not bounds:
+        return {}
+    b = np.stack(bounds)
+    lo, hi = b[:, :, 0].min(axis=0), b[:, :, 1].max(axis=0)
+    sample = np.concatenate([s.positions for s in shards]).astype(np.float64)
+    qlo, qhi = np.quantile(sample, 0.001, axis=0), np.quantile(sample, 0.999, axis=0)
+    pad = np.maximum(0.05 * (qhi - qlo), 1.0)  # at least 1 mm, also along a flat axis
+    ext = np.stack([np.maximum(qlo - pad, lo - 1.0), np.minimum(qhi + pad, hi + 1.0)], 1)
+    return {"hit_bounds": [[float(a), float(c)] for a, c in zip(lo, hi)],
+            "hit_extent": [[round(float(a), 3), round(float(c), 3)] for a, c in ext]}
+
+
 def _counts(hits: np.ndarray, particles: int, dropped: int) -> dict[str, int]:
     """Events, hits, particles; events without hits (kept or dropped) only when there are some."""
     out = {"events": int(len(hits)), "hits": int(hits.sum()), "particles": int(particles)}
@@ -412,6 +430,7 @@ def _manifest(source: Source, shards: list[ShardSummary], *, seed: int, max_even
             "hits_per_event": {"min": int(hits.min()), "median": float(np.median(hits)),
                                "mean": float(hits.mean()), "max": int(hits.max())},
             "label_counts": label_counts,
+            **hit_ranges(shards),
         },
         "shards": [s.record() for s in shards],
         "splits": split_record(eids, fractions),
