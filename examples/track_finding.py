@@ -11,6 +11,14 @@ with TrackML CSV files): the classic clusterers on the sample event (one event: 
 
     python examples/track_finding.py --scale small
     python examples/track_finding.py --scale full
+
+Detectors nobody tuned for (issue 18): ``--detector forward-planes`` or ``silicon-barrel``
+simulates that preset, trains the one shipped recipe (``hepgraph train --config
+tracking-gnn``: graph construction learned from the training split, track building chosen
+on validation), tunes ``hough`` and ``dbscan`` on the val split (``hepgraph cluster --tune``)
+and clusters the test split with all of them (tracks and particles with >= 3 hits).
+
+    python examples/track_finding.py --detector forward-planes --scale small
 """
 
 from __future__ import annotations
@@ -58,11 +66,70 @@ def _cluster_all(ds, methods, run_dir=None):
     return out
 
 
+#: issue-18 study: events simulated, training epochs, tuning trials and val events per scale.
+DETECTOR_SCALES = {"small": {"events": 150, "epochs": 4, "trials": 12, "tune_events": 10},
+                   "full": {"events": 430, "epochs": 8, "trials": 40, "tune_events": 30}}
+
+
+def _detector_arg() -> str:
+    """``--detector NAME`` (taken out of sys.argv before the common arguments are parsed)."""
+    import sys
+
+    if "--detector" not in sys.argv:
+        return "drift-chamber"
+    i = sys.argv.index("--detector")
+    name = sys.argv[i + 1]
+    del sys.argv[i:i + 2]
+    return name
+
+
+def untuned_detector(detector: str, args) -> None:
+    """The issue-18 study on ``sim-<detector>`` (see the module docstring)."""
+    from hepgraph import open_dataset
+    from hepgraph.cluster.learned import build_clusterer
+    from hepgraph.cluster.run import cluster_dataset
+    from hepgraph.cluster.tune import default_space, search
+    from hepgraph.train import resolve, run
+
+    s = DETECTOR_SCALES[args.scale]
+    data = simulate(f"sim-{detector}", args.out / "data", s["events"], args.seed)
+    ds = open_dataset(data)
+    cfg = resolve("tracking-gnn", {"data.train": str(data), "train.epochs": s["epochs"],
+                                   "train.device": args.device, "seed": args.seed}, None)
+    run_dir = run(cfg, args.out / "run", overwrite=True)
+    val = ds.split("val")
+    val_events = [val[i] for i in range(min(len(val), s["tune_events"]))]
+    tuned = {}
+    for method in ("hough", "dbscan"):
+        best, _, _ = search(val_events, lambda o, m=method: build_clusterer(m, o, manifest=ds.manifest),
+                            default_space(method, ds.manifest), trials=s["trials"], seed=args.seed)
+        tuned[method] = best
+    test = ds.split("test")
+    rows = {"gnn": build_clusterer("gnn", run=run_dir, manifest=ds.manifest)}
+    for method, opts in tuned.items():
+        rows[f"{method} (defaults)"] = build_clusterer(method, manifest=ds.manifest)
+        rows[f"{method} (--tune)"] = build_clusterer(method, opts, manifest=ds.manifest)
+    results = {}
+    for label, cl in rows.items():
+        m = cluster_dataset(test, cl).metrics
+        results[label] = {k: m[k] for k in ("efficiency", "fake_rate", "trackml_score", "seconds_per_event")}
+        logging.getLogger("study").info("%s: %s", label, results[label])
+    import yaml
+
+    settings = yaml.safe_load((run_dir / "cluster.yaml").read_text())
+    save(args.out, {"detector": detector, "scale": args.scale, **s, "tuned": tuned, "test": results,
+                    "gnn_settings": settings})
+
+
 def main() -> None:
     from hepgraph import open_dataset
     from hepgraph.compare import train_and_evaluate
 
+    detector = _detector_arg()
     args = parse_args(__doc__.splitlines()[0], "studies/track_finding")
+    if detector != "drift-chamber":
+        untuned_detector(detector, args)
+        return
     s = SCALES[args.scale]
     data = simulate("sim-drift-chamber", args.out / "data", s["events"], args.seed)
     gnn = train_and_evaluate(data, "interaction-network", args.out / "gnn", task="edge-classification",

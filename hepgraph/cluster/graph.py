@@ -277,8 +277,12 @@ class GNNClusterer(Clusterer):
         self.device = device
 
     def scores(self, event: dict[str, Any]) -> dict[str, np.ndarray]:
-        """The attached model's outputs on one event: ``edge_index``, ``scores`` (sigmoid)
-        and, for a model with a triplet head, ``triplets`` and ``triplet_scores``."""
+        """The attached model's outputs on one event.
+
+        Returns:
+            ``edge_index``, ``scores`` (sigmoid) and, for a model with a triplet head,
+            ``triplets`` and ``triplet_scores``.
+        """
         if self.model is None:
             raise DataError(
                 "method `gnn` needs edge scores: pass cluster(event, edge_index=..., scores=...) "

@@ -184,7 +184,7 @@ def read_settings(path: str | Path) -> tuple[str, dict[str, Any]]:
 
 
 def _plain(x: Any) -> Any:
-    """numpy scalars and tuples -> YAML-safe Python values."""
+    """YAML-safe Python values for numpy scalars and tuples."""
     if isinstance(x, Mapping):
         return {str(k): _plain(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):

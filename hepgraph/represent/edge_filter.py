@@ -87,7 +87,10 @@ class EdgeFilter(nn.Module):
             samples: training events as (pos (N, 3), edges (2, E), truth (E,) bool).
             held_out: events for the threshold (true-segment efficiency ``keep``).
             keep: fraction of true held-out edges the threshold keeps.
-            epochs, batch, lr, seed: the optimisation.
+            epochs: passes over the training edges.
+            batch: edges per step.
+            lr: Adam learning rate.
+            seed: seed of the shuffling.
 
         Returns:
             ``{"keep", "threshold", "edge_efficiency", "edge_purity", "edges_before", "edges_after"}``

@@ -65,7 +65,8 @@ def hit_order(pos: np.ndarray, track: np.ndarray, vertex: np.ndarray | None) -> 
     """(N,) distance (mm) of each hit from its particle's vertex (from the origin without one).
 
     Args:
-        pos: (N, 3) hits. track: (N,) particle id (-1 noise).
+        pos: (N, 3) hits.
+        track: (N,) particle id (-1 noise).
         vertex: (N, 3) the vertex of each hit's particle, or None.
     """
     ref = np.zeros_like(pos) if vertex is None else np.nan_to_num(vertex)
@@ -234,7 +235,7 @@ class ModuleMap(nn.Module):
         mm.surfaces = torch.from_numpy(tg.surface_arrays(surfaces))
         # surfaces of all hits, then cells at quantiles of each surface's length coordinate
         surf = [mm.surface_of(torch.from_numpy(p), None if not cols else torch.from_numpy(
-            tg.layer_key(e, cols))).numpy() for p, e in zip(pos_all, evs)]
+            tg.layer_key(e, cols))).numpy() for p, e in zip(pos_all, evs, strict=True)]
         pos = np.concatenate(pos_all)
         sall = np.concatenate(surf)
         plane = mm.surfaces[:, 0].numpy() > 0.5
@@ -255,7 +256,7 @@ class ModuleMap(nn.Module):
         mm.cell_offset = torch.from_numpy(np.concatenate([[0], np.cumsum([c.size + 1 for c in cuts])]).astype(np.int64))
         # segments and their features
         ca, cb, feats, sa, sb = [], [], [], [], []
-        for p, e, s in zip(pos_all, evs, surf):
+        for p, e, s in zip(pos_all, evs, surf, strict=True):
             tid = np.asarray(e["track_id"], np.int64)
             seg = truth_segments(hit_order(p, tid, event_vertex(e)), tid, mm.skip)
             if seg.shape[1] == 0:

@@ -75,8 +75,11 @@ def triplet_candidates(edge_index: Tensor, num_hits: int, mask: Tensor | None = 
 
 
 def triplet_geometry(pos: Tensor, edge_index: Tensor, trip: Tensor) -> Tensor:
-    """(T, 4) kink features of triplets a -> b -> c: cos of the 3D kink, transverse and
-    longitudinal angle changes (rad), and the length ratio of the two segments."""
+    """(T, 4) kink features of triplets a -> b -> c.
+
+    The cos of the 3D kink, the transverse and longitudinal angle changes (rad), and the log
+    length ratio of the two segments.
+    """
     a, b = pos[edge_index[0, trip[0]]], pos[edge_index[1, trip[0]]]
     c = pos[edge_index[1, trip[1]]]
     d1, d2 = b - a, c - b

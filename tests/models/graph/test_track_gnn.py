@@ -61,8 +61,9 @@ def test_prepare_learns_the_graph_and_a_checkpoint_carries_it(data):
 
 
 def test_knn_before_prepare_and_bad_settings():
-    from hepgraph.events import collate_events as ce
     import numpy as np
+
+    from hepgraph.events import collate_events as ce
 
     ev = {"event_id": 0, "x": np.arange(20.0, dtype=np.float32), "y": np.zeros(20, np.float32),
           "z": np.arange(20.0, dtype=np.float32)}
