@@ -205,4 +205,9 @@ def plot_task(task: Any, acc: Mapping[str, np.ndarray], metrics: Mapping[str, An
         return edge_plots(acc["y"], acc["score"], out, ctx)
     if name == "condensation":
         return [beta_plot(acc["beta"], np.asarray(acc["noise"], bool), out / "beta.png", ctx)]
+    if name == "binned-regression":
+        from hepgraph.events.schema import unit_of
+        from hepgraph.report.turn_on import binned_plots
+
+        return binned_plots(task, acc, metrics, out, unit_of(task.target), ctx)
     return []
