@@ -3,9 +3,10 @@
 Neighbours are found for all offsets in one vectorised call (no Python loop over points):
 coordinates get a mixed-radix int64 key over their bounding box, and keys are looked up in
 a direct-address table when the box has at most ``DENSE_CELLS_PER_SITE`` cells per site (a
-perfect hash: one gather per query), else in an open-addressing
-:class:`~hepgraph.sparse.backends.torch.hash_table.HashTable`. Either way the cost is
-linear in the number of sites and queries, whatever the grid size.
+perfect hash: one gather per query), else, for small sets, in an open-addressing
+:class:`~hepgraph.sparse.backends.torch.hash_table.HashTable` (linear in sites and
+queries), and for large ones by sort + searchsorted with the queries sorted (monotone
+binary searches; faster than the hash table in pure torch on CPU at those sizes).
 
 Convention (shared with ``F.conv{D}d``): an output site ``o`` of a convolution with stride
 ``s`` receives input site ``i = o * s + d_j`` through weight ``W[j]``, with ``d_j`` from
@@ -73,6 +74,10 @@ class KernelMap:
 DENSE_CELLS_PER_SITE = 64
 DENSE_CELLS_MIN = 2**16
 DENSE_CELLS_MAX = 2**26
+# Past the table, the hash table serves up to this many sites + queries; beyond, sort +
+# searchsorted, which measured faster in pure torch on CPU from ~2e4 sites on (1.3-1.6x at
+# 1e5-1e6 sites, docs/benchmarks.md) while the hash table wins on small sets (1.5x at 2e3).
+HASH_MAX_SITES = 2**15
 
 
 def _radix(
@@ -105,7 +110,8 @@ def search(table: Tensor, queries: Tensor, offsets: Tensor) -> tuple[Tensor, Ten
     """All ``(j, m, t)`` with ``table[t] == queries[m] + (0, offsets[j])``, grouped by ``j``.
 
     A direct-address table over the bounding box is used when it is small enough
-    (a perfect hash: one gather per query), otherwise an open-addressing hash table.
+    (a perfect hash: one gather per query), otherwise an open-addressing hash table (small
+    sets) or sort + searchsorted (large sets).
 
     Args:
         table: (N, 1+D) int64 unique coordinate rows.
@@ -128,17 +134,34 @@ def search(table: Tensor, queries: Tensor, offsets: Tensor) -> tuple[Tensor, Ten
     for e in ext:
         cells *= e
     m_count = q.numel()
-    flat = (q.unsqueeze(0) + deltas.unsqueeze(1)).view(-1)  # (K*M,) query keys
     if cells <= min(DENSE_CELLS_MAX, DENSE_CELLS_MIN + DENSE_CELLS_PER_SITE * (n + m_count)):
+        flat = (q.unsqueeze(0) + deltas.unsqueeze(1)).view(-1)  # (K*M,) query keys
         lut = torch.full((cells,), -1, dtype=torch.int32, device=table.device)
         lut[_linear(table, lo, ext)] = torch.arange(n, dtype=torch.int32, device=table.device)
         hit = lut.index_select(0, flat)  # (K*M,) table row or -1
-    else:
+    elif n + m_count <= HASH_MAX_SITES:
+        flat = (q.unsqueeze(0) + deltas.unsqueeze(1)).view(-1)
         hit = HashTable(_linear(table, lo, ext)).lookup(flat)
+    else:
+        return _sorted_search(_linear(table, lo, ext), q, deltas)
     f = (hit >= 0).nonzero().squeeze(1)
     t = hit.index_select(0, f).long()
     j = torch.div(f, m_count, rounding_mode="floor")
     return j, f - j * m_count, t
+
+
+def _sorted_search(keys: Tensor, q: Tensor, deltas: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`search` by sort + searchsorted, the queries sorted (monotone binary searches)."""
+    n, m_count = keys.numel(), q.numel()
+    sk, perm = torch.sort(keys)
+    qs, qperm = torch.sort(q)
+    flat = (qs.unsqueeze(0) + deltas.unsqueeze(1)).view(-1)
+    pos = torch.searchsorted(sk, flat)
+    pos.clamp_(max=n - 1)
+    f = (sk.index_select(0, pos) == flat).nonzero().squeeze(1)
+    j = torch.div(f, m_count, rounding_mode="floor")
+    m = qperm.index_select(0, f - j * m_count)
+    return j, m, perm.index_select(0, pos.index_select(0, f))
 
 
 def _empty_map(k: int, n_in: int, n_out: int, device: torch.device) -> KernelMap:

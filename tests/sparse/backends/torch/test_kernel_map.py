@@ -19,10 +19,12 @@ def _brute(table, queries, offsets):
     return pairs
 
 
-@pytest.mark.parametrize("dense_table", [True, False])
-def test_search_matches_brute_force(dense_table, monkeypatch):  # False: the hash table
-    if not dense_table:
+@pytest.mark.parametrize("path", ["table", "hash", "sorted"])
+def test_search_matches_brute_force(path, monkeypatch):
+    if path != "table":
         monkeypatch.setattr(km, "DENSE_CELLS_MAX", 0)
+    if path == "sorted":
+        monkeypatch.setattr(km, "HASH_MAX_SITES", 0)
     table = random_coords(3, 7, [40, 0, 30], seed=1)
     queries = random_coords(3, 7, [25, 5, 10], seed=2)
     offs = kernel_offsets((3, 3, 3), (1, 1, 1))
@@ -57,11 +59,16 @@ def test_dense_table_and_hash_table_agree_on_large_input(monkeypatch):
     offs = kernel_offsets((3, 3, 3), (1, 1, 1))
     a = km.submanifold_map(c, offs)
     monkeypatch.setattr(km, "DENSE_CELLS_MAX", 0)
+    monkeypatch.setattr(km, "HASH_MAX_SITES", 2**62)
     b = km.submanifold_map(c, offs)
     assert a.sizes == b.sizes
     for m in (a, b):  # compare as sets of (in, out) per offset
         m.cache["pairs"] = set(zip(m.in_idx.tolist(), m.out_idx.tolist()))
     assert a.cache["pairs"] == b.cache["pairs"]
+    monkeypatch.setattr(km, "HASH_MAX_SITES", 0)  # and sort + searchsorted
+    c = km.submanifold_map(c, offs)
+    assert c.sizes == a.sizes
+    assert set(zip(c.in_idx.tolist(), c.out_idx.tolist())) == a.cache["pairs"]
 
 
 def test_downsample_and_upsample():
