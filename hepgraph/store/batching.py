@@ -16,7 +16,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from hepgraph.events.features import DEFAULT_FEATURES, FeatureSpec
 from hepgraph.events.hitbatch import POS_COLUMNS, HitBatch
-from hepgraph.store.dataset import EventDataset, FlatBatch
+from hepgraph.store.dataset import EventDataset
+from hepgraph.store.rowgroups import FlatBatch
 
 
 class PackedBatch(NamedTuple):

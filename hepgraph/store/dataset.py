@@ -26,142 +26,13 @@ import pyarrow.parquet as pq
 from torch.utils.data import Dataset
 
 from hepgraph.errors import ConfigError, DataError
-from hepgraph.events.schema import kind_of
 from hepgraph.store.integrity import check_shard, shard_path
 from hepgraph.store.manifest import read_manifest
+from hepgraph.store.rowgroups import FlatBatch, RowGroup
 from hepgraph.store.splits import DEFAULT_FRACTIONS, split_codes, split_index
 
 #: Columns always loaded (needed to collate events).
 ALWAYS = ("event_id", "x", "y", "z")
-
-
-class _RowGroup:
-    """One decoded row group: per-kind shared offsets and flat values."""
-
-    __slots__ = ("hit_off", "hits", "part_off", "parts", "scalars", "hit_off_np", "part_off_np")
-
-    def __init__(self, table: pa.Table) -> None:
-        self.hits: list[tuple[str, np.ndarray]] = []
-        self.parts: list[tuple[str, np.ndarray]] = []
-        self.scalars: list[tuple[str, np.ndarray]] = []
-        self.hit_off: list[int] = []
-        self.part_off: list[int] = []
-        for name in table.column_names:
-            col = table.column(name).combine_chunks()
-            if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
-                off = col.offsets.to_numpy()
-                values = col.values.to_numpy(zero_copy_only=False)
-                if off[0] != 0:  # a sliced array: values start at off[0]
-                    values, off = values[off[0] : off[-1]], off - off[0]
-                if kind_of(name) == "particle":
-                    self.parts.append((name, values))
-                    if not self.part_off:
-                        self.part_off = off.tolist()
-                else:
-                    self.hits.append((name, values))
-                    if not self.hit_off:
-                        self.hit_off = off.tolist()
-            else:
-                self.scalars.append((name, col.to_numpy(zero_copy_only=False)))
-        self.hit_off_np = np.asarray(self.hit_off, dtype=np.int64)
-        self.part_off_np = np.asarray(self.part_off, dtype=np.int64)
-
-    def event(self, j: int) -> dict[str, Any]:
-        a, b = self.hit_off[j], self.hit_off[j + 1]
-        ev: dict[str, Any] = {name: v[j] for name, v in self.scalars}
-        for name, v in self.hits:
-            ev[name] = v[a:b]
-        if self.parts:
-            a, b = self.part_off[j], self.part_off[j + 1]
-            for name, v in self.parts:
-                ev[name] = v[a:b]
-        return ev
-
-    @property
-    def nbytes(self) -> int:
-        return sum(v.nbytes for _, v in self.hits + self.parts + self.scalars)
-
-
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + c)`` for each (s, c), vectorised."""
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    shift = starts - (np.cumsum(counts) - counts)
-    return np.repeat(shift, counts) + np.arange(total)
-
-
-class FlatBatch:
-    """Several events as flat arrays: ``counts``/``pcounts`` per event plus column values.
-
-    Attributes:
-        counts: (B,) hits per event.
-        hits: hit columns, each (sum(counts),), rows ordered by event.
-        events: event columns, each (B,).
-        pcounts: (B,) particles per event, or None.
-        particles: particle columns, each (sum(pcounts),).
-    """
-
-    __slots__ = ("counts", "hits", "events", "pcounts", "particles")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (FlatBatch, (self.counts, self.hits, self.events, self.pcounts, self.particles))
-
-    def __init__(self, counts: np.ndarray, hits: dict[str, np.ndarray],
-                 events: dict[str, np.ndarray], pcounts: np.ndarray | None,
-                 particles: dict[str, np.ndarray]) -> None:
-        self.counts, self.hits, self.events = counts, hits, events
-        self.pcounts, self.particles = pcounts, particles
-
-    @classmethod
-    def gather(cls, decoded: dict[int, _RowGroup], groups: dict[int, np.ndarray], local: np.ndarray,
-               b: int) -> FlatBatch:
-        first = next(iter(decoded.values()))
-        counts = np.zeros(b, dtype=np.int64)
-        pcounts = np.zeros(b, dtype=np.int64) if first.parts else None
-        for r, pos in groups.items():
-            rg, j = decoded[r], local[pos]
-            counts[pos] = rg.hit_off_np[j + 1] - rg.hit_off_np[j]
-            if pcounts is not None:
-                pcounts[pos] = rg.part_off_np[j + 1] - rg.part_off_np[j]
-        ptr = np.concatenate([[0], np.cumsum(counts)])
-        hits = {name: np.empty(int(ptr[-1]), dtype=v.dtype) for name, v in first.hits}
-        events = {name: np.empty(b, dtype=v.dtype) for name, v in first.scalars}
-        parts: dict[str, np.ndarray] = {}
-        if pcounts is not None:
-            pptr = np.concatenate([[0], np.cumsum(pcounts)])
-            parts = {name: np.empty(int(pptr[-1]), dtype=v.dtype) for name, v in first.parts}
-        for r, pos in groups.items():
-            rg, j = decoded[r], local[pos]
-            _copy_lists(rg.hits, rg.hit_off_np[j], hits, ptr, counts, pos)
-            for name, v in rg.scalars:
-                events[name][pos] = v[j]
-            if pcounts is not None:
-                _copy_lists(rg.parts, rg.part_off_np[j], parts, pptr, pcounts, pos)
-        return cls(counts, hits, events, pcounts, parts)
-
-
-def _copy_lists(columns: Any, starts: np.ndarray, out: dict[str, np.ndarray], ptr: np.ndarray,
-                counts: np.ndarray, pos: np.ndarray) -> None:
-    """Copy the list entries of one row group's events into the batch's flat arrays.
-
-    Args:
-        columns: ``(name, flat values)`` pairs of the row group.
-        starts: (M,) offset of each selected event's first entry in the row group.
-        out: the batch's flat arrays by name (filled in place).
-        ptr: (B + 1,) offsets of the batch's events in ``out``.
-        counts: (B,) entries per batch event.
-        pos: (M,) positions of the selected events in the batch.
-    """
-    src = _ranges(starts, counts[pos])
-    if len(pos) > 0 and pos[-1] - pos[0] == len(pos) - 1:     # sorted batch: one slice
-        lo, hi = int(ptr[pos[0]]), int(ptr[pos[-1] + 1])
-        for name, v in columns:
-            np.take(v, src, out=out[name][lo:hi])
-    else:
-        dst = _ranges(ptr[pos], counts[pos])
-        for name, v in columns:
-            out[name][dst] = v[src]
 
 
 def _parquet(path: Path, entry: dict[str, Any], read: Any) -> Any:
@@ -257,7 +128,7 @@ class EventDataset(Dataset):
     def _reset(self) -> None:
         self._pid = os.getpid()
         self._files: dict[int, pq.ParquetFile] = {}
-        self._cache: OrderedDict[int, _RowGroup] = OrderedDict()
+        self._cache: OrderedDict[int, RowGroup] = OrderedDict()
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -281,7 +152,7 @@ class EventDataset(Dataset):
         """Row groups across all shards."""
         return len(self._rg_shard)
 
-    def _row_group(self, rg: int) -> _RowGroup:
+    def _row_group(self, rg: int) -> RowGroup:
         if self._pid != os.getpid():  # forked DataLoader worker: do not share handles
             self._reset()
         cache = self._cache
@@ -297,7 +168,7 @@ class EventDataset(Dataset):
             f = self._files[si] = _parquet(self._shard_paths[si], entry, pq.ParquetFile)
         table = _parquet(self._shard_paths[si], entry, lambda _p: f.read_row_group(
             int(self._rg_local[rg]), columns=self.columns, use_threads=False))
-        decoded = cache[rg] = _RowGroup(table)
+        decoded = cache[rg] = RowGroup(table)
         while len(cache) > self.cache_row_groups:
             cache.popitem(last=False)
         return decoded
@@ -331,8 +202,8 @@ class EventDataset(Dataset):
         rg = int(np.searchsorted(self._rg_start, g, side="right")) - 1
         return self._row_group(rg).event(g - int(self._rg_start[rg]))
 
-    def __getitems__(self, indices: Sequence[int]) -> list[dict[str, Any]]:
-        """Batch fetch (used by ``DataLoader``): one vectorised row-group lookup."""
+    def _locate(self, indices: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row group, row within it) of each of this view's events ``indices`` (negative ok)."""
         n = len(self)
         idx = np.asarray(indices, dtype=np.int64)
         if idx.size and (idx.min() < -n or idx.max() >= n):
@@ -340,7 +211,11 @@ class EventDataset(Dataset):
         idx = np.where(idx < 0, idx + n, idx)
         g = idx if self._indices is None else self._indices[idx]
         rgs = np.searchsorted(self._rg_start, g, side="right") - 1
-        local = g - self._rg_start[rgs]
+        return rgs, g - self._rg_start[rgs]
+
+    def __getitems__(self, indices: Sequence[int]) -> list[dict[str, Any]]:
+        """Batch fetch (used by ``DataLoader``): one vectorised row-group lookup."""
+        rgs, local = self._locate(indices)
         return [self._row_group(r).event(j) for r, j in zip(rgs.tolist(), local.tolist())]
 
     def gather(self, indices: Sequence[int] | np.ndarray) -> FlatBatch:
@@ -349,19 +224,12 @@ class EventDataset(Dataset):
         This is what the loader uses: no per-event Python work, so a batch costs a few
         numpy gathers per column.
         """
-        n = len(self)
-        idx = np.asarray(indices, dtype=np.int64)
-        if idx.size and (idx.min() < -n or idx.max() >= n):
-            raise IndexError(f"event index out of range for {n} events")
-        idx = np.where(idx < 0, idx + n, idx)
-        g = idx if self._indices is None else self._indices[idx]
-        rgs = np.searchsorted(self._rg_start, g, side="right") - 1
-        local = g - self._rg_start[rgs]
+        rgs, local = self._locate(indices)
         groups = {int(r): np.flatnonzero(rgs == r) for r in np.unique(rgs)}
         if not groups:  # empty batch: row group 0 only provides the columns and dtypes
             groups = {0: np.zeros(0, dtype=np.int64)}
         decoded = {r: self._row_group(r) for r in groups}
-        return FlatBatch.gather(decoded, groups, local, len(idx))
+        return FlatBatch.gather(decoded, groups, local, len(rgs))
 
     # ----------------------------------------------------------------------------------
     def event_ids(self) -> np.ndarray:

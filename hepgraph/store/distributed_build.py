@@ -302,6 +302,12 @@ def run_dask(
                     if progress is not None:
                         progress(res.events, res.hits)
             if failures and all(f.done() for f in futures[:min(failures)]):
+                # earlier tasks are done but as_completed may not have yielded them yet
+                for j, f in enumerate(futures[:min(failures)]):
+                    if results[j] is None and not f.cancelled() and f.status != "error":
+                        res = f.result()
+                        if isinstance(res, UserFailure):
+                            failures[j] = res.error
                 break
     except BaseException:
         client.cancel([f for f in futures if not f.done()])

@@ -28,7 +28,13 @@ from hepgraph.errors import ConfigError, DataError
 from hepgraph.events.schema import SCHEMA_VERSION
 from hepgraph.sources.base import Source
 from hepgraph.store.manifest import describe_columns, find_manifest, now_utc, write_manifest
-from hepgraph.store.shards import DROPPED_KEY, ROW_GROUP_EVENTS, ROW_GROUP_HITS, ShardSummary, write_shard
+from hepgraph.store.shards import (
+    DROPPED_KEY,
+    ROW_GROUP_EVENTS,
+    ROW_GROUP_HITS,
+    ShardSummary,
+    write_shard,
+)
 from hepgraph.store.splits import DEFAULT_FRACTIONS, split_record
 
 log = logging.getLogger(__name__)
