@@ -274,7 +274,7 @@ def run_dask(
     client = dask
     tmp = tmp.resolve()
     _check_shared_fs(client, tmp)
-    from hepgraph.store.writer import shard_name
+    from hepgraph.store.workers import shard_name
 
     token = uuid.uuid4().hex[:8]
     # The source (with, say, 10k input paths) enters the graph once, as a task that the
