@@ -28,44 +28,84 @@ from hepgraph.models.heads import mlp
 from hepgraph.represent.neighbors import knn_graph
 
 
+# Edges per chunk of the attention (by destination hit): bounds the per-edge tensors
+# (about twenty (E, C) tensors live in one chunk's forward and backward).
+EDGE_CHUNK = 2**15
+
+
 class PointTransformerLayer(nn.Module):
     """Vector attention over the edges ``j -> i`` of a neighbourhood graph.
+
+    Edges are processed in chunks of whole neighbourhoods (at most about ``EDGE_CHUNK``
+    edges). With ``checkpoint`` (in training) each chunk keeps only its inputs and is
+    recomputed in the backward pass, so the per-edge tensors of one chunk are alive at a
+    time instead of those of every edge of every layer.
+
+    Args:
+        channels: C.
+        checkpoint: recompute each chunk in the backward pass (training only).
 
     Shapes:
         - **input:** x (N, C), pos (N, 3), edge_index (2, E)  - **output:** (N, C)
     """
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, checkpoint: bool = True) -> None:
         super().__init__()
         self.channels = channels
+        self.checkpoint = checkpoint
         self.lin_q = nn.Linear(channels, channels)
         self.lin_k = nn.Linear(channels, channels)
         self.lin_v = nn.Linear(channels, channels)
         self.pos_nn = mlp([3, channels, channels])
         self.attn_nn = mlp([channels, channels, channels])
 
-    def forward(self, x: Tensor, pos: Tensor, edge_index: Tensor) -> Tensor:
-        """Attention-weighted sum of neighbour values plus positional encodings."""
+    def _attend(self, q: Tensor, k: Tensor, v: Tensor, pos: Tensor, j: Tensor, i: Tensor,
+                lo: int, n: int) -> Tensor:
+        """Output rows ``[lo, lo + n)`` from their incoming edges (``i`` local to ``lo``)."""
         from torch_geometric.utils import softmax
 
+        gi = i + lo
+        delta = self.pos_nn(pos[gi] - pos[j])  # (E, C)
+        a = self.attn_nn(q[gi] - k[j] + delta)  # (E, C)
+        a = softmax(a, i, num_nodes=n)
+        msg = a * (v[j] + delta)  # (E, C); autocast dtype under AMP
+        return msg.new_zeros((n, msg.shape[1])).index_add_(0, i, msg)
+
+    def forward(self, x: Tensor, pos: Tensor, edge_index: Tensor) -> Tensor:
+        """Attention-weighted sum of neighbour values plus positional encodings."""
         j, i = edge_index[0], edge_index[1]
-        delta = self.pos_nn(pos[i] - pos[j])  # (E, C)
-        a = self.attn_nn(self.lin_q(x)[i] - self.lin_k(x)[j] + delta)  # (E, C)
-        a = softmax(a, i, num_nodes=x.shape[0])
-        msg = a * (self.lin_v(x)[j] + delta)  # (E, C); autocast dtype under AMP
-        return msg.new_zeros((x.shape[0], msg.shape[1])).index_add_(0, i, msg)
+        if i.numel() and not bool((i[1:] >= i[:-1]).all()):  # chunks need edges sorted by i
+            order = torch.argsort(i, stable=True)
+            j, i = j[order], i[order]
+        q, k, v = self.lin_q(x), self.lin_k(x), self.lin_v(x)  # (N, C) each
+        n = x.shape[0]
+        # node boundaries so that each chunk holds whole neighbourhoods, ~EDGE_CHUNK edges
+        starts = torch.searchsorted(i, torch.arange(n + 1, device=i.device))  # (N+1,) edge ptr
+        cuts = torch.searchsorted(starts, torch.arange(0, i.numel(), EDGE_CHUNK, device=i.device))
+        bounds = sorted({0, n, *[min(int(c), n) for c in cuts.tolist()]})
+        edge_at = starts[torch.tensor(bounds, device=i.device)].tolist()
+        recompute = self.checkpoint and self.training and torch.is_grad_enabled()
+        outs = []
+        for (lo, hi), (e0, e1) in zip(zip(bounds, bounds[1:]), zip(edge_at, edge_at[1:])):
+            args = (q, k, v, pos, j[e0:e1], i[e0:e1] - lo, lo, hi - lo)
+            if recompute:
+                outs.append(torch.utils.checkpoint.checkpoint(self._attend, *args,
+                                                              use_reentrant=False))
+            else:
+                outs.append(self._attend(*args))
+        return torch.cat(outs) if len(outs) != 1 else outs[0]
 
     def extra_repr(self) -> str:
-        return f"channels={self.channels}"
+        return f"channels={self.channels}" + ("" if self.checkpoint else ", checkpoint=False")
 
 
 class PointTransformerBlock(nn.Module):
     """Linear -> attention -> Linear with a residual connection and LayerNorm."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, checkpoint: bool = True) -> None:
         super().__init__()
         self.lin_in = nn.Linear(channels, channels)
-        self.attn = PointTransformerLayer(channels)
+        self.attn = PointTransformerLayer(channels, checkpoint)
         self.lin_out = nn.Linear(channels, channels)
         self.norm = nn.LayerNorm(channels)
         self.channels = channels
@@ -88,9 +128,10 @@ class PointTransformer(HitModel):
         num_layers: attention blocks.
         k: neighbourhood size (including the hit itself).
         extent: detector box (3, 2) mm, to normalise positions.
-        checkpoint: in training, keep only each block's input and recompute the block's
-            per-edge tensors (about ten (E, C) tensors per block) in the backward pass:
-            peak memory of one block instead of all, for about a third more compute.
+        checkpoint: in training, keep only the inputs of each chunk of ~``EDGE_CHUNK`` edges
+            of the attention and recompute its per-edge tensors (about twenty (E, C) per
+            chunk) in the backward pass: peak memory of one chunk instead of every edge of
+            every block, for one more forward pass of the attention.
 
     Shapes:
         - **input:** HitBatch  - **output:** ``out`` (B|N|E, out_channels)
@@ -103,7 +144,8 @@ class PointTransformer(HitModel):
         super().__init__(in_channels, out_channels, level, head_hidden, graph, graph_kwargs or {"k": k})
         self.k, self.extent, self.checkpoint = k, extent, checkpoint
         self.inp = mlp([in_channels + 3, hidden_channels, hidden_channels])
-        self.blocks = nn.ModuleList([PointTransformerBlock(hidden_channels) for _ in range(num_layers)])
+        self.blocks = nn.ModuleList([PointTransformerBlock(hidden_channels, checkpoint)
+                                     for _ in range(num_layers)])
         self.build_head(hit_channels=hidden_channels)
 
     def forward(self, batch: HitBatch) -> dict[str, Tensor]:
@@ -111,12 +153,8 @@ class PointTransformer(HitModel):
         pos = normalise_pos(batch.pos, self.extent)
         ei = knn_graph(batch.pos, batch.ptr, self.k, loop=True)
         x = self.inp(torch.cat([batch.feats, pos], dim=1))
-        recompute = self.checkpoint and self.training and torch.is_grad_enabled()
         for blk in self.blocks:
-            if recompute:
-                x = torch.utils.checkpoint.checkpoint(blk, x, pos, ei, use_reentrant=False)
-            else:
-                x = blk(x, pos, ei)
+            x = blk(x, pos, ei)
         return self.finish(batch, hit=x)
 
     def extra_repr(self) -> str:

@@ -19,8 +19,10 @@ def test_vector_attention_matches_formula():
     assert torch.equal(out[2:], torch.zeros(3, 4))  # no incoming edges
 
 
-def test_checkpointed_blocks_give_the_same_gradients():
+def test_chunked_checkpointed_attention_gives_the_same_outputs_and_gradients(monkeypatch):
     import numpy as np
+
+    import hepgraph.models.transformer.point_transformer as pt
 
     from hepgraph.events import collate_events
     from hepgraph.models import create_model
@@ -33,12 +35,23 @@ def test_checkpointed_blocks_give_the_same_gradients():
                        "charge": rng.uniform(0.1, 2, n).astype(np.float32)})
     b = collate_events(events, features=["charge"])
     grads = []
-    for ckpt in (True, False):
+    for ckpt, chunk in ((True, 7), (False, 2**30), (False, 5)):  # chunks of whole neighbourhoods
+        monkeypatch.setattr(pt, "EDGE_CHUNK", chunk)
         torch.manual_seed(0)
         m = create_model("point-transformer", in_channels=1, level="hit", out_channels=3,
                          hidden_channels=8, num_layers=2, k=4, checkpoint=ckpt).train()
         out = m(b)["out"]
         out.square().sum().backward()
-        grads.append([p.grad.clone() for p in m.parameters()])
-    for a, c in zip(*grads):
-        torch.testing.assert_close(a, c)
+        grads.append([out.detach()] + [p.grad.clone() for p in m.parameters()])
+    for other in grads[1:]:
+        for a, c in zip(grads[0], other):
+            torch.testing.assert_close(a, c)
+
+
+def test_unsorted_edges_are_sorted_first():
+    torch.manual_seed(0)
+    layer = PointTransformerLayer(4)
+    x, pos = torch.randn(5, 4), torch.randn(5, 3)
+    ei = torch.tensor([[0, 1, 2, 1, 3], [0, 0, 0, 1, 1]])
+    perm = torch.tensor([3, 0, 4, 2, 1])
+    torch.testing.assert_close(layer(x, pos, ei[:, perm]), layer(x, pos, ei))
