@@ -17,7 +17,12 @@ detector's modules, so a few hundred training events are enough:
 3. Each cell pair (a -> b) seen in the segments is an *entry* of the map, with windows
    (min, max, widened by ``margin``) of four features of its segments: Δφ (rad), Δz, Δr and
    z0 = z_a - r_a Δz/Δr (the beam-axis crossing of the line through the two hits, mm).
-   Entries with fewer than ``min_segments`` segments take the windows of their surface pair.
+   Entries with fewer than ``min_segments`` segments take the windows of their surface pair,
+   and every entry takes its surface pair's z0 window (where tracks start does not depend on
+   the cell; per-cell statistics would cut the tails of the luminous region). Windows widen
+   by ``margin`` plus 2/n of their width (n segments: how far the extremes of n samples fall
+   short). Cells next to a seen target cell (same surface) get entries with the surface
+   pair's windows, so tracks a little off the training paths still find their next hit.
 4. ``forward`` links every hit of cell a to the hits of cell b of the same event that pass
    all windows: candidates are found per entry by binary search in φ (O(N log N + E)), so
    it scales to TrackML-size events.
@@ -288,11 +293,38 @@ class ModuleMap(nn.Module):
         ent_surf[inv] = sinv
         sparse = cnt < self.min_segments
         lo[sparse], hi[sparse] = slo[ent_surf[sparse]], shi[ent_surf[sparse]]
-        pad = self.margin * (hi - lo) + np.asarray(ABS_MARGIN)[None, :f.shape[1]]
-        self.ent_lo = torch.from_numpy(lo - pad)
-        self.ent_hi = torch.from_numpy(hi + pad)
-        ent_a = uk // ncell
-        self.ent_b = torch.from_numpy(uk % ncell)
+        # where tracks come from does not depend on the cells: z0 (the beam-axis crossing)
+        # takes the surface pair's window, whose statistics reach the luminous region's tails
+        lo[:, 3], hi[:, 3] = slo[ent_surf, 3], shi[ent_surf, 3]
+        # the extremes of n samples fall short of the distribution's by ~ width / n
+        pad = (self.margin + 2.0 / cnt[:, None]) * (hi - lo) + np.asarray(ABS_MARGIN)[None, :f.shape[1]]
+        lo, hi = lo - pad, hi + pad
+        ent_a, ent_b = uk // ncell, uk % ncell
+        # cells next to a seen target cell on the same surface: entries with the surface pair's
+        # windows, so a track slightly off the training tracks' paths still finds its next hit
+        edge_b = np.concatenate([ent_b - 1, ent_b + 1])
+        cell_surf = np.searchsorted(self.cell_offset.numpy(), np.arange(ncell), side="right") - 1
+        src = np.concatenate([np.arange(uk.size)] * 2)
+        ok = (edge_b >= 0) & (edge_b < ncell)
+        ok[ok] &= cell_surf[edge_b[ok]] == cell_surf[np.concatenate([ent_b, ent_b])[ok]]
+        extra = np.unique(ent_a[src[ok]] * ncell + edge_b[ok])
+        new = np.setdiff1d(extra, uk)
+        if new.size:
+            # windows of the entry they were dilated from (the surface pair's)
+            order = np.argsort(ent_a[src[ok]] * ncell + edge_b[ok], kind="stable")
+            first = src[ok][order][np.searchsorted((ent_a[src[ok]] * ncell + edge_b[ok])[order], new)]
+            s_i = ent_surf[first]
+            spad = self.margin * (shi[s_i] - slo[s_i]) + np.asarray(ABS_MARGIN)[None, :f.shape[1]]
+            uk = np.concatenate([uk, new])
+            lo = np.concatenate([lo, slo[s_i] - spad])
+            hi = np.concatenate([hi, shi[s_i] + spad])
+            cnt = np.concatenate([cnt, np.zeros(new.size, cnt.dtype)])
+            order = np.argsort(uk, kind="stable")
+            uk, lo, hi, cnt = uk[order], lo[order], hi[order], cnt[order]
+            ent_a, ent_b = uk // ncell, uk % ncell
+        self.ent_lo = torch.from_numpy(lo)
+        self.ent_hi = torch.from_numpy(hi)
+        self.ent_b = torch.from_numpy(ent_b)
         self.ent_count = torch.from_numpy(cnt.astype(np.int64))
         self.rowptr = torch.from_numpy(np.concatenate([[0], np.cumsum(np.bincount(ent_a, minlength=ncell))]))
 
