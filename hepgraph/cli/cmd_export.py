@@ -41,3 +41,7 @@ def export(
     typer.echo(f"exported {info['format']} to {info['path']}: inputs {', '.join(info['inputs'])}; "
                f"out per {info['level']} (max |diff| {info['max_abs_diff']:.2e} on "
                f"{info['checked_batches']} batches: {shapes})")
+    if info["tie_diff"] > atol:
+        typer.echo(f"note: on these batches hepgraph's default neighbour search picks other neighbours at "
+                   f"equal distance than the export (which takes them in row order); outputs differ by "
+                   f"{info['tie_diff']:.2e} between the two choices", err=True)

@@ -75,10 +75,10 @@ def knn_graph(
         - **input:** pos (N, D), ptr (B+1,)  - **output:** (2, E) with E <= N * k
     """
     _check(k, backend)
-    if torch.jit.is_tracing():  # export: one graph for any batch (hepgraph.represent.traced)
-        from hepgraph.represent.traced import knn_graph_traced
+    from hepgraph.represent import traced
 
-        return knn_graph_traced(pos, ptr, k, loop=loop)
+    if traced.active():  # export: one graph for any batch (hepgraph.represent.traced)
+        return traced.knn_graph_traced(pos, ptr, k, loop=loop)
     pos = pos.detach()
     if _use_kdtree(pos, backend):
         return _knn_kdtree(pos, ptr, k, loop)

@@ -41,3 +41,26 @@ def test_onnx_knn_runs_on_other_sizes(tmp_path):
         pos = torch.rand(n, 3)
         got = sess.run(None, {"pos": pos.numpy(), "ptr": np.array(ptr, np.int64)})[0]
         assert np.array_equal(got, knn_graph(pos, torch.tensor(ptr), 3).numpy())
+
+
+def test_equal_distances_taken_in_row_order_also_in_onnxruntime(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    # a voxel grid with duplicate hits: many neighbours at exactly equal distance
+    g = torch.stack(torch.meshgrid(*[torch.arange(4.0)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    pos = torch.cat([g, g[:10]])  # 74 hits, 10 duplicated
+    ptr = torch.tensor([0, 30, 74])
+    ei = knn_graph_traced(pos, ptr, 6)
+    for i in (0, 40):  # each query's neighbours: sorted by distance, then by row
+        j = ei[0, ei[1] == i]
+        d = (pos[j] - pos[i]).pow(2).sum(1)
+        key = d * 1000 + j.double()
+        assert torch.equal(key, key.sort().values)
+    path = tmp_path / "knn.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_Knn(), (torch.rand(12, 3), torch.tensor([0, 5, 12])), str(path), dynamo=False,
+                          opset_version=18, input_names=["pos", "ptr"], output_names=["ei"],
+                          dynamic_axes={"pos": {0: "n"}, "ptr": {0: "b"}})
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"pos": pos.numpy(), "ptr": ptr.numpy()})[0]
+    assert np.array_equal(got, knn_graph_traced(pos, ptr, 3).numpy())

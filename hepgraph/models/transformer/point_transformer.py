@@ -79,6 +79,8 @@ class PointTransformerLayer(nn.Module):
             j, i = j[order], i[order]
         q, k, v = self.lin_q(x), self.lin_k(x), self.lin_v(x)  # (N, C) each
         n = x.shape[0]
+        if torch.jit.is_tracing():  # export: one chunk (chunk bounds are Python ints a trace freezes)
+            return self._attend(q, k, v, pos, j, i, 0, n)
         # node boundaries so that each chunk holds whole neighbourhoods, ~EDGE_CHUNK edges
         starts = torch.searchsorted(i, torch.arange(n + 1, device=i.device))  # (N+1,) edge ptr
         cuts = torch.searchsorted(starts, torch.arange(0, i.numel(), EDGE_CHUNK, device=i.device))
