@@ -281,7 +281,7 @@ def export(run: str | Path, fmt: str, out: str | Path, *, data: str | Path | Non
             off, rows = _rows_off(got, refs, atol, rtol)
             hint = (" (a kNN in feature space can pick other neighbours at nearly equal distance "
                     "when onnxruntime rounds differently; pass a larger --atol to accept it)"
-                    if off * 20 < rows and edges_in is False and _has_knn(model) else "")
+                    if off * 20 < rows and not edges_in and _has_knn(model) else "")
             raise DataError(f"the exported {fmt} model of `{name}` differs from PyTorch by {diff:.3g} "
                             f"in {off} of {rows} output rows (allowed {atol} + {rtol} x |value|) on "
                             f"batches of {shapes}; it cannot be exported faithfully{hint}")
