@@ -30,7 +30,7 @@ from hepgraph.represent.neighbors import knn_graph
 
 # Edges per chunk of the attention (by destination hit): bounds the per-edge tensors
 # (about twenty (E, C) tensors live in one chunk's forward and backward).
-EDGE_CHUNK = 2**15
+EDGE_CHUNK = 2**16
 
 
 class PointTransformerLayer(nn.Module):
@@ -79,8 +79,8 @@ class PointTransformerLayer(nn.Module):
             j, i = j[order], i[order]
         q, k, v = self.lin_q(x), self.lin_k(x), self.lin_v(x)  # (N, C) each
         n = x.shape[0]
-        if torch.jit.is_tracing():  # export: one chunk (chunk bounds are Python ints a trace freezes)
-            return self._attend(q, k, v, pos, j, i, 0, n)
+        if torch.jit.is_tracing() or n == 0:  # export: one chunk (chunk bounds are Python
+            return self._attend(q, k, v, pos, j, i, 0, n)  # ints a trace would freeze)
         # node boundaries so that each chunk holds whole neighbourhoods, ~EDGE_CHUNK edges
         starts = torch.searchsorted(i, torch.arange(n + 1, device=i.device))  # (N+1,) edge ptr
         cuts = torch.searchsorted(starts, torch.arange(0, i.numel(), EDGE_CHUNK, device=i.device))
