@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
     def cluster(
         data: Annotated[Path, typer.Option("--data", help="Dataset directory (from build-dataset).")],
         out: Annotated[Path, typer.Option("--out", help="Output: .csv, .parquet or .root (event_id, hit_id, track_id); with --tune the settings .yaml.")],
-        method: Annotated[Optional[str], typer.Option("--method", help="dbscan, hdbscan, hough, gnn or condensation.")] = None,
+        method: Annotated[Optional[str], typer.Option("--method", help="dbscan, hdbscan, hough, legendre (drift circles), cell-paths (cell trackers), gnn or condensation.")] = None,
         run: Annotated[Optional[Path], typer.Option("--run", help="Training run directory (gnn, condensation); gnn starts from the run's RUN/cluster.yaml.")] = None,
         config: Annotated[Optional[Path], typer.Option("--config", help="Settings YAML (method + options), e.g. from --tune.")] = None,
         set_: SetOption = None,
@@ -188,6 +188,10 @@ def _print_table(report: dict[str, Any], out: Path, has_truth: bool) -> None:
             t.add_row(key.replace("_", " "), f"{m[key]:.4f}")
         t.add_row("particles (reconstructable)", f"{int(m['n_particles'])}")
         t.add_row("tracks", f"{int(m['n_tracks'])}")
+        for key in sorted(k for k in m if k.startswith("k") and k.endswith("/efficiency")):
+            k = key.split("/")[0]
+            t.add_row(f"{k} tracks ({int(m[k + '/events'])} events): efficiency, fake rate",
+                      f"{m[key]:.4f}, {m[k + '/fake_rate']:.4f}")
     c.print(t)
     r = report.get("pt_resolution")
     if r and any(r["count"]):

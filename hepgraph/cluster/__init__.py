@@ -14,6 +14,7 @@ from __future__ import annotations
 
 # each module registers its clusterers in CLUSTERERS when imported
 from hepgraph.cluster import condensation, density, graph, hough  # noqa: F401
+from hepgraph.cluster import cell_paths, drift_circles  # noqa: F401
 from hepgraph.cluster.base import Clusterer, compact_labels, event_arrays, positions
 
 __all__ = ["Clusterer", "compact_labels", "event_arrays", "positions"]

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from hepgraph.cluster.base import Clusterer
+from hepgraph.cluster.multiplicity import by_multiplicity, event_multiplicity
 from hepgraph.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def cluster_dataset(
     extra = getattr(dataset, "manifest", {}).get("extra", {}) or {}
     if field_T is None:
         field_T = extra.get("field_T")
-    ev_ids, hit_ids, labels, truths, weights, fits = [], [], [], [], [], []
+    ev_ids, hit_ids, labels, truths, weights, fits, mults = [], [], [], [], [], [], []
     elapsed = 0.0
     for i in range(n_ev):
         ev = dataset[i]
@@ -100,6 +101,7 @@ def cluster_dataset(
         labels.append(lab)
         if "track_id" in ev:
             truths.append(np.asarray(ev["track_id"], np.int64))
+            mults.append(np.full(n, event_multiplicity(ev, min_hits), np.int64))
             weights.append(np.asarray(ev["hit_weight"], np.float64) if "hit_weight" in ev else None)
             if field_T and "particle_px" in ev and n:
                 fits.append(_fit_event(ev, lab, float(field_T), eid))
@@ -116,6 +118,7 @@ def cluster_dataset(
         w = np.concatenate(weights) if all(x is not None for x in weights) and weights else None
         res.metrics.update(tracking_metrics(res.event_id, res.truth, res.track_id, w,
                                             min_hits=min_hits, min_track_hits=min_hits))
+        res.metrics.update(by_multiplicity(res.event_id, res.truth, res.track_id, cat(mults), min_hits=min_hits))
         if fits:
             res.resolution = _resolution(fits, res)
     return res

@@ -209,12 +209,13 @@ def render_event(
             pos_vals = vals[vals > 0]
             norm = LogNorm(vmin=max(pos_vals.min(), 1e-9), vmax=pos_vals.max()) if pos_vals.size else None
             kw.update(c=np.maximum(vals, 1e-9)[charge_order], cmap="viridis", norm=norm)
-            pts = pos[charge_order]
+            perm = charge_order
         else:
-            order = _draw_order(vals)   # grey first, so coloured particles stay visible
-            kw.update(c=vals[order])
-            pts = pos[order]
-        ax = _draw_row(fig, grid, r, name, pts, kw, lim, extra)
+            perm = _draw_order(vals)   # grey first, so coloured particles stay visible
+            kw.update(c=vals[perm])
+        pts = pos[perm]
+        radii = np.asarray(event["drift_radius"], float)[perm] if "drift_radius" in event else None
+        ax = _draw_row(fig, grid, r, name, pts, kw, lim, extra, radii)
         if cbar:
             fig.colorbar(ax.collections[-1], ax=ax, label=cbar, shrink=0.85)
         if legend is not None and legend.entries:
@@ -235,8 +236,9 @@ def _draw_order(colors: np.ndarray) -> np.ndarray:
 
 
 def _draw_row(fig: Any, grid: Any, r: int, name: str, pts: np.ndarray, kw: dict[str, Any],
-              lim: np.ndarray, extra: Mapping[str, Any]) -> Any:
-    """One row: 3D view and the three projections; returns the last projection's axes."""
+              lim: np.ndarray, extra: Mapping[str, Any], radii: np.ndarray | None = None) -> Any:
+    """One row: 3D view and the three projections (drift circles, when ``radii`` are given,
+    on the x-y view: wires along z); returns the last projection's axes."""
     ax3 = fig.add_subplot(grid[r, 0], projection="3d")
     ax3.scatter(pts[:, 2], pts[:, 0], pts[:, 1], **kw)
     ext = extra.get("extent")
@@ -254,6 +256,10 @@ def _draw_row(fig: Any, grid: Any, r: int, name: str, pts: np.ndarray, kw: dict[
         ax = fig.add_subplot(grid[r, 1 + j])
         _outline_2d(ax, extra, ia, ib)
         ax.scatter(pts[:, ia], pts[:, ib], **kw)
+        if radii is not None and (a, b) == ("x", "y"):
+            from hepgraph.report.drift_display import draw_drift_circles
+
+            draw_drift_circles(ax, pts[:, ia], pts[:, ib], radii, None if "cmap" in kw else kw["c"])
         # Square panels with the same mm scale on both axes: widen the shorter range.
         half = max(np.ptp(lim[ia]), np.ptp(lim[ib])) / 2
         ax.set(xlim=lim[ia].mean() + np.array([-half, half]), ylim=lim[ib].mean() + np.array([-half, half]),

@@ -42,7 +42,7 @@ def _fired_cells(src, ev):
                 break
             half = py / abs(px) * cell / 2
             cin, cout = (min(max(np.floor((v + ymax) / cell), 0), c["columns"] - 1) for v in (y - half, y + half))
-            n += 1 + (cin != cout)
+            n += 1 + abs(cout - cin)            # every cell the track crosses in the layer fires
         out.append(n)
     return np.array(out)
 
@@ -60,21 +60,46 @@ def test_labels_count_fired_cells_including_shared_ones():
     assert flipped > 0  # counting stored hits instead would label some of these events wrong
 
 
-def test_hits_are_on_wires_and_straight_tracks_fit_lines():
+def test_hits_are_on_wires_with_exact_drift_circles_and_z_of_straight_tracks():
+    """Zero field, no scattering, exact measurements: each drift radius is the distance from
+    the wire to the track's line in x-y, and z is the track's z at that closest approach."""
     src, evs = simulate(50, field_T=0.0, **IDEAL)
     planes = src.planes
     cell = src.cfg["cell_size"]
+    checked = 0
     for ev in evs:
         assert np.isin(np.abs(ev["x"]), planes.astype(np.float32)).all()
         assert (ev["drift_radius"] <= 0.75 * cell + 1e-3).all()
         for k, pid in enumerate(ev["particle_id"]):
             sel = ev["track_id"] == pid
-            if sel.sum() < 4:
-                continue
-            # Zero field, no scattering: z is linear in |x| along a track (z measured exactly).
-            px, pz = ev["particle_px"][k], ev["particle_pz"][k]
-            x, z = np.abs(ev["x"][sel]), ev["z"][sel]
-            np.testing.assert_allclose(z - ev["particle_vz"][k], x * pz / abs(px), atol=0.05)
+            px, py, pz = (float(ev[f"particle_p{a}"][k]) for a in "xyz")
+            pt = np.hypot(px, py)
+            ux, uy = px / pt, py / pt                                   # transverse direction
+            wx, wy = ev["x"][sel].astype(float), ev["y"][sel].astype(float) - ev["particle_vy"][k]
+            along = wx * ux + wy * uy                                   # from the vertex (x = 0)
+            dist = np.abs(wx * uy - wy * ux)
+            np.testing.assert_allclose(ev["drift_radius"][sel], dist, atol=2e-3)
+            np.testing.assert_allclose(ev["z"][sel], ev["particle_vz"][k] + along * pz / pt, atol=0.05)
+            checked += int(sel.sum())
+    assert checked > 200
+
+
+def test_kinked_track_distance_matches_a_polyline_by_brute_force():
+    from hepgraph.sources.simulate.geiger_grid import kinked_dca
+
+    rng = np.random.default_rng(1)
+    dy, s_in, s_out = rng.uniform(-60, 60, 400), rng.uniform(-3, 3, 400), rng.uniform(-3, 3, 400)
+    dca, dx, incoming = kinked_dca(dy, s_in, s_out)
+    t = np.linspace(0, 200, 20001)                          # x-distance from the crossing (mm)
+    for i in range(dy.size):
+        # the path: (-t, -s_in t) before the crossing and (t, s_out t) after; the wire at (0, dy)
+        d_in = np.hypot(t, dy[i] + s_in[i] * t)
+        d_out = np.hypot(t, dy[i] - s_out[i] * t)
+        assert dca[i] == pytest.approx(min(d_in.min(), d_out.min()), abs=0.02)
+        if d_in.min() < d_out.min() - 1e-6:                 # closest on the incoming piece
+            assert incoming[i] and dx[i] == pytest.approx(-t[d_in.argmin()], abs=0.02)
+        elif d_out.min() < d_in.min() - 1e-6:
+            assert not incoming[i] and dx[i] == pytest.approx(t[d_out.argmin()], abs=0.02)
 
 
 def test_noise_rate_per_cell():

@@ -1,0 +1,173 @@
+"""Track finding in a cell tracker: clusters of neighbouring cells, split where a path turns.
+
+In a tracker of cells (Geiger cells, straws, drift tubes) a track fires a chain of
+*neighbouring* cells, so tracks that do not touch are found by connecting neighbours alone,
+whatever their curvature or multiple scattering (the low-momentum electrons of a
+SuperNEMO-style tracker scatter by tenths of a radian per layer, which defeats a global
+line or helix fit). Tracks touch where they leave a common vertex; there the cluster is a
+"V", and the path through it turns sharply. The clusterer:
+
+1. links hits whose wires are within ``link_dist`` mm in the plane transverse to the wires
+   and whose coordinates along the wires (``z``) differ by at most ``z_link`` mm;
+2. takes each connected cluster of links, finds its longest path (the two hits furthest
+   apart along links, then the shortest path between them) and the turning angle of that
+   path at each hit, from the directions to the hits ``window`` steps before and after it
+   (3D wire positions with z);
+3. accepts the cluster as one track when the largest turn is below ``turn_max`` rad, else
+   cuts the path at that hit and gives every other hit of the cluster to the side it is
+   closer to along links; both sides are examined again (at most ``max_tracks`` tracks per
+   cluster);
+4. drops tracks with fewer than ``min_hits`` hits (their hits get -1).
+
+YAML::
+
+    clusterer: {name: cell-paths, link_dist: 90.0, z_link: 300.0, turn_max: 1.0, window: 4}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from hepgraph.cluster.base import Clusterer
+from hepgraph.cluster.drift_circles import AXES
+from hepgraph.errors import ConfigError
+from hepgraph.registry import CLUSTERERS
+
+__all__ = ["CellPathClusterer", "components", "longest_path", "path_turns"]
+
+#: Defaults for the Geiger-cell tracker (``sim-geiger-grid``: 44 mm cells, sigma_z 10 mm).
+CELL_DEFAULTS: dict[str, Any] = {
+    "wire_axis": "z", "link_dist": 90.0, "z_link": 300.0, "turn_max": 1.0, "window": 4, "max_tracks": 4,
+    "min_hits": 3,
+}
+
+
+def components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """(n,) connected-component label of each node for the undirected edges (i, j)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    g = coo_matrix((np.ones(i.size), (i, j)), shape=(n, n))
+    return connected_components(g, directed=False)[1].astype(np.int64)
+
+
+def longest_path(dist: np.ndarray) -> np.ndarray:
+    """Hit indices of the path between the two hits furthest apart along links.
+
+    Args:
+        dist: (m, m) link lengths, ``inf`` where two hits are not linked (one connected cluster).
+
+    Returns:
+        (L,) indices from one end to the other (a double sweep: the hit furthest from the
+        first hit, then the hit furthest from that one).
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    w = np.where(np.isfinite(dist), dist, 0.0)
+    d0 = dijkstra(w, directed=False, indices=0)
+    u = int(np.argmax(np.where(np.isfinite(d0), d0, -1)))
+    du, pred = dijkstra(w, directed=False, indices=u, return_predecessors=True)
+    v = int(np.argmax(np.where(np.isfinite(du), du, -1)))
+    path = [v]
+    while path[-1] != u:
+        path.append(int(pred[path[-1]]))
+    return np.asarray(path[::-1], np.int64)
+
+
+def path_turns(points: np.ndarray, window: int) -> np.ndarray:
+    """Turning angle (rad) at each point of a path from the chords to the points ``window``
+    steps before and after it (0 where fewer steps exist on either side).
+
+    Shapes:
+        - **points:** (L, D) -> (L,)
+    """
+    n = points.shape[0]
+    out = np.zeros(n)
+    if n < 2 * window + 1:
+        return out
+    k = np.arange(window, n - window)
+    a = points[k] - points[k - window]
+    b = points[k + window] - points[k]
+    cos = (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+    out[k] = np.arccos(np.clip(cos, -1.0, 1.0))
+    return out
+
+
+@CLUSTERERS.register("cell-paths", needs_model=False)
+class CellPathClusterer(Clusterer):
+    """Clusters of neighbouring cells split where their longest path turns (module docstring).
+
+    Args:
+        wire_axis: the coordinate the wires run along (``z``).
+        link_dist: largest transverse distance (mm) between the wires of linked hits.
+        z_link: largest difference (mm) along the wires of linked hits (``inf``: no check).
+        turn_max: largest turn (rad) of a single track's path over ``window`` steps.
+        window: path steps on each side of a hit for its turning angle.
+        max_tracks: most tracks cut out of one cluster.
+        min_hits: smallest track.
+    """
+
+    name = "cell-paths"
+
+    def __init__(self, *, wire_axis: str | None = None, link_dist: float | None = None, z_link: float | None = None,
+                 turn_max: float | None = None, window: int | None = None, max_tracks: int | None = None,
+                 min_hits: int | None = None) -> None:
+        given = dict(wire_axis=wire_axis, link_dist=link_dist, z_link=z_link, turn_max=turn_max, window=window,
+                     max_tracks=max_tracks, min_hits=min_hits)
+        v = {k: (val if val is not None else CELL_DEFAULTS[k]) for k, val in given.items()}
+        super().__init__(int(v["min_hits"]))
+        if v["wire_axis"] not in AXES:
+            raise ConfigError(f"cell-paths `wire_axis` `{v['wire_axis']}` is not one of x, y, z")
+        for key in ("link_dist", "z_link", "turn_max"):
+            if not float(v[key]) > 0:
+                raise ConfigError(f"cell-paths `{key}` must be > 0, got `{v[key]}`")
+        if int(v["window"]) < 1 or int(v["max_tracks"]) < 1:
+            raise ConfigError(f"cell-paths needs window >= 1 and max_tracks >= 1, got `{v['window']}`, "
+                              f"`{v['max_tracks']}`")
+        self.wire_axis = str(v["wire_axis"])
+        self.link_dist, self.z_link, self.turn_max = float(v["link_dist"]), float(v["z_link"]), float(v["turn_max"])
+        self.window, self.max_tracks = int(v["window"]), int(v["max_tracks"])
+
+    def _cluster(self, event: dict[str, Any], pos: np.ndarray, **inputs: Any) -> np.ndarray:
+        ax = AXES[self.wire_axis]
+        uv = pos[:, [i for i in range(3) if i != ax]]
+        w = pos[:, ax]
+        dxy = np.hypot(uv[:, None, 0] - uv[None, :, 0], uv[:, None, 1] - uv[None, :, 1])
+        linked = (dxy <= self.link_dist) & (np.abs(w[:, None] - w[None, :]) <= self.z_link)
+        np.fill_diagonal(linked, False)
+        dist = np.where(linked, dxy, np.inf)
+        i, j = np.nonzero(np.triu(linked, 1))
+        comp = components(pos.shape[0], i, j)
+        labels = np.full(pos.shape[0], -1, np.int64)
+        track = 0
+        for c in np.unique(comp):
+            members = np.flatnonzero(comp == c)
+            for part in self._split(members, pos, dist, self.max_tracks):
+                labels[part] = track
+                track += 1
+        return labels
+
+    def _split(self, members: np.ndarray, pos: np.ndarray, dist: np.ndarray, budget: int) -> list[np.ndarray]:
+        """One cluster as tracks: itself, or its two sides at the sharpest turn, recursively."""
+        if budget <= 1 or members.size < 2 * self.min_hits:
+            return [members]
+        d = dist[np.ix_(members, members)]
+        path = longest_path(d)
+        turns = path_turns(pos[members[path]], self.window)
+        k = int(np.argmax(turns))
+        if turns[k] < self.turn_max:
+            return [members]
+        from scipy.sparse.csgraph import dijkstra
+
+        # every hit goes to the side it is closer to along links (the turning hit: first side)
+        w = np.where(np.isfinite(d), d, 0.0)
+        da = dijkstra(w, directed=False, indices=path[: k + 1], min_only=True)
+        db = dijkstra(w, directed=False, indices=path[k + 1:], min_only=True)
+        side_a = da <= db
+        a, b = members[side_a], members[~side_a]
+        if a.size == 0 or b.size == 0:
+            return [members]
+        na = max(1, budget // 2)
+        return self._split(a, pos, dist, na) + self._split(b, pos, dist, budget - na)
