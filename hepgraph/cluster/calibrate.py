@@ -16,8 +16,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 log = logging.getLogger(__name__)
 
 __all__ = ["calibrate_run", "gnn_space", "SETTINGS_FILE"]
@@ -25,13 +23,13 @@ __all__ = ["calibrate_run", "gnn_space", "SETTINGS_FILE"]
 #: The settings file of a run.
 SETTINGS_FILE = "cluster.yaml"
 
-THRESHOLDS = [round(float(t), 2) for t in np.arange(0.1, 0.95, 0.1)]
+THRESHOLDS = [0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9]
 
 
 def gnn_space(triplets: bool) -> dict[str, list[Any]]:
     """Builder and threshold candidates of the ``gnn`` clusterer."""
     modes = ["triplets", "chain", "walk", "components"] if triplets else ["chain", "walk", "components"]
-    return {"mode": modes, "threshold": THRESHOLDS, "triplet_threshold": [0.0, 0.2, 0.4, 0.6], "min_hits": [3]}
+    return {"mode": modes, "threshold": THRESHOLDS, "triplet_threshold": [0.0, 0.3, 0.6], "min_hits": [3]}
 
 
 def calibrate_run(run_dir: str | Path, dataset: Any, *, max_events: int = 60, trials: int = 200,

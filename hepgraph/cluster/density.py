@@ -8,9 +8,10 @@ Spaces (``space=``):
   (x, y, z - z0) / |...|; ``eps`` is an angle in rad. Straight tracks (no field) from that
   vertex are points in this space; with a list of ``z0`` (a scan along the luminous
   region) each hit takes the value where its cluster is largest, as in helix unrolling.
-- ``helix``: (cos φ₀, sin φ₀, z/r·scale) with φ₀ = φ + asin(κ·r/2) the azimuth at the
-  origin of a circle through the origin of curvature ``curvature`` (1/mm) — with a list
-  of curvatures each hit takes the value where its cluster is largest (helix unrolling).
+- ``helix``: (cos φ₀, sin φ₀, (z - z0)/r·scale) with φ₀ = φ + asin(κ·r/2) the azimuth at
+  the origin of a circle through the origin of curvature ``curvature`` (1/mm) — with lists
+  of curvatures (and vertex positions ``z0``) each hit takes the combination where its
+  cluster is largest (helix unrolling).
 - ``embedding``: a learned space, passed as ``cluster(event, embedding=(N, D) array)``.
 
 YAML::
@@ -65,7 +66,7 @@ def hit_space(
     if space == "helix":
         r = np.hypot(pos[:, 0], pos[:, 1])
         phi0 = np.arctan2(pos[:, 1], pos[:, 0]) + np.arcsin(np.clip(curvature * r / 2, -1, 1))
-        return np.stack([np.cos(phi0), np.sin(phi0), z_scale * pos[:, 2] / np.maximum(r, 1e-9)], 1)
+        return np.stack([np.cos(phi0), np.sin(phi0), z_scale * (pos[:, 2] - z0) / np.maximum(r, 1e-9)], 1)
     if space == "embedding":
         if embedding is None:
             raise DataError("space `embedding` needs cluster(event, embedding=(N, D) array)")
@@ -114,7 +115,7 @@ class _Density(Clusterer):
         emb = inputs.get("embedding", event.get("embedding"))
         curv = np.atleast_1d(np.asarray(self.curvature, np.float64))
         z0 = np.atleast_1d(np.asarray(self.z0, np.float64))
-        scan = {"helix": [{"curvature": float(c)} for c in curv],
+        scan = {"helix": [{"curvature": float(c), "z0": float(z)} for c in curv for z in z0],
                 "direction": [{"z0": float(z)} for z in z0]}.get(self.space, [{}])
         if len(scan) == 1:
             x = hit_space(pos, self.space, z_scale=self.z_scale, embedding=emb,

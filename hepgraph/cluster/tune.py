@@ -138,15 +138,17 @@ def default_space(method: str, manifest: Mapping[str, Any] | None) -> dict[str, 
                 "min_hits": [3]}
     if method in ("dbscan", "hdbscan"):
         if straight:
-            z0 = [[float(v) for v in np.linspace(-3 * z_sigma, 3 * z_sigma, k)] for k in (13, 25, 49)]
+            z0 = [[float(v) for v in np.linspace(-3 * z_sigma, 3 * z_sigma, k)] for k in (25, 49, 97)]
             base: dict[str, list[Any]] = {"space": ["direction"], "z0": z0, "max_hits": [None, 40]}
         else:
             kmax = 0.3 * abs(float(field or 1.0)) / 0.3 * 1e-3          # p_T >= 0.3 GeV, 1/mm
             curv = [[0.0], [round(float(k), 7) for k in np.linspace(-kmax, kmax, 9)],
                     [round(float(k), 7) for k in np.linspace(-kmax, kmax, 21)]]
-            base = {"space": ["helix"], "curvature": curv, "z_scale": [0.05, 0.1, 0.3, 1.0], "max_hits": [None, 40]}
+            z0 = [[0.0], [float(v) for v in np.linspace(-2 * z_sigma, 2 * z_sigma, 5)]]
+            base = {"space": ["helix"], "curvature": curv, "z0": z0, "z_scale": [0.05, 0.1, 0.3, 1.0],
+                    "max_hits": [None, 40]}
         if method == "dbscan":
-            eps = [0.001, 0.002, 0.003, 0.005, 0.008] if straight else [0.005, 0.01, 0.02, 0.03, 0.05]
+            eps = [0.0003, 0.0005, 0.001, 0.002, 0.004] if straight else [0.005, 0.01, 0.02, 0.03, 0.05]
             return {**base, "eps": eps, "min_samples": [1, 2, 3], "min_hits": [3]}
         return {**base, "min_cluster_size": [3, 4], "min_samples": [1, 2, 3], "selection_eps": [0.0, 0.002, 0.01],
                 "min_hits": [3]}
