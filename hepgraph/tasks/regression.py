@@ -5,9 +5,15 @@ standardised with the training-set mean and standard deviation (stored in the ta
 buffers, hence in checkpoints). ``loss: nll`` is the Gaussian negative log-likelihood
 (calibrated sigma), ``loss: mse`` ignores the variance half.
 
+``transforms`` regresses a function of a target instead of the target itself
+(:mod:`hepgraph.tasks.target_transforms`): ``inverse`` for momenta (the network sees the
+curvature ``q / p``), ``log`` for positive targets spanning decades. Means and sigmas come
+back in the target's own unit; the metrics are reported for both (``<target>/...`` and
+``<transform>_<target>/...``).
+
 YAML::
 
-    task: {name: regression, targets: [px, py, pz], loss: nll}
+    task: {name: regression, targets: [q_p_perp, theta], loss: nll, transforms: {q_p_perp: inverse}}
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from hepgraph.events.hitbatch import HitBatch
 from hepgraph.events.schema import kind_of
 from hepgraph.metrics.regression import pull_stats, pulls, residual_stats
 from hepgraph.registry import TASKS
+from hepgraph.tasks import target_transforms as tt
 from hepgraph.tasks.base import Arrays, Task, manifest_columns, to_numpy
 
 LOSSES = ("nll", "mse")
@@ -38,12 +45,13 @@ class RegressionTask(Task):
         targets: event columns to regress (``px``, ``p``, ``theta``, ...); a comma
             separated string is accepted.
         loss: ``nll`` (mean and log-variance) or ``mse``.
-        mean: per-target centre (set by :meth:`fit`).
-        std: per-target scale (set by :meth:`fit`).
+        mean: per-target centre of the regressed variable (set by :meth:`fit`).
+        std: per-target scale of the regressed variable (set by :meth:`fit`).
+        transforms: ``{target: identity | inverse | log}``: regress ``f(target)``.
 
     Shapes:
         - **out:** (B, 2T): T standardised means then T log-variances
-        - **targets:** (B, T) in physical units
+        - **targets:** (B, T) in physical units (standardised after the transform)
     """
 
     name = "regression"
@@ -56,6 +64,7 @@ class RegressionTask(Task):
         loss: str = "nll",
         mean: Sequence[float] | None = None,
         std: Sequence[float] | None = None,
+        transforms: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
         if isinstance(targets, str):
@@ -64,6 +73,10 @@ class RegressionTask(Task):
             raise ConfigError(f"task.loss `{loss}` is not a regression loss; valid: {', '.join(LOSSES)}")
         self.target_names = list(targets) if targets else []
         self.loss_name = loss
+        if transforms is not None and not isinstance(transforms, Mapping):
+            raise ConfigError(f"task.transforms `{transforms}` must map targets to transforms, "
+                              f"e.g. {{p: inverse}}; valid transforms: {', '.join(tt.TRANSFORMS)}")
+        self.transforms = {str(k): tt.check_transform(str(v), str(k)) for k, v in (transforms or {}).items()}
         n = len(self.target_names)
         self.register_buffer("mean", torch.tensor(mean if mean is not None else [0.0] * n, dtype=torch.float32))
         self.register_buffer("std", torch.tensor(std if std is not None else [1.0] * n, dtype=torch.float32))
@@ -77,6 +90,10 @@ class RegressionTask(Task):
     @property
     def columns(self) -> tuple[str, ...]:
         return tuple(self.target_names)
+
+    def transform_of(self, target: str) -> str:
+        """The transform of one target (``identity`` when none is set)."""
+        return self.transforms.get(target, "identity")
 
     def check(self, manifest: Mapping[str, Any]) -> None:
         have = manifest_columns(manifest)
@@ -99,9 +116,18 @@ class RegressionTask(Task):
                         "choose another --task"
                     )
                 raise ConfigError(f"unknown regression target `{t}`; valid: {', '.join(valid)}")
+        extra = sorted(set(self.transforms) - set(self.target_names))
+        if extra:
+            raise ConfigError(f"task.transforms names `{extra[0]}`, which is not a target; "
+                              f"targets: {', '.join(self.target_names)}")
 
     def fit(self, sample: Mapping[str, np.ndarray]) -> None:
-        y = np.stack([np.asarray(sample[t], np.float64) for t in self.target_names], axis=1)
+        """Mean and standard deviation of each (transformed) target over a training sample.
+
+        Raises:
+            DataError: NaN/infinite values, or values outside a transform's domain.
+        """
+        y = np.stack([tt.forward_np(self.transform_of(t), t, sample[t]) for t in self.target_names], axis=1)
         if not np.isfinite(y).all():
             raise DataError("regression targets contain NaN or infinite values")
         std = y.std(0) if len(y) > 1 else np.ones(y.shape[1])
@@ -112,6 +138,7 @@ class RegressionTask(Task):
         return {
             "targets": list(self.target_names),
             "loss": self.loss_name,
+            "transforms": dict(self.transforms),
             "mean": [float(v) for v in self.mean],
             "std": [float(v) for v in self.std],
         }
@@ -130,15 +157,27 @@ class RegressionTask(Task):
 
     def infer(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Tensor]:
         mu_s, logvar = self._split(outputs)
-        output = {"mean": mu_s * self.std + self.mean}
-        if self.loss_name == "nll":
-            output["sigma"] = torch.exp(0.5 * logvar) * self.std
+        u = mu_s * self.std + self.mean
+        sig_u = torch.exp(0.5 * logvar) * self.std if self.loss_name == "nll" else None
+        means, sigmas = [], []
+        for i, t in enumerate(self.target_names):
+            m, s = tt.inverse(self.transform_of(t), u[:, i], None if sig_u is None else sig_u[:, i])
+            means.append(m)
+            sigmas.append(s)
+        output = {"mean": torch.stack(means, 1)}
+        if sig_u is not None:
+            output["sigma"] = torch.stack(sigmas, 1)
         return output
+
+    def _standardised(self, y: Tensor) -> Tensor:
+        """Targets (B, T) in physical units -> transformed and standardised."""
+        u = torch.stack([tt.forward(self.transform_of(t), y[:, i]) for i, t in enumerate(self.target_names)], 1)
+        return (u - self.mean) / self.std
 
     def forward(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Any]:
         mu_s, logvar = self._split(outputs)
         y = self.targets(batch)["y"]
-        y_s = (y - self.mean) / self.std
+        y_s = self._standardised(y)
         if self.loss_name == "nll":
             loss = 0.5 * (logvar + (y_s - mu_s) ** 2 * torch.exp(-logvar)).mean()
         else:
@@ -160,6 +199,15 @@ class RegressionTask(Task):
             if "sigma" in acc:
                 for k, v in pull_stats(pulls(y[:, i], mean[:, i], acc["sigma"][:, i])).items():
                     out[f"{t}/{k}"] = v
+            name = self.transform_of(t)
+            if name != "identity":  # the regressed variable: where the Gaussian NLL applies
+                u_true, _ = tt.to_u_np(name, y[:, i], None)
+                u, s = tt.to_u_np(name, mean[:, i], acc["sigma"][:, i] if "sigma" in acc else None)
+                for k, v in residual_stats(u_true, u).items():
+                    out[f"{name}_{t}/{k}"] = v
+                if s is not None:
+                    for k, v in pull_stats(pulls(u_true, u, s)).items():
+                        out[f"{name}_{t}/{k}"] = v
         return out
 
     def predictions(self, result: Mapping[str, Any], batch: HitBatch) -> Arrays:

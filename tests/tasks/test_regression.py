@@ -46,3 +46,45 @@ def test_unknown_target_lists_valid(toy_manifest):
         RegressionTask(targets=["px"]).check(bare)
     with pytest.raises(ConfigError, match="nll, mse"):
         RegressionTask(targets=["px"], loss="l1")
+
+
+def test_inverse_transform_regresses_the_curvature(toy_batch, toy_manifest):
+    task = RegressionTask(targets=["px"], transforms={"px": "inverse"})
+    task.check(toy_manifest)
+    y = toy_batch.event["px"].double().numpy()
+    task.fit({"px": y})
+    u = 1.0 / y
+    assert task.mean.item() == pytest.approx(u.mean(), rel=1e-5)
+    assert task.std.item() == pytest.approx(u.std(), rel=1e-5)
+    # A network output of (0, log 0.25): u = mean, sigma_u = 0.5 std.
+    out = torch.tensor([[0.0, np.log(0.25)]] * 4, dtype=torch.float32)
+    res = task({"out": out}, toy_batch)
+    u_s = (torch.tensor(u, dtype=torch.float32) - task.mean) / task.std
+    want = 0.5 * (np.log(0.25) + u_s**2 / 0.25).mean()
+    assert res["loss"].item() == pytest.approx(want.item(), rel=1e-5)
+    mean_y = 1.0 / task.mean.item()
+    assert np.allclose(res["output"]["mean"].numpy(), mean_y, rtol=1e-5)
+    sig_u = 0.5 * task.std.item()
+    assert np.allclose(res["output"]["sigma"].numpy(), sig_u * mean_y**2, rtol=1e-4)
+    m = task.metrics(task.collect(res, toy_batch))
+    assert m["px/bias"] == pytest.approx(float((mean_y - y).mean()), rel=1e-4)
+    assert m["inverse_px/bias"] == pytest.approx(float((task.mean.item() - u).mean()), rel=1e-3, abs=1e-6)
+    assert m["inverse_px/pull_std"] == pytest.approx(float(np.std((task.mean.item() - u) / sig_u)), rel=1e-3)
+    assert task.hparams()["transforms"] == {"px": "inverse"}
+    assert RegressionTask(**task.hparams()).transforms == {"px": "inverse"}
+
+
+def test_log_transform_and_errors(toy_manifest):
+    task = RegressionTask(targets=["px"], transforms={"px": "log"})
+    mean = task.infer({"out": torch.tensor([[0.0, 0.0]])}, None)["mean"]
+    assert mean.item() == pytest.approx(1.0)                     # exp(0 * std + 0)
+    with pytest.raises(DataError, match="positive"):
+        task.fit({"px": np.array([1.0, -2.0])})
+    with pytest.raises(DataError, match="zeros"):
+        RegressionTask(targets=["px"], transforms={"px": "inverse"}).fit({"px": np.array([0.0, 1.0])})
+    with pytest.raises(ConfigError, match="identity, inverse, log"):
+        RegressionTask(targets=["px"], transforms={"px": "sqrt"})
+    with pytest.raises(ConfigError, match="not a target"):
+        RegressionTask(targets=["px"], transforms={"py": "log"}).check(toy_manifest)
+    with pytest.raises(ConfigError, match="must map targets"):
+        RegressionTask(targets=["px"], transforms=["log"])

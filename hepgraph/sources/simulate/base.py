@@ -30,7 +30,7 @@ from hepgraph.errors import ConfigError
 from hepgraph.sources.base import Source
 
 #: Preset keys that hold free-form mappings (new sub-keys are allowed).
-OPEN_SECTIONS: frozenset[str] = frozenset({"topologies"})
+OPEN_SECTIONS: frozenset[str] = frozenset({"topologies", "reactions"})
 
 
 #: The most events one simulated dataset may hold (the plan is a list of blocks in memory).

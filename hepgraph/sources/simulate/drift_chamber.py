@@ -9,8 +9,12 @@ to the wire (``drift_radius``, smeared by ``sigma_rphi``), a drift time and a ch
 in MeV). Noise hits fire random wires with probability ``noise_rate`` per wire and event.
 
 Events hold ``tracks.mean`` tracks (``tracks.mode``: fixed or poisson) of the configured
-species, or, when ``classes`` names topologies, one topology per event chosen uniformly
-(label = its index), e.g. ``pipiee`` = pi+ pi- e+ e- (distinguished by dE/dx).
+species, or, when ``classes`` is set, one class per event chosen uniformly (label = its
+index in ``classes``). A class is a *topology*, e.g. ``pipiee`` = pi+ pi- e+ e- with each
+momentum drawn independently from the gun (``pt``, ``theta``), or a *reaction*: an e+e-
+collision at the ``beam``'s sqrt(s) with resonances and phase-space decays
+(:mod:`hepgraph.sources.simulate.decay`), e.g. ``ee_psi2s_pipijpsi_ee``. Neutral
+final-state particles are recorded in the truth and leave no hits.
 
 Preset: ``configs/detectors/drift-chamber.yaml``.
 """
@@ -24,7 +28,7 @@ from hepgraph.errors import ConfigError
 from hepgraph.events import table_from_flat
 from hepgraph.registry import SOURCES
 from hepgraph.sources.base import SourceInfo
-from hepgraph.sources.simulate import gun
+from hepgraph.sources.simulate import decay, gun
 from hepgraph.sources.simulate.base import SimulatedSource, check_positive, check_range, make_factory
 from hepgraph.sources.simulate.draws import normal32
 from hepgraph.sources.simulate.helix import cylinder_crossings
@@ -75,11 +79,18 @@ class DriftChamber(SimulatedSource):
         if mode not in ("fixed", "poisson"):
             raise ConfigError(f"`tracks.mode` = `{mode}` must be `fixed` or `poisson`")
         check_positive(c["tracks"], "mean", integer=mode == "fixed")
+        reactions = decay.parse_reactions(c["reactions"])
+        both = sorted(set(reactions) & set(c["topologies"]))
+        if both:
+            raise ConfigError(f"`{both[0]}` is both a topology and a reaction; rename one")
         for name in c["classes"]:
-            if name not in c["topologies"]:
+            if name not in c["topologies"] and name not in reactions:
                 raise ConfigError(
-                    f"class `{name}` is not a topology; known: {', '.join(sorted(c['topologies']))}"
+                    f"class `{name}` is neither a topology nor a reaction; known: "
+                    f"{', '.join(sorted([*c['topologies'], *reactions]))}"
                 )
+        if any(k in reactions for k in c["classes"]):
+            decay.Beam.parse(c["beam"])
         for names in [c["species"], *c["topologies"].values()]:
             gun.species_table(names)
         if len(c["species_weights"]) != len(c["species"]):
@@ -120,49 +131,65 @@ class DriftChamber(SimulatedSource):
             },
         )
 
-    def _tracks(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:
-        """(event of each track, species names index table, label per event)."""
+    def _tracks(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray | None, ...]:
+        """Per particle: event, pdg, charge, mass (MeV) and momentum (GeV; NaN rows are drawn
+        from the gun); and the label per event (None without classes)."""
         c = self.cfg
-        if c["classes"]:
-            label = rng.integers(0, len(c["classes"]), n).astype(np.int32)
-            topo = [list(c["topologies"][k]) for k in c["classes"]]
-            names = sorted({s for t in topo for s in t})
-            per = np.array([len(t) for t in topo])[label]
+        if not c["classes"]:
+            names = list(c["species"])
+            mean = c["tracks"]["mean"]
+            per = np.full(n, int(mean)) if c["tracks"]["mode"] == "fixed" else rng.poisson(mean, n)
             ev = np.repeat(np.arange(n), per)
-            rank = np.arange(ev.size) - np.repeat(np.cumsum(per) - per, per)
-            table = np.full((len(topo), max(len(t) for t in topo)), -1)
-            for i, t in enumerate(topo):
-                table[i, : len(t)] = [names.index(s) for s in t]
-            sp = table[label[ev], rank]
-            return ev, names, sp, label
-        names = list(c["species"])
-        mean = c["tracks"]["mean"]
-        per = np.full(n, int(mean)) if c["tracks"]["mode"] == "fixed" else rng.poisson(mean, n)
+            pdgs, masses, charges = gun.species_table(names)
+            sp = gun.choose(rng, ev.size, c["species_weights"], len(names))
+            return ev, pdgs[sp], charges[sp], masses[sp], np.full((ev.size, 3), np.nan), None
+        label = rng.integers(0, len(c["classes"]), n).astype(np.int32)
+        topo = [list(c["topologies"].get(k, [])) for k in c["classes"]]   # [] for reactions
+        names = sorted({s for t in topo for s in t}) or ["e-"]
+        pdgs, masses, charges = gun.species_table(names)
+        per = np.array([len(t) for t in topo])[label]
         ev = np.repeat(np.arange(n), per)
-        sp = gun.choose(rng, ev.size, c["species_weights"], len(names))
-        return ev, names, sp, None
+        rank = np.arange(ev.size) - np.repeat(np.cumsum(per) - per, per)
+        table = np.zeros((len(topo), max(max(len(t) for t in topo), 1)), np.int64)
+        for i, t in enumerate(topo):
+            table[i, : len(t)] = [names.index(s) for s in t]
+        sp = table[label[ev], rank]
+        parts = [(ev, pdgs[sp], charges[sp], masses[sp], np.full((ev.size, 3), np.nan))]
+        if any(not t for t in topo):
+            reactions, beam = decay.parse_reactions(c["reactions"]), decay.Beam.parse(c["beam"])
+            for i, k in enumerate(c["classes"]):
+                sel = np.flatnonzero(label == i)
+                if k in reactions and sel.size:
+                    g = decay.generate(rng, reactions[k], beam, sel.size)
+                    parts.append((sel[g.event], g.pdg, g.charge, g.mass * 1e3, g.p4[:, 1:]))
+        cols = [np.concatenate(x) for x in zip(*parts)]
+        order = np.argsort(cols[0], kind="stable")                  # by event, class order kept
+        return (*[x[order] for x in cols], label)
 
     def simulate(self, rng: np.random.Generator, n: int, start: int) -> pa.Table:
         c = self.cfg
         mat = material(c["material"])
-        ev, names, sp, label = self._tracks(rng, n)
-        pdgs, masses, charges = gun.species_table(names)
-        nt = ev.size
-        pt = gun.log_uniform(rng, c["pt"][0], c["pt"][1], nt)
-        d = gun.directions(rng, nt, c["theta"], [0.0, 2 * np.pi])
-        sin_t = np.hypot(d[:, 0], d[:, 1])
-        mom = d * (pt / sin_t)[:, None]
+        ev, pdg, q, mass, mom, label = self._tracks(rng, n)
+        gun_rows = np.isnan(mom[:, 0])
+        ng = int(gun_rows.sum())
+        pt = gun.log_uniform(rng, c["pt"][0], c["pt"][1], ng)
+        d = gun.directions(rng, ng, c["theta"], [0.0, 2 * np.pi])
+        mom[gun_rows] = d * (pt / np.hypot(d[:, 0], d[:, 1]))[:, None]
         vtx = gun.gaussian_vertices(rng, n, c["vertex_sigma"])[ev]
         truth = ParticleList(n)
-        pid = truth.add(ev, pdgs[sp], charges[sp], mom, vtx)
-        mass = masses[sp]
+        pid = truth.add(ev, pdg, q, mom, vtx)
+        charged = q != 0                                             # neutrals: truth only
+        ev, pdg, q, mass, mom, vtx, pid = (a[charged] for a in (ev, pdg, q, mass, mom, vtx, pid))
+        d = mom / np.linalg.norm(mom, axis=1, keepdims=True)
+        sin_t = np.hypot(d[:, 0], d[:, 1])
+        nt = ev.size
 
         radii, half = self.radii, float(c["half_length"])
-        cpos, phase, plen, ok, cp, sp_ = cylinder_crossings(vtx, mom, charges[sp].astype(np.float64),
+        cpos, phase, plen, ok, cp, sp_ = cylinder_crossings(vtx, mom, q.astype(np.float64),
                                                    float(c["field_T"]), radii, np.float32)
         ok &= np.abs(cpos[..., 2]) <= half
         ok = np.logical_and.accumulate(ok, axis=1)                 # a track that leaves stops
-        p_mev = pt / sin_t * 1e3
+        p_mev = np.linalg.norm(mom, axis=1) * 1e3
         beta_t = p_mev / np.hypot(p_mev, mass)
         x_x0 = float(c["layer_thickness_x0"])
         if x_x0 > 0:
@@ -252,13 +279,13 @@ class DriftChamber(SimulatedSource):
             "charge": place(charge, nq, f4), "layer": layer[order], "wire": wires[order],
             "drift_radius": place(drift, ndrift, f4),
             "track_id": place(pid[trk], -1, np.int64),
-            "pdg": place(pdgs[sp][trk], 0, np.int32),
+            "pdg": place(pdg[trk], 0, np.int32),
         }
         hit_ev = hev[order]
         counts = np.bincount(hit_ev, minlength=n)
         pcounts, pcols = truth.columns(hit_ev, hits["track_id"])
         events = {"event_id": np.arange(start, start + n, dtype=np.int64),
-                  "n_tracks": np.bincount(ev, minlength=n).astype(np.int32)}
+                  "n_tracks": np.bincount(ev, minlength=n).astype(np.int32)}   # charged particles
         if label is not None:
             events["label"] = label
         return table_from_flat(counts, hits, events, pcounts, pcols)

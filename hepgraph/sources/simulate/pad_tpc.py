@@ -9,8 +9,15 @@ column crossed gives a pad cluster: ``pad_col``, ``pad_row`` (from y), ``y`` sme
 centre, the drift time ``t`` to the anode and the charge (Bethe–Bloch dE/dx x path in
 the column, Landau-like fluctuations; MeV).
 
-Event targets (regression): ``px, py, pz, p, pt, theta, phi`` (GeV, rad, at the vertex)
-and ``vx, vy, vz`` (mm). Preset: ``configs/detectors/pad-tpc.yaml``.
+A vertex inside the chamber (``vertex_box`` along z) starts the track there: the columns
+behind it see nothing, so ``vz`` (the track's start along the pads, ``z_ini``) is a target.
+
+Event targets (regression): ``px, py, pz, p, pt, theta, phi`` (GeV, rad, at the vertex;
+``pt`` and ``phi`` about the z axis), ``vx, vy, vz`` (mm), and for the bending plane
+(the field is along x): ``p_perp = hypot(py, pz)`` (GeV, the momentum the curvature
+measures), ``q_p_perp = q * p_perp`` (GeV, signed by the charge: regress it with the
+``inverse`` transform to learn the curvature ``q / p_perp``) and ``sin_phi``.
+Preset: ``configs/detectors/pad-tpc.yaml``.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from hepgraph.sources.simulate.material import bethe_bloch, landau_factor, mater
 from hepgraph.sources.simulate.tracker import plane_hits
 from hepgraph.sources.simulate.truth import ParticleList
 
-TARGETS = ["px", "py", "pz", "p", "pt", "theta", "phi", "vx", "vy", "vz"]
+TARGETS = ["px", "py", "pz", "p", "pt", "theta", "phi", "vx", "vy", "vz", "p_perp", "q_p_perp", "sin_phi"]
 
 
 def to_local(v: np.ndarray) -> np.ndarray:
@@ -87,6 +94,22 @@ class PadTPC(SimulatedSource):
             },
         )
 
+    def _columns(self, rng: np.random.Generator, vtx: np.ndarray, mom: np.ndarray, q: np.ndarray,
+                 mass: np.ndarray, zc: np.ndarray, x_x0: float) -> tuple[np.ndarray, ...]:
+        """Helix crossings of the pad columns ahead of each vertex (detector frame in, helix
+        frame out): positions (N, J, 3), phases (N, J), ok (N, J) and ``behind`` (N, J), the
+        columns upstream of the vertex (never crossed). Tracks are propagated in groups that
+        share their first column ahead (one group when every vertex is upstream)."""
+        first = np.searchsorted(zc, vtx[:, 2], side="right")
+        n, j = len(vtx), len(zc)
+        lp, phase, ok = np.zeros((n, j, 3)), np.zeros((n, j)), np.zeros((n, j), bool)
+        for j0 in np.unique(first[first < j]):
+            s = np.flatnonzero(first == j0)
+            a, b, _, c = plane_hits(rng, to_local(vtx[s]), to_local(mom[s]), q[s], mass[s],
+                                    float(self.cfg["field_T"]), zc[j0:], x_x0)
+            lp[s, j0:], phase[s, j0:], ok[s, j0:] = a, b, c
+        return lp, phase, ok, np.arange(j)[None, :] < first[:, None]
+
     def simulate(self, rng: np.random.Generator, n: int, start: int) -> pa.Table:
         c = self.cfg
         mat = material(c["material"])
@@ -106,11 +129,10 @@ class PadTPC(SimulatedSource):
         pw = float(c["pad_width"])
         zc = ext[2, 0] + (np.arange(int(c["pad_cols"])) + 0.5) * pw
         x_x0 = pw / (mat.x0_cm * 10.0) if c["multiple_scattering"] else 0.0
-        lp, phase, _, ok = plane_hits(rng, to_local(vtx), to_local(mom), charges[sp].astype(np.float64),
-                                      mass, float(c["field_T"]), zc, x_x0)
+        lp, phase, ok, behind = self._columns(rng, vtx, mom, charges[sp].astype(np.float64), mass, zc, x_x0)
         g = np.stack([lp[..., 2], -lp[..., 1], lp[..., 0]], axis=-1)        # back to detector frame
         ok &= (np.abs(g[..., 0]) <= ext[0, 1]) & (np.abs(g[..., 1]) <= ext[1, 1])
-        ok = np.logical_and.accumulate(ok, axis=1)
+        ok = np.logical_and.accumulate(ok | behind, axis=1) & ~behind  # a track that leaves stops
         trk, col = np.nonzero(ok)                                   # ordered by event, then column
         pos = g[trk, col]
         # Direction at the crossing: transverse phase in the helix frame, then detector frame.
@@ -141,11 +163,14 @@ class PadTPC(SimulatedSource):
         counts = np.bincount(trk, minlength=n)                       # one track per event, ordered by column
         pcounts, pcols = truth.columns(trk, hits["track_id"])
         pt = np.hypot(mom[:, 0], mom[:, 1])
+        p_perp = np.hypot(mom[:, 1], mom[:, 2])
         events = {
             "event_id": np.arange(start, start + n, dtype=np.int64), "label": sp.astype(np.int32),
             "n_tracks": np.ones(n, np.int32), "px": mom[:, 0], "py": mom[:, 1], "pz": mom[:, 2],
             "p": p, "pt": pt, "theta": np.arccos(np.clip(d[:, 2], -1, 1)), "phi": np.arctan2(mom[:, 1], mom[:, 0]),
             "vx": vtx[:, 0], "vy": vtx[:, 1], "vz": vtx[:, 2],
+            "p_perp": p_perp, "q_p_perp": charges[sp] * p_perp,
+            "sin_phi": np.divide(mom[:, 1], pt, out=np.zeros(n), where=pt > 0),
             "energy": np.sqrt((p * 1e3) ** 2 + mass**2) * 1e-3 - mass * 1e-3,
         }
         events = {k: (v.astype(np.float32) if v.dtype == np.float64 else v) for k, v in events.items()}

@@ -82,7 +82,7 @@ def test_topology_classes_give_labels():
     ({"tracks": {"mean": 0}}, "positive"),
     ({"pt": [2.0, 1.0]}, "min > max"),
     ({"r_min": 800.0}, "no sensitive volume"),
-    ({"classes": ["nope"]}, "not a topology"),
+    ({"classes": ["nope"]}, "neither a topology nor a reaction"),
 ])
 def test_bad_parameters(params, match):
     with pytest.raises(ConfigError, match=match):

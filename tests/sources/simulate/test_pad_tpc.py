@@ -59,3 +59,27 @@ def test_bad_parameters():
         PadTPC(params={"species": ["gamma"], "species_weights": [1]})
     with pytest.raises(ConfigError, match="positive"):
         PadTPC(params={"pad_cols": 0})
+
+
+def test_vertex_inside_the_chamber_starts_the_track_there():
+    src, evs = simulate(60, seed=3, vertex_box=[[-100, 100], [-50, 50], [-600, -200]], efficiency=1.0)
+    zc = src.extent[2][0] + (np.arange(src.cfg["pad_cols"]) + 0.5) * src.cfg["pad_width"]
+    seen = 0
+    for ev in evs:
+        if not len(ev["z"]):
+            continue
+        first = int(np.searchsorted(zc, ev["vz"], side="right"))   # first column ahead of the vertex
+        assert ev["z"].min() > ev["vz"] and ev["pad_col"][0] == first
+        assert (np.diff(ev["pad_col"]) == 1).all()                    # no gaps at efficiency 1
+        seen += 1
+    assert seen > 50
+
+
+def test_bending_plane_targets():
+    _, evs = simulate(30, seed=5)
+    for ev in evs:
+        px, py, pz = ev["particle_px"][0], ev["particle_py"][0], ev["particle_pz"][0]
+        q = ev["particle_q"][0]
+        assert ev["p_perp"] == pytest.approx(np.hypot(py, pz), rel=1e-5)
+        assert ev["q_p_perp"] == pytest.approx(q * np.hypot(py, pz), rel=1e-5)
+        assert ev["sin_phi"] == pytest.approx(py / np.hypot(px, py), rel=1e-4, abs=1e-6)
