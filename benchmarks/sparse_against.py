@@ -11,8 +11,8 @@ hepgraph's, matched site by site; then the engines run ``--repeat`` times interl
 average. spconv's CPU build gives wrong results with more than one thread, so the sweep
 runs at ``--threads 1`` (the default) and says so.
 
-``pip install spconv`` (2.3.x) brings the CPU build; MinkowskiEngine 0.5.4 rarely builds
-with current compilers and torch, and is used only if it imports.
+``pip install spconv`` (2.3.x) brings the CPU build; MinkowskiEngine 0.5.4 (no wheel; built
+from source, see ``.ci/install_minkowski.sh``) is used only if it imports.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     import spconv
 
     kinds = [Hepgraph, Spconv]
-    me_note = "MinkowskiEngine: not installed (0.5.4 does not build here)"
+    me_note = "MinkowskiEngine: not importable here, left out"
     try:
         from hepgraph.sparse.backends.minkowski import import_minkowski
 
