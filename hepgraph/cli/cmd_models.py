@@ -13,6 +13,7 @@ TASKS_BY_LEVEL = {
     "event": ["classification", "regression", "track-count"],
     "hit": ["segmentation", "condensation"],
     "edge": ["edge-classification"],
+    "generate": ["generate"],
 }
 
 

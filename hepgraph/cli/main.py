@@ -44,6 +44,7 @@ def _register() -> None:
         cmd_demo,
         cmd_evaluate,
         cmd_export,
+        cmd_generate,
         cmd_info,
         cmd_models,
         cmd_predict,
@@ -53,7 +54,7 @@ def _register() -> None:
     )
 
     for mod in (cmd_build, cmd_info, cmd_verify, cmd_show, cmd_models, cmd_train, cmd_evaluate,
-                cmd_predict, cmd_export, cmd_cluster, cmd_compare, cmd_demo):
+                cmd_predict, cmd_export, cmd_cluster, cmd_compare, cmd_demo, cmd_generate):
         mod.register(app)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from hepgraph.models import mlp  # noqa: F401
 from hepgraph.models.dense import inception, resnet, small_cnn  # noqa: F401
 from hepgraph.models.factory import create_model, list_models, model_info
+from hepgraph.models.generative import cgan, flow  # noqa: F401
 from hepgraph.models.graph import edgeconv, gatv2, gravnet, interaction, track_gnn  # noqa: F401
 from hepgraph.models.sparse import resnet as sparse_resnet  # noqa: F401
 from hepgraph.models.transformer import point_transformer  # noqa: F401

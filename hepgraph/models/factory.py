@@ -21,7 +21,7 @@ from torch import nn
 from hepgraph.errors import ConfigError
 from hepgraph.registry import MODELS, check_kwargs
 
-FAMILIES = ("dense", "sparse", "graph", "transformer", "mlp")
+FAMILIES = ("dense", "sparse", "graph", "transformer", "mlp", "generative")
 REPRESENTATIONS = ("image", "sparse", "graph", "points")
 
 #: Arguments create_model fills itself (never user keys).

@@ -210,4 +210,8 @@ def plot_task(task: Any, acc: Mapping[str, np.ndarray], metrics: Mapping[str, An
         from hepgraph.report.turn_on import binned_plots
 
         return binned_plots(task, acc, metrics, out, unit_of(task.target), ctx)
+    if name == "generate":
+        from hepgraph.report.generative import generative_plots
+
+        return generative_plots(task, acc, metrics, out, describe(model, split, events))
     return []

@@ -20,7 +20,7 @@ def test_every_required_model_is_registered_with_metadata():
     for n in names:
         meta = model_info(n)
         assert meta["family"] in FAMILIES and meta["representation"] in REPRESENTATIONS
-        assert set(meta["levels"]) <= {"event", "hit", "edge"} and meta["levels"]
+        assert set(meta["levels"]) <= {"event", "hit", "edge", "generate"} and meta["levels"]
     assert list_models("sparse-*") == ["sparse-resnet18", "sparse-resnet34", "sparse-resnet50", "sparse-unet"]
 
 

@@ -1,0 +1,269 @@
+"""A track's clusters as a fixed-length sequence, and its particle as a condition vector.
+
+A generative model of detector response learns p(clusters | particle). Here the clusters
+of one track are laid out on the detector's natural sequence: one *slot* per pad row,
+pad column or layer (the hit column ``index``; ``order`` = the hit's rank in the event),
+each slot holding the generated ``values`` (``x, y, z, charge`` by default) and whether
+the slot has a cluster. Values are standardised per slot with the training mean and
+standard deviation (a coordinate the detector fixes per slot, such as the z of a pad
+column, is not generated but copied); positive, long-tailed values (``charge``) are
+generated as logarithms.
+
+The condition of a track is its particle (the one with most hits in the event): momentum
+(log p and direction), charge, mass (from the PDG id) and production vertex, standardised.
+
+Everything learned from the data lives in :class:`TrackCodec` and travels in the model's
+checkpoint (``extra_state``), so ``hepgraph generate`` needs the run alone.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from hepgraph.errors import ConfigError, DataError
+
+__all__ = ["TrackCodec", "PARTICLE_COLUMNS", "INDEX_COLUMNS", "condition_features", "mass_gev"]
+
+#: Particle columns a condition is made of.
+PARTICLE_COLUMNS = ("particle_id", "particle_pdg", "particle_q", "particle_px", "particle_py", "particle_pz",
+                    "particle_vx", "particle_vy", "particle_vz")
+
+#: Hit columns tried, in order, for the sequence slot when ``index`` is ``auto``.
+INDEX_COLUMNS = ("pad_col", "pad_row", "layer", "wire")
+
+#: Values generated as logarithms when all training values are positive.
+LOG_VALUES = ("charge", "energy", "edep")
+
+#: Raw condition columns (per track): px, py, pz (GeV), q (e), pdg, vx, vy, vz (mm).
+RAW = ("px", "py", "pz", "q", "pdg", "vx", "vy", "vz")
+
+
+@functools.lru_cache(maxsize=256)
+def mass_gev(pdg: int) -> float:
+    """Mass (GeV) of a PDG id (the ``particle`` package; 0 for an unknown id)."""
+    from hepgraph.sources.simulate.material import species
+
+    try:
+        return species(str(int(pdg))).mass * 1e-3
+    except ConfigError:
+        return 0.0
+
+
+def condition_features(raw: np.ndarray) -> np.ndarray:
+    """(T, 9) features of raw conditions: log p, unit direction (3), charge, log mass, vertex (3).
+
+    Shapes:
+        - **raw:** (T, 8) in the order of :data:`RAW` -> (T, 9)
+    """
+    raw = np.asarray(raw, np.float64).reshape(-1, len(RAW))
+    p = np.linalg.norm(raw[:, :3], axis=1)
+    u = raw[:, :3] / np.maximum(p, 1e-12)[:, None]
+    m = np.array([mass_gev(int(v)) for v in raw[:, 4]])
+    return np.column_stack([np.log(np.maximum(p, 1e-6)), u, raw[:, 3], np.log(m + 1e-4), raw[:, 5:8]])
+
+
+class TrackCodec:
+    """Encode batches into (condition, sequence, mask) and decode generated sequences to hits.
+
+    Args:
+        index: hit column of the slot (``auto``: the first of :data:`INDEX_COLUMNS` in
+            the data; ``order``: rank of the hit in its event).
+        values: hit columns generated per slot (``x``, ``y``, ``z`` from the positions).
+    """
+
+    def __init__(self, index: str = "auto", values: Sequence[str] = ("x", "y", "z", "charge")) -> None:
+        if not values:
+            raise ConfigError("model.values is empty: name the hit columns to generate, e.g. [x, y, z, charge]")
+        self.index, self.values = str(index), [str(v) for v in values]
+        self.length = 0
+        self.log = np.zeros(len(self.values), bool)
+        self.mean = self.std = np.zeros((0, len(self.values)))
+        self.fixed = np.zeros((0, len(self.values)), bool)
+        self.cond_mean, self.cond_std = np.zeros(9), np.ones(9)
+        self.pool = np.zeros((0, len(RAW)))
+
+    @property
+    def fitted(self) -> bool:
+        """Whether :meth:`fit` (or a checkpoint) has set the layout and statistics."""
+        return self.length > 0
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Dataset columns the codec reads (the slot candidates while ``auto``)."""
+        idx = INDEX_COLUMNS if self.index == "auto" else (() if self.index == "order" else (self.index,))
+        vals = tuple(v for v in self.values if v not in ("x", "y", "z"))
+        return (*idx, *vals, "track_id", *PARTICLE_COLUMNS)
+
+    # ---------------------------------------------------------------- fitting
+    def fit(self, events: Sequence[Mapping[str, Any]], pool_size: int = 20000) -> dict[str, Any]:
+        """Learn the slot layout, per-slot statistics and condition statistics from events.
+
+        Raises:
+            DataError: no event has a particle with hits, or a column is missing.
+        """
+        if self.index == "auto":
+            have = set(events[0]) if events else set()
+            self.index = next((c for c in INDEX_COLUMNS if c in have), "order")
+        slots, vals, raws = [], [], []
+        for ev in events:
+            t = self.track(ev)
+            if t is None:
+                continue
+            s, v, raw = t
+            slots.append(s)
+            vals.append(v)
+            raws.append(raw)
+        if not slots:
+            raise DataError("no training event has a particle with hits (particle_* and track_id columns); a "
+                            "generator learns the clusters of particles: use a simulated or labelled dataset")
+        s, v, raw = np.concatenate(slots), np.concatenate(vals), np.stack(raws)
+        self.length = int(s.max()) + 1
+        self.log = np.array([n in LOG_VALUES and bool((v[:, i] > 0).all()) for i, n in enumerate(self.values)])
+        v = self._forward_transform(v)
+        gmean, gstd = v.mean(0), np.maximum(v.std(0), 1e-6)
+        cnt = np.bincount(s, minlength=self.length).astype(np.float64)
+        mean = np.stack([np.bincount(s, weights=v[:, i], minlength=self.length) for i in range(v.shape[1])], 1)
+        sq = np.stack([np.bincount(s, weights=v[:, i] ** 2, minlength=self.length) for i in range(v.shape[1])], 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = mean / cnt[:, None]
+            std = np.sqrt(np.maximum(sq / cnt[:, None] - mean**2, 0.0))
+        few = cnt < 5
+        mean[few] = gmean
+        std[few] = gstd
+        self.fixed = (std < 1e-6 * np.maximum(np.abs(gmean), 1.0)) & ~few[:, None]
+        self.mean, self.std = mean, np.where(self.fixed, 1.0, np.maximum(std, 1e-3 * gstd))
+        feats = condition_features(raw)
+        self.cond_mean, self.cond_std = feats.mean(0), np.maximum(feats.std(0), 1e-6)
+        self.pool = raw[:pool_size]
+        return {"tracks": int(raw.shape[0]), "slots": self.length, "index": self.index}
+
+    def _forward_transform(self, v: np.ndarray) -> np.ndarray:
+        v = np.asarray(v, np.float64).copy()
+        v[:, self.log] = np.log(np.maximum(v[:, self.log], 1e-12))
+        return v
+
+    def main_particle(self, ev: Mapping[str, Any]) -> tuple[int, np.ndarray] | None:
+        """Index of the event's particle with most hits and the mask of its hits (None when
+        no particle has hits; without ``track_id`` every hit is the first particle's)."""
+        if "particle_id" not in ev or len(np.asarray(ev["particle_id"])) == 0:
+            return None
+        pid = np.asarray(ev["particle_id"], np.int64)
+        if "track_id" in ev:
+            tid = np.asarray(ev["track_id"], np.int64)
+        else:
+            tid = np.full(len(np.asarray(ev["x"])), pid[0])
+        counts = np.array([(tid == p).sum() for p in pid])
+        k = int(np.argmax(counts))
+        return None if counts[k] == 0 else (k, tid == pid[k])
+
+    def condition(self, ev: Mapping[str, Any]) -> np.ndarray | None:
+        """(8,) raw condition of an event dict's main particle, or None."""
+        m = self.main_particle(ev)
+        return None if m is None else np.array([float(ev[f"particle_{c}"][m[0]]) for c in RAW])
+
+    def track(self, ev: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(slots, values, raw condition) of an event dict's main particle, or None."""
+        m = self.main_particle(ev)
+        if m is None:
+            return None
+        k, sel = m
+        slots = self._slots(ev, sel)
+        v = np.column_stack([np.asarray(ev[c], np.float64)[sel] for c in self.values])
+        raw = np.array([float(ev[f"particle_{c}"][k]) for c in RAW])
+        return slots, v, raw
+
+    def _slots(self, ev: Mapping[str, Any], sel: np.ndarray) -> np.ndarray:
+        if self.index == "order":
+            return np.arange(int(sel.sum()))
+        if self.index not in ev:
+            raise DataError(f"slot column `{self.index}` is not in the dataset; set model.index to a hit "
+                            f"column ({', '.join(INDEX_COLUMNS)}) or `order`")
+        s = np.asarray(ev[self.index], np.int64)[sel]
+        if s.size and s.min() < 0:
+            raise DataError(f"slot column `{self.index}` holds negative values")
+        return s
+
+    # ---------------------------------------------------------------- batches
+    def encode(self, batch: Any) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Condition, sequence and mask of a batch (one track per event: its main particle).
+
+        Returns:
+            ``cond`` (B, 9) standardised features, ``seq`` (B, V, L) standardised values
+            (0 where no cluster), ``mask`` (B, L) bool, ``raw`` (B, 8) raw conditions (NaN
+            for an event without a particle).
+        """
+        dev = batch.pos.device
+        b, L, nv = batch.batch_size, self.length, len(self.values)
+        ptr = batch.ptr.cpu().numpy()
+        pptr = batch.particle_ptr.cpu().numpy() if batch.particle_ptr is not None else np.zeros(b + 1, np.int64)
+        cols = {c: batch.pos[:, "xyz".index(c)] if c in "xyz" and len(c) == 1 else batch.hit.get(c)
+                for c in self.values}
+        missing = [c for c, v in cols.items() if v is None]
+        if missing:
+            raise DataError(f"the batch has no hit column(s) {missing} the generator was trained on")
+        hits = {c: v.detach().cpu().numpy() for c, v in cols.items()}
+        extra = {c: batch.hit[c].cpu().numpy() for c in ("track_id", self.index) if c in batch.hit}
+        part = {c: batch.particle[c].cpu().numpy() for c in PARTICLE_COLUMNS if c in batch.particle}
+        seq = np.zeros((b, nv, L), np.float32)
+        mask = np.zeros((b, L), bool)
+        raw = np.full((b, len(RAW)), np.nan)
+        for e in range(b):
+            ev = {c: v[ptr[e]:ptr[e + 1]] for c, v in {**hits, **extra}.items()}
+            ev.update({c: v[pptr[e]:pptr[e + 1]] for c, v in part.items()})
+            t = self.track(ev)
+            if t is None:
+                continue
+            s, v, raw[e] = t
+            keep = s < L
+            s, v = s[keep], self._forward_transform(v[keep])
+            seq[e][:, s] = ((v - self.mean[s]) / self.std[s]).T
+            mask[e, s] = True
+        fixed = np.broadcast_to(self.fixed.T[None], seq.shape)
+        seq[fixed] = 0.0
+        cond = self.conditions(np.nan_to_num(raw))
+        to = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(dev)  # noqa: E731
+        return to(cond), to(seq), to(mask), to(raw)
+
+    def conditions(self, raw: np.ndarray) -> np.ndarray:
+        """(T, 9) float32 standardised condition features of raw conditions (T, 8)."""
+        return ((condition_features(raw) - self.cond_mean) / self.cond_std).astype(np.float32)
+
+    def decode(self, seq: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Generated sequences to hits.
+
+        Args:
+            seq: (B, V, L) standardised values.
+            present: (B, L) bool, slots with a cluster.
+
+        Returns:
+            ``values`` (H, V) in physical units, ``slot`` (H,) and ``event`` (H,) of each
+            hit, ordered by event then slot.
+        """
+        e, s = np.nonzero(present)
+        v = np.asarray(seq, np.float64)[e, :, s] * self.std[s] + self.mean[s]
+        v[:, self.log] = np.exp(v[:, self.log])
+        return v, s, e
+
+    # ---------------------------------------------------------------- state
+    def state(self) -> dict[str, Any]:
+        """Checkpoint-safe state (tensors and strings only)."""
+        f = lambda a: torch.as_tensor(np.asarray(a, np.float64))  # noqa: E731
+        return {"index": self.index, "values": list(self.values), "length": int(self.length),
+                "log": torch.as_tensor(self.log), "mean": f(self.mean), "std": f(self.std),
+                "fixed": torch.as_tensor(self.fixed), "cond_mean": f(self.cond_mean), "cond_std": f(self.cond_std),
+                "pool": f(self.pool)}
+
+    def load(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state`."""
+        self.index, self.values, self.length = str(state["index"]), list(state["values"]), int(state["length"])
+        self.log = state["log"].numpy().astype(bool)
+        self.mean, self.std = state["mean"].numpy(), state["std"].numpy()
+        self.fixed = state["fixed"].numpy().astype(bool)
+        self.cond_mean, self.cond_std = state["cond_mean"].numpy(), state["cond_std"].numpy()
+        self.pool = state["pool"].numpy()
