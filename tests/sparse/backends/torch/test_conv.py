@@ -151,15 +151,16 @@ def test_gradcheck_float64(device):
     assert torch.autograd.gradcheck(SparseConvFunction.apply, (yf, w, smap.transposed()))
 
 
-def _run(threads, x_coords, feats, w):
+def _run(threads, x_coords, feats, w, kmap=None, loss=None):
     prev = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         f = feats.clone().requires_grad_(True)
         ww = w.clone().requires_grad_(True)
-        kmap = submanifold_map(x_coords, kernel_offsets((3, 3, 3), (1, 1, 1)))
+        if kmap is None:
+            kmap = submanifold_map(x_coords, kernel_offsets((3, 3, 3), (1, 1, 1)))
         out = sparse_conv(f, ww, kmap)
-        out.square().sum().backward()
+        (out.square().sum() if loss is None else loss(out)).backward()
         return out.detach(), f.grad, ww.grad
     finally:
         torch.set_num_threads(prev)
@@ -233,16 +234,11 @@ def test_plan_layouts_match_pairwise_reference(layout, cin, cout, monkeypatch):
 
 
 def _run_layer(threads, feats, w, kmap):
-    prev = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        f = feats.clone().requires_grad_(True)
-        ww = w.clone().requires_grad_(True)
-        out = sparse_conv(f, ww, kmap)
-        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
-        return out.detach(), f.grad, ww.grad
-    finally:
-        torch.set_num_threads(prev)
+    """Like ``_run`` on a given map, with a loss whose gradient differs per element."""
+    def loss(out):
+        return (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum()
+
+    return _run(threads, None, feats, w, kmap=kmap, loss=loss)
 
 
 @pytest.mark.parametrize("per_offset", [False, True])
