@@ -60,7 +60,7 @@ class KernelMap:
             t = KernelMap(
                 self.out_idx, self.in_idx, self.sizes, self.n_out, self.n_in, self.identity
             )
-            for key, plan in self.cache.items():  # ("plan", transposed, channels): share
+            for key, plan in self.cache.items():  # ("plan", transposed, layout): share
                 if isinstance(key, tuple) and key[0] == "plan":
                     t.cache[("plan", not key[1], key[2])] = plan
             self.cache["transposed"] = t
@@ -68,9 +68,8 @@ class KernelMap:
 
 
 # A direct-address table is used when the padded bounding box has at most this many cells
-# per site and query (plus a constant), and at most DENSE_CELLS_MAX; otherwise a hash table.
-# A table fill costs about a memset per cell, a hash lookup some tens of ns per query, so
-# the table wins up to hundreds of cells per site; its memory is capped.
+# per site and query (plus a constant), and at most DENSE_CELLS_MAX (256 MB of int32): a
+# cell costs a memset, far less than a probe of the hash table or a binary search.
 DENSE_CELLS_PER_SITE = 64
 DENSE_CELLS_MIN = 2**16
 DENSE_CELLS_MAX = 2**26
