@@ -97,7 +97,8 @@ class TrackGenerator(nn.Module):
         """
         self._check()
         cond, seq, mask, raw = self.codec.encode(batch)
-        out = {"loss_event": self.loss(cond, seq, mask)}
+        valid = torch.isfinite(raw).all(dim=1)                 # events without a particle teach nothing
+        out = {"loss_event": self.loss(cond, seq, mask) * valid}
         if not self.training:
             gens = [torch.Generator().manual_seed(int(e) & 0x7FFFFFFF) for e in batch.event_id.tolist()]
             with torch.no_grad():

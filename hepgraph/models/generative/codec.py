@@ -119,10 +119,11 @@ class TrackCodec:
             slots.append(s)
             vals.append(v)
             raws.append(raw)
-        if not slots:
+        s, v = np.concatenate(slots) if slots else np.zeros(0, np.int64), np.concatenate(vals) if vals else None
+        if not slots or s.size == 0:
             raise DataError("no training event has a particle with hits (particle_* and track_id columns); a "
                             "generator learns the clusters of particles: use a simulated or labelled dataset")
-        s, v, raw = np.concatenate(slots), np.concatenate(vals), np.stack(raws)
+        raw = np.stack(raws)
         self.length = int(s.max()) + 1
         self.log = np.array([n in LOG_VALUES and bool((v[:, i] > 0).all()) for i, n in enumerate(self.values)])
         v = self._forward_transform(v)
@@ -149,8 +150,9 @@ class TrackCodec:
         return v
 
     def main_particle(self, ev: Mapping[str, Any]) -> tuple[int, np.ndarray] | None:
-        """Index of the event's particle with most hits and the mask of its hits (None when
-        no particle has hits; without ``track_id`` every hit is the first particle's)."""
+        """Index of the event's particle with most hits and the mask of its hits (the first
+        particle, without hits, when none has any; None without particles; without
+        ``track_id`` every hit is the first particle's)."""
         if "particle_id" not in ev or len(np.asarray(ev["particle_id"])) == 0:
             return None
         pid = np.asarray(ev["particle_id"], np.int64)
@@ -160,7 +162,7 @@ class TrackCodec:
             tid = np.full(len(np.asarray(ev["x"])), pid[0])
         counts = np.array([(tid == p).sum() for p in pid])
         k = int(np.argmax(counts))
-        return None if counts[k] == 0 else (k, tid == pid[k])
+        return k, tid == pid[k]
 
     def condition(self, ev: Mapping[str, Any]) -> np.ndarray | None:
         """(8,) raw condition of an event dict's main particle, or None."""
@@ -247,6 +249,7 @@ class TrackCodec:
         """
         e, s = np.nonzero(present)
         v = np.asarray(seq, np.float64)[e, :, s] * self.std[s] + self.mean[s]
+        v = np.where(self.fixed[s], self.mean[s], v)                    # copied, not generated
         v[:, self.log] = np.exp(v[:, self.log])
         return v, s, e
 
