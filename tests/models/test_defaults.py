@@ -23,8 +23,8 @@ def test_registered_defaults_build_and_match_training(name):
         trained = create_model(name, in_channels=2, level=level, out_channels=3,
                                **model_kwargs(name, {}, None))
     assert _params(direct) > 0
-    assert _params(direct) == _params(trained)
-    assert repr(direct) == repr(trained)
+    shapes = [[(n, tuple(p.shape)) for n, p in m.named_parameters()] for m in (direct, trained)]
+    assert shapes[0] == shapes[1]
 
 
 def test_variant_defaults_apply_and_user_values_win():

@@ -165,7 +165,7 @@ for _depth in (18, 34, 50):
 
 
 @register_model("sparse-unet", family="sparse", representation="sparse",
-                levels=SparseUNet.levels, cls=SparseUNet, defaults={"voxel_size": 3.0, "reps": 2})
+                levels=SparseUNet.levels, cls=SparseUNet, defaults={"voxel_size": 3.0})
 def sparse_unet(**kwargs: Any) -> SparseUNet:
     """Sparse U-Net (UResNet) with widths 16-32-64-128."""
     return SparseUNet(**kwargs)
