@@ -1,7 +1,8 @@
 """Shared helpers of the reproduced-study scripts (argument parsing, datasets, comparisons).
 
 Every study script takes ``--scale small|full`` (small: minutes on a CPU; full: the study's
-size, for a GPU; studies 2-4 also ``medium``: at most ~15 minutes on a 2-core CPU),
+size, for a GPU; studies 2-4 also ``medium``: at most ~15 minutes on a 2-core CPU, study 1
+at most ~30),
 ``--out DIR``, ``--seed`` and ``--device``, and writes a ``comparison.md`` (+ JSON, plots) per
 comparison plus ``study.json`` with the study-specific numbers and the run's wall time, date
 and load average.
@@ -30,7 +31,8 @@ def parse_args(description: str, default_out: str,
     """``--scale`` (one of ``scales``), ``--out``, ``--seed``, ``--device``."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--scale", choices=tuple(scales), default="small",
-                    help="small: a few CPU minutes; medium: <= ~15 CPU minutes (studies 2-4); "
+                    help="small: a few CPU minutes; medium: <= ~15 CPU minutes (studies 2-4; study 1: "
+                         "<= ~30); "
                          "full: the study's size (GPU)")
     ap.add_argument("--out", type=Path, default=Path(default_out), help="output directory")
     ap.add_argument("--seed", type=int, default=0, help="random seed")

@@ -1,120 +1,152 @@
-"""Study 1: HA-TPC-style momentum and angle regression on ``sim-pad-tpc``.
+"""Study 1: HA-TPC-style track-parameter regression on ``sim-pad-tpc``, against the classical fit.
 
-Networks (dense ResNet on pad images, sparse ResNet, EdgeConv GNN) regress ``p`` (GeV) and
-``theta`` (rad) with a Gaussian NLL (mean + uncertainty; pull widths in the table), same
-split/seed/epochs. The classical circle fit (Taubin, on the truth hits, field along x so
-the bending plane is y-z) gives sigma(p_perp)/p_perp vs p_perp, shown beside the
-Gluckstern limit sigma/p = sigma_y p / (0.3 B L^2) sqrt(720 / (N + 4)) computed per event
-from the simulated resolution ``sigma_y``, the number of pad columns hit N, the lever arm L
-and the field B (measurement term only; multiple scattering adds to the fit).
+Targets (Gaussian NLL: a mean and a sigma each): the curvature ``q / p_perp`` (the
+``q_p_perp`` target with the ``inverse`` transform, converted back to p_perp = |q p_perp|;
+field along x, bending plane y-z), ``p_z`` and ``p_y`` (bending plane), ``z_ini`` (``vz``,
+where the track starts along the pads), ``sin phi`` and ``p``, ``theta``. Networks:
+``frame-deepsets`` (hits in each event's principal-axes frame), the plain per-hit ``mlp`` and
+``edgeconv`` on raw hit coordinates, and a dense ResNet-18 on the y-z pad image at the
+detector's pad resolution (80 x 160, hit coordinates and charge per pixel). The classical
+reconstruction (``_hatpc_fit.py``: circle fit, tangent, line in the arc length) runs on the
+same test events; the tables give per p_perp bin sigma68(p_perp)/p_perp, the network/fit
+ratio, the pull width of the network (half the 16-84 % range of residual / sigma) and the
+Gluckstern (+) multiple-scattering expectation, then the same for z_ini and sin phi.
 
-    python examples/hatpc_regression.py --scale small
-    python examples/hatpc_regression.py --scale full
+    python examples/hatpc_regression.py --scale small     # a few CPU minutes
+    python examples/hatpc_regression.py --scale medium    # 20,000 events, <= ~30 CPU minutes
+    python examples/hatpc_regression.py --scale full      # 100,000 events (GPU)
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 import numpy as np
 from _common import compare, parse_args, save, simulate
+from _hatpc_fit import classical, sigma68
 
+TARGETS = ["q_p_perp", "pz", "py", "vz", "sin_phi", "p", "theta"]
+OVERRIDES = [f"task.targets=[{','.join(TARGETS)}]", "task.transforms={q_p_perp: inverse}",
+             "train.scheduler=cosine"]
+DENSE = ["model.view=yz", "model.image_shape=[80,160]", "model.encoding=per_hit"]
 SCALES = {
-    "small": {"events": 600, "epochs": 4, "batch": 16, "fit_events": 600,
-              "models": {"dense-resnet18": ["model.view=yz", "model.base_channels=8", "model.image_shape=[40,80]"],
-                         "sparse-resnet18": ["model.base_channels=8", "model.voxel_size=20.0"],
-                         "edgeconv": ["model.hidden_channels=32", "model.num_layers=2", "model.k=8"]}},
-    "full": {"events": 100000, "epochs": 40, "batch": 64, "fit_events": 20000,
-             "models": {"dense-resnet50": ["model.view=yz", "model.image_shape=[80,160]"],
-                        "sparse-resnet50": ["model.voxel_size=5.0"],
-                        "edgeconv": ["model.k=16"]}},
+    "small": {"events": 2000, "epochs": 4, "batch": 32,
+              "models": {"frame-deepsets": ["model.hidden_channels=64"],
+                         "mlp": ["model.num_layers=4"]}},
+    "medium": {"events": 20000, "epochs": 16, "batch": 64,
+               "models": {"frame-deepsets": [], "mlp": ["model.num_layers=4"],
+                          "edgeconv": ["model.hidden_channels=32", "model.num_layers=2", "model.k=8"]},
+               "dense": {"epochs": 3, "models": {"dense-resnet18": [*DENSE, "model.base_channels=4"]}}},
+    "full": {"events": 100000, "epochs": 40, "batch": 64,
+             "models": {"frame-deepsets": ["model.hidden_channels=256"], "edgeconv": ["model.k=16"],
+                        "dense-resnet50": DENSE}},
 }
-P_BINS = np.array([0.2, 0.4, 0.6, 0.8, 1.0, 1.4, 2.0])
-#: Masses (GeV) by |PDG id| for beta in the multiple-scattering term.
-MASS = {11: 0.000511, 13: 0.10566, 211: 0.13957, 321: 0.49368, 2212: 0.93827}
+P_BINS = np.array([0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.4, 2.0])
 
 
-def circle_fit_study(ds, n: int) -> dict:
-    """sigma(p_perp)/p_perp vs p_perp of the Taubin fit and the Gluckstern limit, per bin."""
-    from hepgraph.cluster.fit import fit_tracks
+def predictions(run_dir, data, out) -> dict[str, np.ndarray]:
+    """The network's test-split predictions (``pred_*``, ``sigma_*``, ``event_id``)."""
+    import pyarrow.parquet as pq
 
-    extra = ds.manifest["extra"]
-    B = float(extra["field_T"])
-    from hepgraph.config import load_yaml, configs_dir
+    from hepgraph.runs.predict import predict
 
-    from hepgraph.sources.simulate.material import material
+    path = predict(run_dir, data, out / "test_predictions.parquet", split="test", overwrite=True)
+    t = pq.read_table(path)
+    return {c: np.asarray(t.column(c)) for c in t.column_names}
 
-    preset = load_yaml(configs_dir() / "detectors" / "pad-tpc.yaml")
-    sigma_y = float(preset["sigma_y"])
-    x0_m = material(preset["material"]).x0_cm / 100.0
-    true, fit, glu, ms = [], [], [], []
-    for i in range(min(n, len(ds))):
-        ev = ds[i]
-        trk = np.asarray(ev["track_id"]) >= 0
-        if trk.sum() < 5:
-            continue
-        pos = np.stack([np.asarray(ev[c], np.float64)[trk] for c in ("y", "z", "x")], 1)  # B along x -> "z"
-        r = fit_tracks(pos, np.zeros(len(pos), np.int64), B)
-        if not len(r["pt"]) or not np.isfinite(r["pt"][0]):
-            continue
-        pperp = float(np.hypot(ev["py"], ev["pz"]))
-        L = float(np.hypot(np.ptp(pos[:, 0]), np.ptp(pos[:, 1]))) / 1000.0  # m
-        N = len(pos)
-        true.append(pperp)
-        fit.append(float(r["pt"][0]))
-        glu.append(sigma_y / 1000.0 * pperp / (0.3 * B * L**2) * np.sqrt(720.0 / (N + 4)))
-        pdg = abs(int(np.asarray(ev["particle_pdg"])[0])) if len(np.asarray(ev["particle_pdg"])) else 13
-        p = float(ev["p"])
-        beta = p / np.hypot(p, MASS.get(pdg, 0.13957))
-        ms.append(0.0136 * np.sqrt(L / x0_m) * 1.3 / (0.3 * B * L * beta))
-    true, fit, glu, ms = map(np.asarray, (true, fit, glu, ms))
-    rel = (fit - true) / true
-    rows = []
+
+def tables(fit: dict, nets: dict[str, dict]) -> dict[str, list[dict]]:
+    """Per p_perp bin: sigma68 of p_perp/p_perp, z_ini and sin phi for the fit and each network."""
+    true_pp = fit["true_p_perp"]
+    rows: dict[str, list[dict]] = {"p_perp": [], "vz": [], "sin_phi": []}
     for lo, hi in zip(P_BINS[:-1], P_BINS[1:]):
-        m = (true >= lo) & (true < hi)
+        m = fit["ok"] & (true_pp >= lo) & (true_pp < hi)
         if m.sum() < 5:
             continue
-        q16, q84 = np.percentile(rel[m], [16, 84])
-        rows.append({"p_lo": lo, "p_hi": hi, "n": int(m.sum()), "fit_resolution": float(0.5 * (q84 - q16)),
-                     "fit_bias": float(np.median(rel[m])), "gluckstern": float(np.median(glu[m])),
-                     "gluckstern_plus_ms": float(np.median(np.hypot(glu[m], ms[m])))})
-    return {"field_T": B, "sigma_y_mm": sigma_y, "tracks": int(len(true)), "bins": rows}
+        base = {"bin": [float(lo), float(hi)], "events": int(m.sum())}
+        rel = (fit["fit_p_perp"][m] - true_pp[m]) / true_pp[m]
+        r = {**base, "fit": sigma68(rel), "fit_bias": float(np.median(rel)),
+             "gluckstern": float(np.nanmedian(fit["gluckstern"][m])),
+             "gluckstern_ms": float(np.nanmedian(np.hypot(fit["gluckstern"][m], fit["ms"][m])))}
+        for name, p in nets.items():
+            pp = np.abs(p["pred_q_p_perp"][m])
+            r[name] = sigma68((pp - true_pp[m]) / true_pp[m])
+            r[f"{name}_pull"] = sigma68((pp - true_pp[m]) / p["sigma_q_p_perp"][m])
+            r[f"{name}_charge_right"] = float(np.mean(np.sign(p["pred_q_p_perp"][m]) == np.sign(fit["true_q_p_perp"][m])))
+        rows["p_perp"].append(r)
+        for t in ("vz", "sin_phi"):
+            d = {**base, "fit": sigma68(fit[f"fit_{t}"][m] - fit[f"true_{t}"][m])}
+            for name, p in nets.items():
+                res = p[f"pred_{t}"][m] - fit[f"true_{t}"][m]
+                d[name] = sigma68(res)
+                d[f"{name}_pull"] = sigma68(res / p[f"sigma_{t}"][m])
+            rows[t].append(d)
+    return rows
 
 
-def plot_fit(study: dict, path) -> None:
+def overall(fit: dict, nets: dict[str, dict]) -> dict[str, dict[str, float]]:
+    """sigma68 and pull width of every target over all test events, fit and networks."""
+    out = {}
+    for t in TARGETS:
+        ok = fit["ok"]
+        row = {"fit": sigma68(fit[f"fit_{t}"][ok] - fit[f"true_{t}"][ok])}
+        for name, p in nets.items():
+            res = p[f"pred_{t}"][ok] - fit[f"true_{t}"][ok]
+            row[name], row[f"{name}_pull"] = sigma68(res), sigma68(res / p[f"sigma_{t}"][ok])
+        out[t] = row
+    return out
+
+
+def plot(rows: list[dict], names: list[str], path) -> None:
+    """sigma68(p_perp)/p_perp per bin: fit, networks, Gluckstern (+) multiple scattering."""
     from hepgraph.report.style import pyplot, save_figure
 
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    c = [0.5 * (r["p_lo"] + r["p_hi"]) for r in study["bins"]]
-    ax.plot(c, [r["fit_resolution"] for r in study["bins"]], "o-", label="circle fit (Taubin)")
-    ax.plot(c, [r["gluckstern"] for r in study["bins"]], "s--", label="Gluckstern limit (measurement)")
-    ax.plot(c, [r["gluckstern_plus_ms"] for r in study["bins"]], "^:", label="Gluckstern + multiple scattering")
-    ax.set(xlabel="p_perp (GeV/c)", ylabel="sigma(p_perp)/p_perp", title="sim-pad-tpc momentum resolution")
-    ax.grid(alpha=0.3)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    c = [0.5 * sum(r["bin"]) for r in rows]
+    ax.plot(c, [r["gluckstern_ms"] for r in rows], "k:", label="Gluckstern (+) multiple scattering")
+    ax.plot(c, [r["fit"] for r in rows], "ko-", label="circle fit")
+    for n in names:
+        ax.plot(c, [r[n] for r in rows], "s-", label=n)
+    ax.set(xlabel="p_perp (GeV/c)", ylabel="sigma68(p_perp) / p_perp", yscale="log",
+           title="sim-pad-tpc: momentum resolution (test split)")
     ax.legend()
     save_figure(fig, path)
 
 
 def main() -> None:
     from hepgraph import open_dataset
+    from hepgraph.config import configs_dir, load_yaml
 
-    args = parse_args(__doc__.splitlines()[0], "studies/hatpc_regression")
+    args = parse_args(__doc__.splitlines()[0], "studies/hatpc_regression", scales=SCALES)
     s = SCALES[args.scale]
+    log = logging.getLogger("study")
     data = simulate("sim-pad-tpc", args.out / "data", s["events"], args.seed)
-    fit = circle_fit_study(open_dataset(data), s["fit_events"])  # no training: all events
-    plot_fit(fit, args.out / "circle_fit.png")
-    logging.getLogger("study").info("circle fit: %s", fit)
-    if args.fit_only:
-        save(args.out, {"scale": args.scale, "events": s["events"], "circle_fit": fit})
-        return
-    res = compare(data, s["models"], args.out / "compare", "HA-TPC momentum/angle regression",
-                  task="regression", epochs=s["epochs"], seed=args.seed, device=args.device,
-                  batch_size=s["batch"], overrides=["task.targets=[p,theta]"])
-    nets = {m["model"]: {k: v for k, v in m["test"].items() if k.startswith(("p/", "theta/"))}
-            for m in res["models"]}
-    save(args.out, {"scale": args.scale, "events": s["events"], "epochs": s["epochs"],
-                    "circle_fit": fit, "networks": nets})
+    preset = load_yaml(configs_dir() / "detectors" / "pad-tpc.yaml")
+    fit = classical(open_dataset(data).split("test"), preset)
+    runs = []
+    for group, sub in ((s, "compare"), (s.get("dense"), "compare_dense")):  # dense: fewer epochs
+        if group:
+            res = compare(data, group["models"], args.out / sub, "HA-TPC track-parameter regression",
+                          task="regression", epochs=group["epochs"], seed=args.seed, device=args.device,
+                          batch_size=s["batch"], overrides=OVERRIDES)
+            runs += [(m, group["epochs"]) for m in res["models"]]
+    nets = {}
+    for m, _ in runs:
+        p = predictions(m["run_dir"], data, Path(m["run_dir"]).parent)
+        order = {e: i for i, e in enumerate(p["event_id"])}
+        idx = np.array([order[int(e)] for e in fit["true_event_id"]])
+        nets[m["model"]] = {k: v[idx] for k, v in p.items()}
+    rows, summary = tables(fit, nets), overall(fit, nets)
+    plot(rows["p_perp"], list(nets), args.out / "momentum_resolution.png")
+    log.info("p_perp table: %s", json.dumps(rows["p_perp"], default=float))
+    save(args.out, {"scale": args.scale, "events": s["events"], "test_events": int(fit["ok"].size),
+                    "targets": TARGETS, "tables": rows, "overall": summary,
+                    "models": {m["model"]: {"epochs": ep, "parameters": m["parameters"],
+                                            "train_events_per_s": m["train_events_per_s"],
+                                            "train_seconds": m["train_seconds"]} for m, ep in runs}})
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Importing this package registers every model in ``hepgraph.registry.MODELS``.
 from __future__ import annotations
 
 # each module registers its models in MODELS when imported (listed, as PyG lists its layers)
-from hepgraph.models import mlp  # noqa: F401
+from hepgraph.models import deepsets, mlp  # noqa: F401
 from hepgraph.models.dense import inception, resnet, small_cnn  # noqa: F401
 from hepgraph.models.factory import create_model, list_models, model_info
 from hepgraph.models.generative import cgan, flow  # noqa: F401

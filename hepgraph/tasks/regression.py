@@ -5,6 +5,12 @@ standardised with the training-set mean and standard deviation (stored in the ta
 buffers, hence in checkpoints). ``loss: nll`` is the Gaussian negative log-likelihood
 (calibrated sigma), ``loss: mse`` ignores the variance half.
 
+``beta`` (beta-NLL, Seitzer et al. 2022, arXiv:2203.09168) weights each target's NLL term by
+``sigma^(2 beta)`` (not differentiated). With the plain NLL (``beta: 0``) a target the network
+cannot fit yet gets a large sigma, which divides its gradient by sigma^2: hard targets stay
+unlearned while the easy ones sharpen. ``beta: 0.5`` keeps a calibrated sigma and learns the
+means of hard targets (``beta: 1`` gives the mean the gradient of the MSE).
+
 ``transforms`` regresses a function of a target instead of the target itself
 (:mod:`hepgraph.tasks.target_transforms`): ``inverse`` for momenta (the network sees the
 curvature ``q / p``), ``log`` for positive targets spanning decades. Means and sigmas come
@@ -48,6 +54,7 @@ class RegressionTask(Task):
         mean: per-target centre of the regressed variable (set by :meth:`fit`).
         std: per-target scale of the regressed variable (set by :meth:`fit`).
         transforms: ``{target: identity | inverse | log}``: regress ``f(target)``.
+        beta: beta-NLL exponent in [0, 1] (0 = the plain Gaussian NLL).
 
     Shapes:
         - **out:** (B, 2T): T standardised means then T log-variances
@@ -65,6 +72,7 @@ class RegressionTask(Task):
         mean: Sequence[float] | None = None,
         std: Sequence[float] | None = None,
         transforms: Mapping[str, str] | None = None,
+        beta: float = 0.0,
     ) -> None:
         super().__init__()
         if isinstance(targets, str):
@@ -73,6 +81,9 @@ class RegressionTask(Task):
             raise ConfigError(f"task.loss `{loss}` is not a regression loss; valid: {', '.join(LOSSES)}")
         self.target_names = list(targets) if targets else []
         self.loss_name = loss
+        if not 0.0 <= float(beta) <= 1.0:
+            raise ConfigError(f"task.beta `{beta}` must be in [0, 1] (0: plain NLL, 0.5: beta-NLL)")
+        self.beta = float(beta)
         if transforms is not None and not isinstance(transforms, Mapping):
             raise ConfigError(f"task.transforms `{transforms}` must map targets to transforms, "
                               f"e.g. {{p: inverse}}; valid transforms: {', '.join(tt.TRANSFORMS)}")
@@ -139,6 +150,7 @@ class RegressionTask(Task):
             "targets": list(self.target_names),
             "loss": self.loss_name,
             "transforms": dict(self.transforms),
+            "beta": self.beta,
             "mean": [float(v) for v in self.mean],
             "std": [float(v) for v in self.std],
         }
@@ -179,7 +191,10 @@ class RegressionTask(Task):
         y = self.targets(batch)["y"]
         y_s = self._standardised(y)
         if self.loss_name == "nll":
-            loss = 0.5 * (logvar + (y_s - mu_s) ** 2 * torch.exp(-logvar)).mean()
+            nll = 0.5 * (logvar + (y_s - mu_s) ** 2 * torch.exp(-logvar))
+            if self.beta > 0:
+                nll = nll * torch.exp(self.beta * logvar).detach()
+            loss = nll.mean()
         else:
             loss = ((y_s - mu_s) ** 2).mean()
         return {"loss": loss, "output": self.infer(outputs, batch), "targets": {"y": y}}

@@ -88,3 +88,20 @@ def test_log_transform_and_errors(toy_manifest):
         RegressionTask(targets=["px"], transforms={"py": "log"}).check(toy_manifest)
     with pytest.raises(ConfigError, match="must map targets"):
         RegressionTask(targets=["px"], transforms=["log"])
+
+
+def test_beta_nll_weights_each_term_by_sigma_to_the_2beta(toy_batch):
+    y = toy_batch.event["px"].float().unsqueeze(1)
+    logvar = torch.tensor([[-1.0], [0.0], [1.0], [2.0]])
+    out = torch.cat([torch.zeros(4, 1), logvar], 1).requires_grad_(True)
+    plain = RegressionTask(targets=["px"])
+    beta = RegressionTask(targets=["px"], beta=0.5)
+    nll = 0.5 * (logvar + y**2 * torch.exp(-logvar))
+    assert plain({"out": out}, toy_batch)["loss"].item() == pytest.approx(nll.mean().item(), rel=1e-6)
+    loss = beta({"out": out}, toy_batch)["loss"]
+    assert loss.item() == pytest.approx((nll * torch.exp(0.5 * logvar)).mean().item(), rel=1e-6)
+    # The weight is not differentiated: d loss / d mean = -(y - mu) / sigma^2 * sigma / 4 events.
+    (g,) = torch.autograd.grad(loss, out)
+    assert torch.allclose(g[:, 0], -(y[:, 0]) * torch.exp(-0.5 * logvar[:, 0]) / 4, atol=1e-6)
+    with pytest.raises(ConfigError, match=r"\[0, 1\]"):
+        RegressionTask(targets=["px"], beta=2.0)

@@ -96,3 +96,36 @@ def test_stable_order_equals_a_stable_argsort():
     for n, hi in [(0, 5), (1, 5), (1000, 7), (100_000, 3_000_000), (50, 2**60)]:
         key = rng.integers(0, hi, n, dtype=np.int64)
         np.testing.assert_array_equal(stable_order(key), np.argsort(key, kind="stable"))
+
+
+REACTIONS = ["ee_psi2s_pipijpsi_ee", "ee_psi2s_pipijpsi_mumu", "ee_pipimumu"]
+
+
+def test_reaction_classes_carry_the_decay_kinematics():
+    src = DriftChamber(seed=2, params={"classes": REACTIONS, "noise_rate": 0.0})
+    evs = table_to_events(validate_table(src.simulate(np.random.default_rng(2), 90, 0)))
+    want = {0: [-11, 11, -211, 211], 1: [-13, 13, -211, 211], 2: [-13, 13, -211, 211]}
+    m_ll = {0: [], 1: [], 2: []}
+    for ev in evs:
+        lab = int(ev["label"])
+        assert sorted(ev["particle_pdg"].tolist()) == sorted(want[lab])
+        p = np.stack([ev["particle_px"], ev["particle_py"], ev["particle_pz"]], 1).astype(np.float64)
+        m = np.array([{11: 0.000511, 13: 0.10566, 211: 0.13957}[abs(int(c))] for c in ev["particle_pdg"]])
+        e = np.sqrt((p**2).sum(1) + m**2)
+        # Total four-momentum: sqrt(s) = 3.6861 GeV (spread 0.9 MeV), beta_x = sin(11 mrad).
+        assert np.sqrt(e.sum() ** 2 - (p.sum(0) ** 2).sum()) == pytest.approx(3.6861, abs=0.005)
+        assert p.sum(0)[0] / e.sum() == pytest.approx(np.sin(0.011), abs=1e-5)
+        lep = np.abs(ev["particle_pdg"]) < 200
+        m_ll[lab].append(np.sqrt(e[lep].sum() ** 2 - (p[lep].sum(0) ** 2).sum()))
+        assert ev["n_tracks"] == 4 and len(ev["x"]) > 0
+    assert np.allclose(m_ll[0], 3.0969, atol=2e-3) and np.allclose(m_ll[1], 3.0969, atol=2e-3)
+    assert np.std(m_ll[2]) > 0.2                                  # continuum: no peak
+
+
+def test_a_reaction_added_with_set_and_bad_reactions():
+    src = DriftChamber(params={"classes": ["ee_kk"], "reactions": {"ee_kk": {"produce": ["K+", "K-"]}}})
+    assert src.info().label_names == ["ee_kk"]
+    with pytest.raises(ConfigError, match="conserve charge"):
+        DriftChamber(params={"reactions": {"bad": {"produce": ["psi(2S)"], "decays": {"psi(2S)": ["pi+", "pi+"]}}}})
+    with pytest.raises(ConfigError, match="both a topology and a reaction"):
+        DriftChamber(params={"reactions": {"pipiee": {"produce": ["pi+", "pi-"]}}})
