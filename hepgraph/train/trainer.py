@@ -319,7 +319,7 @@ class Trainer:
         if improved:
             best = save_checkpoint(self.run_dir / "checkpoints" / "best.pt", self.weights(rec))
             summary = {"epoch": rec["epoch"], "metric": self.headline_key, "value": self.best,
-                       "checkpoint": str(best), "bytes": best.stat().st_size, "record": dict(rec)}
+                       "checkpoint": "checkpoints/best.pt", "bytes": best.stat().st_size, "record": dict(rec)}
             write_text_atomic(self.run_dir / "best.json", json.dumps(summary, indent=1, default=str) + "\n")
 
 
@@ -348,5 +348,5 @@ def best_summary(run_dir: str | Path) -> str:
     metrics = ", ".join(f"{k} {rec[k]:.4g}" for k in shown)
     size = best.get("bytes", 0) / 2**20
     return (f"best epoch {best.get('epoch')} by {best.get('metric')} = {best.get('value'):.4g}: "
-            f"{best.get('checkpoint')} ({size:.1f} MiB, weights only; last.pt also holds the optimizer "
+            f"{Path(run_dir) / str(best.get('checkpoint'))} ({size:.1f} MiB, weights only; last.pt also holds the optimizer "
             f"state for --resume); {metrics}")
