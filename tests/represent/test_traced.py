@@ -28,15 +28,20 @@ class _Knn(torch.nn.Module):
         return knn_graph(pos, ptr, 3)
 
 
-def test_onnx_knn_runs_on_other_sizes(tmp_path):
-    ort = pytest.importorskip("onnxruntime")
-    path = tmp_path / "knn.onnx"
+def _session(ort, path):
+    """The kNN (k = 3) exported to ONNX with dynamic sizes, traced on 12 hits in 2 events."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(_Knn(), (torch.rand(12, 3), torch.tensor([0, 5, 12])), str(path), dynamo=False,
                           opset_version=18, input_names=["pos", "ptr"], output_names=["ei"],
                           dynamic_axes={"pos": {0: "n"}, "ptr": {0: "b"}})
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def test_onnx_knn_runs_on_other_sizes(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    path = tmp_path / "knn.onnx"
+    sess = _session(ort, path)
     for n, ptr in ((30, [0, 30]), (7, [0, 1, 4, 7])):
         pos = torch.rand(n, 3)
         got = sess.run(None, {"pos": pos.numpy(), "ptr": np.array(ptr, np.int64)})[0]
@@ -56,11 +61,6 @@ def test_equal_distances_taken_in_row_order_also_in_onnxruntime(tmp_path):
         key = d * 1000 + j.double()
         assert torch.equal(key, key.sort().values)
     path = tmp_path / "knn.onnx"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(_Knn(), (torch.rand(12, 3), torch.tensor([0, 5, 12])), str(path), dynamo=False,
-                          opset_version=18, input_names=["pos", "ptr"], output_names=["ei"],
-                          dynamic_axes={"pos": {0: "n"}, "ptr": {0: "b"}})
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    sess = _session(ort, path)
     got = sess.run(None, {"pos": pos.numpy(), "ptr": ptr.numpy()})[0]
     assert np.array_equal(got, knn_graph_traced(pos, ptr, 3).numpy())
