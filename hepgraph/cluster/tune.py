@@ -133,7 +133,7 @@ def default_space(method: str, manifest: Mapping[str, Any] | None) -> dict[str, 
         if straight:
             return {"field_T": [0.0], "n_phi": [128, 256, 512, 1024, 2048], "theta_tol": [0.001, 0.002, 0.004, 0.008],
                     "z0_max": [2 * z_sigma, 3 * z_sigma, 4 * z_sigma], "n_z0": [32, 64, 128], "min_hits": [3]}
-        return {"n_phi": [256, 512, 1024, 2048], "n_kappa": [16, 32, 64, 128], "pt_min": [0.2, 0.3, 0.5, 1.0],
+        return {"n_phi": [256, 512, 1024, 2048], "n_kappa": [64, 128, 256, 512], "pt_min": [0.3, 0.5, 1.0],
                 "theta_tol": [0.002, 0.005, 0.01, 0.02], "z0_max": [2 * z_sigma, 3 * z_sigma], "n_z0": [16, 32],
                 "min_hits": [3]}
     if method in ("dbscan", "hdbscan"):
@@ -141,7 +141,7 @@ def default_space(method: str, manifest: Mapping[str, Any] | None) -> dict[str, 
             z0 = [[float(v) for v in np.linspace(-3 * z_sigma, 3 * z_sigma, k)] for k in (25, 49, 97)]
             base: dict[str, list[Any]] = {"space": ["direction"], "z0": z0, "max_hits": [None, 40]}
         else:
-            kmax = 0.3 * abs(float(field or 1.0)) / 0.3 * 1e-3          # p_T >= 0.3 GeV, 1/mm
+            kmax = abs(float(field or 1.0)) / 1000.0        # 1/mm: 0.3 B / (1000 p_T) at p_T = 0.3 GeV
             curv = [[0.0], [round(float(k), 7) for k in np.linspace(-kmax, kmax, 9)],
                     [round(float(k), 7) for k in np.linspace(-kmax, kmax, 21)]]
             z0 = [[0.0], [float(v) for v in np.linspace(-2 * z_sigma, 2 * z_sigma, 5)]]
