@@ -2,48 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from hepgraph.cli.options import handle_errors
-
-#: tasks (branch train) by the output level they need (contracts.md)
-TASKS_BY_LEVEL = {
-    "event": ["classification", "regression", "track-count"],
-    "hit": ["segmentation", "condensation"],
-    "edge": ["edge-classification"],
-    "generate": ["generate"],
-}
-
-
-def model_rows(pattern: str = "*", in_channels: int = 1, out_channels: int = 2) -> list[dict[str, Any]]:
-    """One row per registered model; parameters counted on the ``meta`` device (no memory).
-
-    Args:
-        pattern: fnmatch filter on names.
-        in_channels: input features per hit used for the count.
-        out_channels: head outputs used for the count.
-    """
-    import torch
-
-    from hepgraph.models import create_model, list_models, model_info
-
-    rows = []
-    for name in list_models(pattern):
-        meta = model_info(name)
-        levels = list(meta["levels"])
-        with torch.device("meta"):
-            model = create_model(name, in_channels=in_channels, level=levels[0],
-                                 out_channels=out_channels)
-        n = sum(p.numel() for p in model.parameters())
-        rows.append({
-            "name": name, "family": meta["family"], "representation": meta["representation"],
-            "parameters": int(n), "levels": levels,
-            "tasks": [t for lvl in levels for t in TASKS_BY_LEVEL[lvl]],
-        })
-    return rows
-
 
 def _fmt(n: int) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.1f}k"
@@ -78,6 +41,8 @@ def register(app: typer.Typer) -> None:
 
             print_summary(resolve_name(pattern), in_channels, events, hits, level, depth, as_json)
             return
+
+        from hepgraph.models.catalogue import model_rows
 
         rows = model_rows(pattern, in_channels)
         if as_json:

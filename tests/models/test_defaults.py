@@ -38,7 +38,7 @@ def test_variant_defaults_apply_and_user_values_win():
 
 
 def test_models_listing_counts_what_training_builds():
-    from hepgraph.cli.cmd_models import model_rows
+    from hepgraph.models.catalogue import model_rows
 
     row = model_rows("sparse-resnet18")[0]
     with torch.device("meta"):
