@@ -81,12 +81,7 @@ def geometry_defaults(method: str, manifest: Mapping[str, Any] | None) -> dict[s
         out: dict[str, Any] = {"field_T": field, "z0_max": z_half}
         if abs(field) < 1e-3:
             return {**out, "n_phi": 512, "theta_tol": 0.002, "n_z0": 64, "cot_tol": 0.05}
-        # kappa bins fine enough that a track's phi0 moves by less than a phi bin out to the
-        # outermost hit: n_kappa = kappa_max n_phi r_max / (4 pi)
-        r_max = float(((extra.get("extent") or [[0.0, 1000.0]])[0])[1])
-        kmax = abs(field) / 1000.0                  # 1/mm: 0.3 B / (1000 p_T) at p_T = 0.3 GeV
-        n_kappa = int(np.clip(np.ceil(kmax * 1024 * r_max / (4 * np.pi)), 16, 1024))
-        return {**out, "pt_min": 0.3, "n_phi": 1024, "n_kappa": n_kappa, "theta_tol": 0.005, "n_z0": 32,
+        return {**out, "pt_min": 0.3, "n_phi": 1024, "n_kappa": 64, "theta_tol": 0.005, "n_z0": 32,
                 "cot_tol": 0.05}
     if method in ("dbscan", "hdbscan"):
         if abs(field) < 1e-3:
