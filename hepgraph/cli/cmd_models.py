@@ -14,50 +14,51 @@ def _fmt(n: int) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add the ``models`` command."""
+    app.command("models")(models)
 
-    @app.command("models")
-    @handle_errors
-    def models_cmd(
-        pattern: Annotated[str, typer.Argument(
-            help="Name filter (fnmatch), e.g. 'sparse-*'; one model's name prints its summary.")] = "*",
-        in_channels: Annotated[
-            int, typer.Option("--in-channels", min=1, help="Input features per hit for the parameter count.")
-        ] = 1,
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-        events: Annotated[int, typer.Option("--events", min=1, help="Summary: events in the input batch.")] = 2,
-        hits: Annotated[int, typer.Option("--hits", min=1, help="Summary: hits per event (uniform in the extent, mm).")] = 500,
-        level: Annotated[Optional[str], typer.Option("--level", help="Summary: event, hit or edge (default: the first the model supports).")] = None,
-        depth: Annotated[int, typer.Option("--depth", min=0, help="Summary: deepest module level listed.")] = 2,
-    ) -> None:
-        """List models: name, family, representation, parameters (default sizes), supported tasks;
-        for one model NAME: its layers, parameters and activation sizes for an input size."""
-        import json
 
-        from hepgraph.models import list_models
-        from hepgraph.models.factory import resolve_name
+@handle_errors
+def models(
+    pattern: Annotated[str, typer.Argument(
+        help="Name filter (fnmatch), e.g. 'sparse-*'; one model's name prints its summary.")] = "*",
+    in_channels: Annotated[
+        int, typer.Option("--in-channels", min=1, help="Input features per hit for the parameter count.")
+    ] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    events: Annotated[int, typer.Option("--events", min=1, help="Summary: events in the input batch.")] = 2,
+    hits: Annotated[int, typer.Option("--hits", min=1, help="Summary: hits per event (uniform in the extent, mm).")] = 500,
+    level: Annotated[Optional[str], typer.Option("--level", help="Summary: event, hit or edge (default: the first the model supports).")] = None,
+    depth: Annotated[int, typer.Option("--depth", min=0, help="Summary: deepest module level listed.")] = 2,
+) -> None:
+    """List models: name, family, representation, parameters (default sizes), supported tasks;
+    for one model NAME: its layers, parameters and activation sizes for an input size."""
+    import json
 
-        if not any(c in pattern for c in "*?[") and resolve_name(pattern) in list_models():
-            from hepgraph.cli.model_summary import print_summary
+    from hepgraph.models import list_models
+    from hepgraph.models.factory import resolve_name
 
-            print_summary(resolve_name(pattern), in_channels, events, hits, level, depth, as_json)
-            return
+    if not any(c in pattern for c in "*?[") and resolve_name(pattern) in list_models():
+        from hepgraph.cli.model_summary import print_summary
 
-        from hepgraph.models.catalogue import model_rows
+        print_summary(resolve_name(pattern), in_channels, events, hits, level, depth, as_json)
+        return
 
-        rows = model_rows(pattern, in_channels)
-        if as_json:
-            typer.echo(json.dumps(rows, indent=2))
-            return
-        from rich.console import Console
-        from rich.table import Table
+    from hepgraph.models.catalogue import model_rows
 
-        table = Table(title=f"hepgraph models (in_channels={in_channels}, default sizes)")
-        for col in ("name", "family", "representation", "parameters", "levels", "tasks"):
-            table.add_column(col, justify="right" if col == "parameters" else "left",
-                             no_wrap=col != "tasks")
-        for r in rows:
-            table.add_row(r["name"], r["family"], r["representation"], _fmt(r["parameters"]),
-                          ", ".join(r["levels"]), ", ".join(r["tasks"]))
-        console = Console()
-        console.width = max(console.width, 150)  # keep one line per model when piped
-        console.print(table)
+    rows = model_rows(pattern, in_channels)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"hepgraph models (in_channels={in_channels}, default sizes)")
+    for col in ("name", "family", "representation", "parameters", "levels", "tasks"):
+        table.add_column(col, justify="right" if col == "parameters" else "left",
+                         no_wrap=col != "tasks")
+    for r in rows:
+        table.add_row(r["name"], r["family"], r["representation"], _fmt(r["parameters"]),
+                      ", ".join(r["levels"]), ", ".join(r["tasks"]))
+    console = Console()
+    console.width = max(console.width, 150)  # keep one line per model when piped
+    console.print(table)
