@@ -38,15 +38,19 @@ class TrackGenerator(nn.Module):
         index: hit column of the sequence slot (``auto``, ``order`` or a column).
         values: hit columns generated per slot.
         fit_events: training events read to learn the slot layout and statistics.
+        baseline: ``none``, ``linear`` or ``quadratic`` per-slot regression of the values on
+            the condition; the network generates the residuals
+            (:class:`~hepgraph.models.generative.codec.TrackCodec`).
     """
 
     def __init__(self, in_channels: int, out_channels: int, level: str = "generate", index: str = "auto",
-                 values: Sequence[str] = ("x", "y", "z", "charge"), fit_events: int = 5000) -> None:
+                 values: Sequence[str] = ("x", "y", "z", "charge"), fit_events: int = 5000,
+                 baseline: str = "quadratic") -> None:
         super().__init__()
         if level != "generate":
             raise ConfigError(f"{type(self).__name__} is a generator: train it with --task generate, not `{level}`")
         self.level = level
-        self.codec = TrackCodec(index, values)
+        self.codec = TrackCodec(index, values, baseline)
         self.fit_events = int(fit_events)
 
     @property
@@ -103,8 +107,9 @@ class TrackGenerator(nn.Module):
             gens = [torch.Generator().manual_seed(int(e) & 0x7FFFFFFF) for e in batch.event_id.tolist()]
             with torch.no_grad():
                 gseq, present = self.sample(cond, gens)
-            gv, _, ge = self.codec.decode(gseq.float().cpu().numpy(), present.cpu().numpy())
-            sv, _, se = self.codec.decode(seq.float().cpu().numpy(), mask.cpu().numpy())
+            c = cond.float().cpu().numpy()
+            gv, _, ge = self.codec.decode(gseq.float().cpu().numpy(), present.cpu().numpy(), c)
+            sv, _, se = self.codec.decode(seq.float().cpu().numpy(), mask.cpu().numpy(), c)
             dev = raw.device
             t = lambda a, dt=torch.float64: torch.as_tensor(a, dtype=dt, device=dev)  # noqa: E731
             out.update(gen_event=t(ge, torch.int64), sim_event=t(se, torch.int64), raw=raw)
@@ -132,10 +137,10 @@ class TrackGenerator(nn.Module):
         raw = np.asarray(raw, np.float64)
         if raw.ndim != 2 or raw.shape[1] != 8 or not np.isfinite(raw).all():
             raise DataError(f"conditions must be (T, 8) finite numbers, got shape {raw.shape}")
-        cond = torch.from_numpy(self.codec.conditions(raw)).to(device)
+        c = self.codec.conditions(raw)
         gens = [torch.Generator().manual_seed(int(s) & 0x7FFFFFFF) for s in seeds]
-        seq, present = self.sample(cond, gens)
-        return self.codec.decode(seq.float().cpu().numpy(), present.cpu().numpy())
+        seq, present = self.sample(torch.from_numpy(c).to(device), gens)
+        return self.codec.decode(seq.float().cpu().numpy(), present.cpu().numpy(), c)
 
     def extra_repr(self) -> str:
         return f"index={self.codec.index!r}, values={self.codec.values}, slots={self.codec.length}"

@@ -59,7 +59,8 @@ class CondGANGenerator(TrackGenerator):
     """Conditional GAN over slots (see the module docstring).
 
     Args:
-        in_channels, out_channels, level, index, values, fit_events: see :class:`TrackGenerator`.
+        in_channels, out_channels, level, index, values, fit_events, baseline: see
+            :class:`TrackGenerator`.
         hidden_channels: width of both networks.
         num_blocks: residual blocks of each network.
         noise_channels: noise channels per slot (plus 2x that many global noise values).
@@ -70,8 +71,9 @@ class CondGANGenerator(TrackGenerator):
 
     def __init__(self, in_channels: int, out_channels: int, level: str = "generate", hidden_channels: int = 64,
                  num_blocks: int = 6, noise_channels: int = 8, index: str = "auto",
-                 values: Sequence[str] = ("x", "y", "z", "charge"), fit_events: int = 5000) -> None:
-        super().__init__(in_channels, out_channels, level, index, values, fit_events)
+                 values: Sequence[str] = ("x", "y", "z", "charge"), fit_events: int = 5000,
+                 baseline: str = "quadratic") -> None:
+        super().__init__(in_channels, out_channels, level, index, values, fit_events, baseline)
         c = self.num_values + 1
         self.hidden_channels, self.noise_channels = hidden_channels, int(noise_channels)
         self.gen_cond = nn.Sequential(nn.Linear(COND_DIM + 2 * noise_channels, hidden_channels), nn.SiLU(),

@@ -12,6 +12,13 @@ generated as logarithms.
 The condition of a track is its particle (the one with most hits in the event): momentum
 (log p and direction), charge, mass (from the PDG id) and production vertex, standardised.
 
+With a ``baseline`` (``linear`` or ``quadratic``, the default), each slot's values are first
+predicted from the condition by least squares on polynomial features of it (fitted on the
+training tracks, per slot and value), and the generator models the residual, standardised
+by its spread: most of a track's position is a smooth function of its particle, which a
+regression learns exactly, while the network learns the fluctuations (scattering, dE/dx).
+``none`` standardises with the per-slot mean and spread only.
+
 Everything learned from the data lives in :class:`TrackCodec` and travels in the model's
 checkpoint (``extra_state``), so ``hepgraph generate`` needs the run alone.
 """
@@ -42,6 +49,24 @@ LOG_VALUES = ("charge", "energy", "edep")
 
 #: Raw condition columns (per track): px, py, pz (GeV), q (e), pdg, vx, vy, vz (mm).
 RAW = ("px", "py", "pz", "q", "pdg", "vx", "vy", "vz")
+
+#: Polynomial degree of each baseline.
+BASELINES = {"none": 0, "linear": 1, "quadratic": 2}
+
+
+def poly_features(f: np.ndarray, degree: int) -> np.ndarray:
+    """(T, K) monomials of the features f (T, C) up to ``degree`` (0, 1 or 2), constant first.
+
+    K = 1, 1 + C or 1 + C + C (C + 1) / 2.
+    """
+    f = np.asarray(f, np.float64)
+    cols = [np.ones((f.shape[0], 1))]
+    if degree >= 1:
+        cols.append(f)
+    if degree >= 2:
+        i, j = np.triu_indices(f.shape[1])
+        cols.append(f[:, i] * f[:, j])
+    return np.concatenate(cols, axis=1)
 
 
 @functools.lru_cache(maxsize=256)
@@ -75,15 +100,21 @@ class TrackCodec:
         index: hit column of the slot (``auto``: the first of :data:`INDEX_COLUMNS` in
             the data; ``order``: rank of the hit in its event).
         values: hit columns generated per slot (``x``, ``y``, ``z`` from the positions).
+        baseline: ``none``, ``linear`` or ``quadratic`` regression of the values on the
+            condition, per slot (see the module docstring).
     """
 
-    def __init__(self, index: str = "auto", values: Sequence[str] = ("x", "y", "z", "charge")) -> None:
+    def __init__(self, index: str = "auto", values: Sequence[str] = ("x", "y", "z", "charge"),
+                 baseline: str = "quadratic") -> None:
         if not values:
             raise ConfigError("model.values is empty: name the hit columns to generate, e.g. [x, y, z, charge]")
-        self.index, self.values = str(index), [str(v) for v in values]
+        if baseline not in BASELINES:
+            raise ConfigError(f"model.baseline `{baseline}` is not one of {', '.join(BASELINES)}")
+        self.index, self.values, self.baseline = str(index), [str(v) for v in values], baseline
         self.length = 0
         self.log = np.zeros(len(self.values), bool)
-        self.mean = self.std = np.zeros((0, len(self.values)))
+        self.coef = np.zeros((0, len(self.values), 1))
+        self.std = np.zeros((0, len(self.values)))
         self.fixed = np.zeros((0, len(self.values)), bool)
         self.cond_mean, self.cond_std = np.zeros(9), np.ones(9)
         self.pool = np.zeros((0, len(RAW)))
@@ -124,25 +155,56 @@ class TrackCodec:
             raise DataError("no training event has a particle with hits (particle_* and track_id columns); a "
                             "generator learns the clusters of particles: use a simulated or labelled dataset")
         raw = np.stack(raws)
+        track = np.repeat(np.arange(len(slots)), [len(x) for x in slots])          # track of each hit
         self.length = int(s.max()) + 1
         self.log = np.array([n in LOG_VALUES and bool((v[:, i] > 0).all()) for i, n in enumerate(self.values)])
         v = self._forward_transform(v)
-        gmean, gstd = v.mean(0), np.maximum(v.std(0), 1e-6)
-        cnt = np.bincount(s, minlength=self.length).astype(np.float64)
-        mean = np.stack([np.bincount(s, weights=v[:, i], minlength=self.length) for i in range(v.shape[1])], 1)
-        sq = np.stack([np.bincount(s, weights=v[:, i] ** 2, minlength=self.length) for i in range(v.shape[1])], 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = mean / cnt[:, None]
-            std = np.sqrt(np.maximum(sq / cnt[:, None] - mean**2, 0.0))
-        few = cnt < 5
-        mean[few] = gmean
-        std[few] = gstd
-        self.fixed = (std < 1e-6 * np.maximum(np.abs(gmean), 1.0)) & ~few[:, None]
-        self.mean, self.std = mean, np.where(self.fixed, 1.0, np.maximum(std, 1e-3 * gstd))
         feats = condition_features(raw)
         self.cond_mean, self.cond_std = feats.mean(0), np.maximum(feats.std(0), 1e-6)
+        phi = poly_features(self.conditions(raw), BASELINES[self.baseline])[track]        # (H, K)
+        self._fit_slots(s, v, phi)
         self.pool = raw[:pool_size]
         return {"tracks": int(raw.shape[0]), "slots": self.length, "index": self.index}
+
+    def _fit_slots(self, s: np.ndarray, v: np.ndarray, phi: np.ndarray) -> None:
+        """Per-slot regression coefficients (L, V, K), residual spreads (L, V) and fixed values."""
+        nv, k = v.shape[1], phi.shape[1]
+        gmean, gstd = v.mean(0), np.maximum(v.std(0), 1e-6)
+        self.coef = np.zeros((self.length, nv, k))
+        self.coef[:, :, 0] = gmean
+        self.std = np.tile(gstd, (self.length, 1))
+        self.fixed = np.zeros((self.length, nv), bool)
+        order = np.argsort(s, kind="stable")
+        bounds = np.searchsorted(s[order], np.arange(self.length + 1))
+        ridge = np.diag(np.r_[0.0, np.full(k - 1, 1e-3)])
+        for slot in range(self.length):
+            rows = order[bounds[slot]:bounds[slot + 1]]
+            if rows.size < 5:
+                continue
+            y, x = v[rows], phi[rows]
+            spread = y.std(0)
+            fixed = spread < 1e-6 * np.maximum(np.abs(gmean), 1.0)
+            coef = np.zeros((k, nv))
+            coef[0] = y.mean(0)
+            if rows.size >= 3 * k and k > 1:
+                coef = np.linalg.solve(x.T @ x + rows.size * ridge, x.T @ y)
+                coef[:, fixed] = 0.0
+                coef[0, fixed] = y.mean(0)[fixed]
+            res = y - x @ coef
+            self.coef[slot] = coef.T
+            self.fixed[slot] = fixed
+            self.std[slot] = np.where(fixed, 1.0, np.maximum(res.std(0), 1e-3 * gstd))
+
+    def predict(self, cond: np.ndarray, slot: np.ndarray, track: np.ndarray) -> np.ndarray:
+        """(H, V) baseline values (transformed units) of hits at ``slot`` of ``track``.
+
+        Args:
+            cond: (T, 9) standardised conditions of the tracks.
+            slot: (H,) slot of each hit.
+            track: (H,) row of ``cond`` of each hit.
+        """
+        phi = poly_features(cond, BASELINES[self.baseline])[track]                     # (H, K)
+        return np.einsum("hvk,hk->hv", self.coef[slot], phi)
 
     def _forward_transform(self, v: np.ndarray) -> np.ndarray:
         v = np.asarray(v, np.float64).copy()
@@ -215,6 +277,7 @@ class TrackCodec:
         seq = np.zeros((b, nv, L), np.float32)
         mask = np.zeros((b, L), bool)
         raw = np.full((b, len(RAW)), np.nan)
+        tracks = []
         for e in range(b):
             ev = {c: v[ptr[e]:ptr[e + 1]] for c, v in {**hits, **extra}.items()}
             ev.update({c: v[pptr[e]:pptr[e + 1]] for c, v in part.items()})
@@ -223,12 +286,14 @@ class TrackCodec:
                 continue
             s, v, raw[e] = t
             keep = s < L
-            s, v = s[keep], self._forward_transform(v[keep])
-            seq[e][:, s] = ((v - self.mean[s]) / self.std[s]).T
+            tracks.append((e, s[keep], self._forward_transform(v[keep])))
+        cond = self.conditions(np.nan_to_num(raw))
+        for e, s, v in tracks:
+            pred = self.predict(cond, s, np.full(s.size, e))
+            seq[e][:, s] = ((v - pred) / self.std[s]).T
             mask[e, s] = True
         fixed = np.broadcast_to(self.fixed.T[None], seq.shape)
         seq[fixed] = 0.0
-        cond = self.conditions(np.nan_to_num(raw))
         to = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(dev)  # noqa: E731
         return to(cond), to(seq), to(mask), to(raw)
 
@@ -236,20 +301,23 @@ class TrackCodec:
         """(T, 9) float32 standardised condition features of raw conditions (T, 8)."""
         return ((condition_features(raw) - self.cond_mean) / self.cond_std).astype(np.float32)
 
-    def decode(self, seq: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def decode(self, seq: np.ndarray, present: np.ndarray, cond: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Generated sequences to hits.
 
         Args:
             seq: (B, V, L) standardised values.
             present: (B, L) bool, slots with a cluster.
+            cond: (B, 9) standardised conditions (for the baseline).
 
         Returns:
             ``values`` (H, V) in physical units, ``slot`` (H,) and ``event`` (H,) of each
             hit, ordered by event then slot.
         """
         e, s = np.nonzero(present)
-        v = np.asarray(seq, np.float64)[e, :, s] * self.std[s] + self.mean[s]
-        v = np.where(self.fixed[s], self.mean[s], v)                    # copied, not generated
+        pred = self.predict(cond, s, e)
+        v = np.asarray(seq, np.float64)[e, :, s] * self.std[s] + pred
+        v = np.where(self.fixed[s], pred, v)                            # copied, not generated
         v[:, self.log] = np.exp(v[:, self.log])
         return v, s, e
 
@@ -258,7 +326,8 @@ class TrackCodec:
         """Checkpoint-safe state (tensors and strings only)."""
         f = lambda a: torch.as_tensor(np.asarray(a, np.float64))  # noqa: E731
         return {"index": self.index, "values": list(self.values), "length": int(self.length),
-                "log": torch.as_tensor(self.log), "mean": f(self.mean), "std": f(self.std),
+                "baseline": self.baseline, "coef": f(self.coef),
+                "log": torch.as_tensor(self.log), "std": f(self.std),
                 "fixed": torch.as_tensor(self.fixed), "cond_mean": f(self.cond_mean), "cond_std": f(self.cond_std),
                 "pool": f(self.pool)}
 
@@ -266,7 +335,11 @@ class TrackCodec:
         """Restore :meth:`state`."""
         self.index, self.values, self.length = str(state["index"]), list(state["values"]), int(state["length"])
         self.log = state["log"].numpy().astype(bool)
-        self.mean, self.std = state["mean"].numpy(), state["std"].numpy()
+        self.std = state["std"].numpy()
+        if "coef" in state:
+            self.baseline, self.coef = str(state["baseline"]), state["coef"].numpy()
+        else:                                          # checkpoints before baselines: per-slot means
+            self.baseline, self.coef = "none", state["mean"].numpy()[:, :, None]
         self.fixed = state["fixed"].numpy().astype(bool)
         self.cond_mean, self.cond_std = state["cond_mean"].numpy(), state["cond_std"].numpy()
         self.pool = state["pool"].numpy()

@@ -35,7 +35,8 @@ class FlowMatchingGenerator(TrackGenerator):
     """Conditional flow matching over slots (see the module docstring).
 
     Args:
-        in_channels, out_channels, level, index, values, fit_events: see :class:`TrackGenerator`.
+        in_channels, out_channels, level, index, values, fit_events, baseline: see
+            :class:`TrackGenerator`.
         hidden_channels: width of the network.
         num_blocks: residual FiLM blocks.
         steps: Euler steps when sampling.
@@ -46,8 +47,9 @@ class FlowMatchingGenerator(TrackGenerator):
 
     def __init__(self, in_channels: int, out_channels: int, level: str = "generate", hidden_channels: int = 64,
                  num_blocks: int = 8, steps: int = 32, index: str = "auto",
-                 values: Sequence[str] = ("x", "y", "z", "charge"), fit_events: int = 5000) -> None:
-        super().__init__(in_channels, out_channels, level, index, values, fit_events)
+                 values: Sequence[str] = ("x", "y", "z", "charge"), fit_events: int = 5000,
+                 baseline: str = "quadratic") -> None:
+        super().__init__(in_channels, out_channels, level, index, values, fit_events, baseline)
         c = self.num_values + 1
         self.hidden_channels, self.steps = hidden_channels, int(steps)
         self.cond_net = nn.Sequential(nn.Linear(COND_DIM, hidden_channels), nn.SiLU(),

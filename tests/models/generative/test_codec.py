@@ -21,7 +21,7 @@ def test_encode_decode_round_trip_gives_the_hits_back(tpc_events, tpc_batch):
     codec.fit(tpc_events)
     cond, seq, mask, raw = codec.encode(tpc_batch)
     assert cond.shape == (8, 9) and seq.shape == (8, 4, 40) and mask.shape == (8, 40)
-    vals, slot, event = codec.decode(seq.numpy(), mask.numpy())
+    vals, slot, event = codec.decode(seq.numpy(), mask.numpy(), cond.numpy())
     for e in range(8):
         ev = tpc_events[e]
         got = vals[event == e]
