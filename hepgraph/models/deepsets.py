@@ -10,9 +10,10 @@ leading shape of the hit cloud.
 
 Per event: the hit centroid ``c`` and the eigenvectors ``e1, e2, e3`` of the position
 covariance (largest variance first; each axis signed so that its largest component is
-positive, ``e3 = e1 x e2``). Each hit enters as its coordinates in that frame divided by the
-event's spread along each axis (``sqrt`` of the eigenvalues, floored at ``min_sigma``), plus
-its features; a per-hit MLP, mean and max pooling, then an MLP on the pooled vector and the
+positive, ``e3 = e1 x e2``). Each hit enters with its coordinates in that frame twice:
+divided by the event's spread along each axis (``sqrt`` of the eigenvalues, floored at
+``min_sigma``: every axis at unit scale) and divided by the largest spread alone (the shape
+kept: a sagitta over the track length), plus its features; a per-hit MLP, mean and max pooling, then an MLP on the pooled vector and the
 frame itself (centroid / detector half-size, ``e1``, ``e2``, ``log`` of the three spreads in
 units of ``min_sigma``, ``log(1 + n_hits)``), so absolute quantities (vertex, direction)
 stay learnable.
@@ -37,6 +38,8 @@ from hepgraph.represent.image import parse_extent
 
 #: Event-level inputs besides the pooled hits: centroid (3), e1 (3), e2 (3), log spreads (3), log n.
 FRAME_FEATURES = 13
+#: Per-hit coordinates: whitened (3) and isotropically scaled (3).
+LOCAL_FEATURES = 6
 
 
 def event_frames(pos: Tensor, batch: Tensor, batch_size: int, min_sigma: float = 1.0) -> tuple[Tensor, ...]:
@@ -94,7 +97,7 @@ class FrameDeepSets(HitModel):
         ext = torch.tensor(parse_extent(extent), dtype=torch.float64)
         self.register_buffer("ext_centre", ext.mean(1), persistent=False)
         self.register_buffer("ext_half", (ext[:, 1] - ext[:, 0]) / 2, persistent=False)
-        self.encoder = mlp([3 + in_channels] + [hidden_channels] * hit_layers)
+        self.encoder = mlp([LOCAL_FEATURES + in_channels] + [hidden_channels] * hit_layers)
         self.trunk = mlp([2 * hidden_channels + FRAME_FEATURES] + [hidden_channels] * head_layers)
         self.build_head(event_channels=hidden_channels)
 
@@ -102,7 +105,8 @@ class FrameDeepSets(HitModel):
         """Shapes: (B, out_channels)."""
         b, nb = batch.batch, batch.batch_size
         centroid, axes, sigma, cnt = event_frames(batch.pos, b, nb, self.min_sigma)
-        local = torch.einsum("ni,nij->nj", batch.pos.double() - centroid[b], axes[b]) / sigma[b]
+        local = torch.einsum("ni,nij->nj", batch.pos.double() - centroid[b], axes[b])
+        local = torch.cat([local / sigma[b], local / sigma[b, :1]], 1)
         x = torch.cat([local.to(batch.feats.dtype), batch.feats], 1)
         h = torch.relu(self.encoder(x))
         c = h.shape[1]

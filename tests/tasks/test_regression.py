@@ -105,3 +105,17 @@ def test_beta_nll_weights_each_term_by_sigma_to_the_2beta(toy_batch):
     assert torch.allclose(g[:, 0], -(y[:, 0]) * torch.exp(-0.5 * logvar[:, 0]) / 4, atol=1e-6)
     with pytest.raises(ConfigError, match=r"\[0, 1\]"):
         RegressionTask(targets=["px"], beta=2.0)
+
+
+def test_validation_nll_is_the_plain_loss_and_the_headline(toy_batch, toy_manifest):
+    for beta in (0.0, 0.5):
+        task = RegressionTask(targets="px,py", beta=beta)
+        task.fit({"px": np.array([1.0, 3.0]), "py": np.array([0.0, 2.0])})
+        out = torch.tensor([[0.3, -0.2, 0.5, -1.0]] * 4, dtype=torch.float32)
+        res = task({"out": out}, toy_batch)
+        plain = RegressionTask(targets="px,py", mean=task.mean.tolist(), std=task.std.tolist())
+        want = plain({"out": out}, toy_batch)["loss"].item()
+        assert task.metrics(task.collect(res, toy_batch))["nll"] == pytest.approx(want, rel=1e-5)
+    assert RegressionTask.headline == ("nll", "min")
+    mse = RegressionTask(targets="px", loss="mse")
+    assert "nll" not in mse.metrics(mse.collect(mse({"out": torch.zeros(4, 2)}, toy_batch), toy_batch))
