@@ -133,8 +133,8 @@ def default_space(method: str, manifest: Mapping[str, Any] | None) -> dict[str, 
         if straight:
             return {"field_T": [0.0], "n_phi": [128, 256, 512, 1024, 2048], "theta_tol": [0.001, 0.002, 0.004, 0.008],
                     "z0_max": [2 * z_sigma, 3 * z_sigma, 4 * z_sigma], "n_z0": [32, 64, 128], "min_hits": [3]}
-        return {"n_phi": [256, 512, 1024, 2048], "n_kappa": [64, 128, 256, 512], "pt_min": [0.3, 0.5, 1.0],
-                "theta_tol": [0.002, 0.005, 0.01, 0.02], "z0_max": [2 * z_sigma, 3 * z_sigma], "n_z0": [16, 32],
+        return {"n_phi": [512, 1024, 2048, 4096], "n_kappa": [64, 128, 256, 512, 1024], "pt_min": [0.3, 0.5, 1.0],
+                "theta_tol": [0.005, 0.01, 0.02, 0.05], "z0_max": [2 * z_sigma, 3 * z_sigma], "n_z0": [16, 32],
                 "min_hits": [3]}
     if method in ("dbscan", "hdbscan"):
         if straight:
