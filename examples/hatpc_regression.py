@@ -1,10 +1,11 @@
 """Study 1: HA-TPC-style track-parameter regression on ``sim-pad-tpc``, against the classical fit.
 
-Targets (Gaussian NLL: a mean and a sigma each): the curvature ``q / p_perp`` (the
+Targets (Gaussian beta-NLL: a mean and a sigma each; the experiment ``hatpc_momentum``): the curvature ``q / p_perp`` (the
 ``q_p_perp`` target with the ``inverse`` transform, converted back to p_perp = |q p_perp|;
 field along x, bending plane y-z), ``p_z`` and ``p_y`` (bending plane), ``z_ini`` (``vz``,
 where the track starts along the pads), ``sin phi`` and ``p``, ``theta``. Networks:
-``frame-deepsets`` (hits in each event's principal-axes frame), the plain per-hit ``mlp`` and
+``frame-deepsets`` (hits in each event's principal-axes frame) on all targets and on the
+curvature alone (``curvature``: one target leaves the whole network to it), the plain per-hit ``mlp`` and
 ``edgeconv`` on raw hit coordinates, and a dense ResNet-18 on the y-z pad image at the
 detector's pad resolution (80 x 160, hit coordinates and charge per pixel). The classical
 reconstruction (``_hatpc_fit.py``: circle fit, tangent, line in the arc length) runs on the
@@ -27,21 +28,28 @@ import numpy as np
 from _common import compare, parse_args, save, simulate
 from _hatpc_fit import classical, sigma68
 
+#: The targets of the shipped experiment ``hatpc_momentum`` (which every model here trains with:
+#: task, transforms, beta-NLL, optimiser and schedule; the scale sets epochs and batch size).
+CONFIG = "hatpc_momentum"
 TARGETS = ["q_p_perp", "pz", "py", "vz", "sin_phi", "p", "theta"]
-OVERRIDES = [f"task.targets=[{','.join(TARGETS)}]", "task.transforms={q_p_perp: inverse}",
-             "train.scheduler=cosine"]
 DENSE = ["model.view=yz", "model.image_shape=[80,160]", "model.encoding=per_hit"]
+CURVATURE = ["task.targets=[q_p_perp]"]
+#: Per scale: events, batch size and groups of models trained for the same number of epochs
+#: (``label=model: overrides``; the costly ones in groups with fewer epochs).
 SCALES = {
-    "small": {"events": 2000, "epochs": 4, "batch": 32,
-              "models": {"frame-deepsets": ["model.hidden_channels=64"],
-                         "mlp": ["model.num_layers=4"]}},
-    "medium": {"events": 20000, "epochs": 16, "batch": 64,
-               "models": {"frame-deepsets": [], "mlp": ["model.num_layers=4"],
-                          "edgeconv": ["model.hidden_channels=32", "model.num_layers=2", "model.k=8"]},
-               "dense": {"epochs": 3, "models": {"dense-resnet18": [*DENSE, "model.base_channels=4"]}}},
-    "full": {"events": 100000, "epochs": 40, "batch": 64,
-             "models": {"frame-deepsets": ["model.hidden_channels=256"], "edgeconv": ["model.k=16"],
-                        "dense-resnet50": DENSE}},
+    "small": {"events": 2000, "batch": 32, "groups": [
+        {"epochs": 4, "models": {"curvature=frame-deepsets": [*CURVATURE, "model.hidden_channels=64"],
+                                 "frame-deepsets": ["model.hidden_channels=64"],
+                                 "mlp": ["model.num_layers=4"]}}]},
+    "medium": {"events": 20000, "batch": 64, "groups": [
+        {"epochs": 20, "models": {"curvature=frame-deepsets": CURVATURE, "frame-deepsets": [],
+                                  "mlp": ["model.num_layers=4"]}},
+        {"epochs": 6, "models": {"edgeconv": ["model.hidden_channels=32", "model.num_layers=2", "model.k=8"]}},
+        {"epochs": 2, "models": {"dense-resnet18": [*DENSE, "model.base_channels=4"]}}]},
+    "full": {"events": 100000, "batch": 64, "groups": [
+        {"epochs": 40, "models": {"curvature=frame-deepsets": [*CURVATURE, "model.hidden_channels=256"],
+                                  "frame-deepsets": ["model.hidden_channels=256"], "edgeconv": ["model.k=16"],
+                                  "dense-resnet50": DENSE}}]},
 }
 P_BINS = np.array([0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.4, 2.0])
 
@@ -71,6 +79,8 @@ def tables(fit: dict, nets: dict[str, dict]) -> dict[str, list[dict]]:
              "gluckstern": float(np.nanmedian(fit["gluckstern"][m])),
              "gluckstern_ms": float(np.nanmedian(np.hypot(fit["gluckstern"][m], fit["ms"][m])))}
         for name, p in nets.items():
+            if "pred_q_p_perp" not in p:
+                continue
             pp = np.abs(p["pred_q_p_perp"][m])
             r[name] = sigma68((pp - true_pp[m]) / true_pp[m])
             r[f"{name}_pull"] = sigma68((pp - true_pp[m]) / p["sigma_q_p_perp"][m])
@@ -78,7 +88,7 @@ def tables(fit: dict, nets: dict[str, dict]) -> dict[str, list[dict]]:
         rows["p_perp"].append(r)
         for t in ("vz", "sin_phi"):
             d = {**base, "fit": sigma68(fit[f"fit_{t}"][m] - fit[f"true_{t}"][m])}
-            for name, p in nets.items():
+            for name, p in ((k, v) for k, v in nets.items() if f"pred_{t}" in v):
                 res = p[f"pred_{t}"][m] - fit[f"true_{t}"][m]
                 d[name] = sigma68(res)
                 d[f"{name}_pull"] = sigma68(res / p[f"sigma_{t}"][m])
@@ -92,7 +102,7 @@ def overall(fit: dict, nets: dict[str, dict]) -> dict[str, dict[str, float]]:
     for t in TARGETS:
         ok = fit["ok"]
         row = {"fit": sigma68(fit[f"fit_{t}"][ok] - fit[f"true_{t}"][ok])}
-        for name, p in nets.items():
+        for name, p in ((k, v) for k, v in nets.items() if f"pred_{t}" in v):
             res = p[f"pred_{t}"][ok] - fit[f"true_{t}"][ok]
             row[name], row[f"{name}_pull"] = sigma68(res), sigma68(res / p[f"sigma_{t}"][ok])
         out[t] = row
@@ -127,12 +137,11 @@ def main() -> None:
     preset = load_yaml(configs_dir() / "detectors" / "pad-tpc.yaml")
     fit = classical(open_dataset(data).split("test"), preset)
     runs = []
-    for group, sub in ((s, "compare"), (s.get("dense"), "compare_dense")):  # dense: fewer epochs
-        if group:
-            res = compare(data, group["models"], args.out / sub, "HA-TPC track-parameter regression",
-                          task="regression", epochs=group["epochs"], seed=args.seed, device=args.device,
-                          batch_size=s["batch"], overrides=OVERRIDES)
-            runs += [(m, group["epochs"]) for m in res["models"]]
+    for i, group in enumerate(s["groups"]):
+        res = compare(data, group["models"], args.out / f"compare{i + 1}", "HA-TPC track-parameter regression",
+                      task="regression", epochs=group["epochs"], seed=args.seed, device=args.device,
+                      batch_size=s["batch"], config=CONFIG)
+        runs += [(m, group["epochs"]) for m in res["models"]]
     nets = {}
     for m, _ in runs:
         p = predictions(m["run_dir"], data, Path(m["run_dir"]).parent)
@@ -143,6 +152,7 @@ def main() -> None:
     plot(rows["p_perp"], list(nets), args.out / "momentum_resolution.png")
     log.info("p_perp table: %s", json.dumps(rows["p_perp"], default=float))
     save(args.out, {"scale": args.scale, "events": s["events"], "test_events": int(fit["ok"].size),
+                    "fit_failed": int((~fit["ok"]).sum()),
                     "targets": TARGETS, "tables": rows, "overall": summary,
                     "models": {m["model"]: {"epochs": ep, "parameters": m["parameters"],
                                             "train_events_per_s": m["train_events_per_s"],
