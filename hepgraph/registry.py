@@ -158,7 +158,6 @@ def check_kwargs(fn: Callable[..., Any], kwargs: Mapping[str, Any], where: str =
 MODELS = Registry("model")
 SOURCES = Registry("source")
 TASKS = Registry("task")
-TRANSFORMS = Registry("transform")
 CLUSTERERS = Registry("clusterer")
 OPTIMIZERS = Registry("optimizer")
 SCHEDULERS = Registry("scheduler")

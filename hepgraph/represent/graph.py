@@ -14,7 +14,6 @@ from torch import Tensor
 
 from hepgraph.errors import ConfigError, DataError
 from hepgraph.events.hitbatch import HitBatch
-from hepgraph.registry import TRANSFORMS
 from hepgraph.represent.neighbors import knn_graph, radius_graph
 
 METHODS = ("knn", "radius", "layers")
@@ -152,64 +151,3 @@ def to_graph(batch: HitBatch, method: str = "knn", **kwargs: Any) -> Any:
         - **x:** (N, C)  - **pos:** (N, 3)  - **edge_index:** (2, E)  - **batch:** (N,)
     """
     return batch.to_pyg(edge_index=build_edges(batch, method, **kwargs))
-
-
-class ToGraph:
-    """Transform: ``HitBatch -> torch_geometric Batch`` (see :func:`to_graph`).
-
-    YAML: ``{name: to-graph, method: knn, k: 16}``.
-    """
-
-    def __init__(self, method: str = "knn", **kwargs: Any) -> None:
-        if method not in METHODS:
-            raise ConfigError(f"graph method `{method}` is unknown; use one of {', '.join(METHODS)}")
-        self.method, self.kwargs = method, kwargs
-
-    def __call__(self, batch: HitBatch) -> Any:
-        return to_graph(batch, self.method, **self.kwargs)
-
-    def __repr__(self) -> str:
-        kw = ", ".join(f"{k}={v}" for k, v in self.kwargs.items())
-        return f"ToGraph(method={self.method!r}{', ' + kw if kw else ''})"
-
-
-class EdgeBuilder:
-    """Transform: set ``batch.edge_index`` (``HitBatch -> HitBatch``) by a graph method.
-
-    YAML: ``{name: knn-graph, k: 16}``, ``{name: radius-graph, r: 20.0}``,
-    ``{name: layer-graph, dphi: 0.1, dz: 100.0}``.
-    """
-
-    def __init__(self, method: str, **kwargs: Any) -> None:
-        self.method, self.kwargs = method, kwargs
-
-    def __call__(self, batch: HitBatch) -> HitBatch:
-        batch.edge_index = build_edges(batch, self.method, **self.kwargs)
-        return batch
-
-    def __repr__(self) -> str:
-        kw = ", ".join(f"{k}={v}" for k, v in self.kwargs.items())
-        return f"EdgeBuilder(method={self.method!r}{', ' + kw if kw else ''})"
-
-
-def knn_graph_transform(k: int = 16, loop: bool = False, backend: str = "auto") -> EdgeBuilder:
-    """Transform setting kNN edges (``k`` nearest hits in 3D, same event)."""
-    return EdgeBuilder("knn", k=k, loop=loop, backend=backend)
-
-
-def radius_graph_transform(
-    r: float, max_num_neighbors: int | None = 32, loop: bool = False, backend: str = "auto"
-) -> EdgeBuilder:
-    """Transform setting radius edges (hits within ``r`` mm, same event)."""
-    return EdgeBuilder("radius", r=r, max_num_neighbors=max_num_neighbors, loop=loop, backend=backend)
-
-
-def layer_graph_transform(dphi: float = 0.15, dz: float | None = None) -> EdgeBuilder:
-    """Transform setting consecutive-layer edges within (``dphi`` rad, ``dz`` mm)."""
-    return EdgeBuilder("layers", dphi=dphi, dz=dz)
-
-
-TRANSFORMS.register("to-graph", representation="graph")(ToGraph)
-TRANSFORMS.register("knn-graph", representation="edges")(knn_graph_transform)
-TRANSFORMS.register("radius-graph", representation="edges")(radius_graph_transform)
-TRANSFORMS.register("layer-graph", representation="edges")(layer_graph_transform)

@@ -30,7 +30,6 @@ from torch import Tensor
 
 from hepgraph.errors import ConfigError
 from hepgraph.events.hitbatch import HitBatch
-from hepgraph.registry import TRANSFORMS
 
 VIEW_AXES: dict[str, tuple[int, ...]] = {"xy": (0, 1), "yz": (1, 2), "xz": (0, 2), "3d": (0, 1, 2)}
 MULTIVIEW = ("xy", "yz", "xz")
@@ -188,39 +187,3 @@ def pixel_lookup(
     flat = fmap.reshape(b, c, -1)
     out = flat[batch.batch, :, idx]  # (N, C)
     return out * valid.unsqueeze(1).to(out.dtype)
-
-
-class ToImage:
-    """Transform: ``HitBatch -> dense image tensor`` (see :func:`to_image`).
-
-    YAML: ``{name: to-image, view: xy, shape: [64, 64], encoding: per_hit}``.
-    """
-
-    def __init__(
-        self,
-        view: str = "xy",
-        shape: Sequence[int] = (64, 64),
-        extent: Any | None = None,
-        encoding: str = "per_hit",
-        outside: str = "drop",
-    ) -> None:
-        if encoding not in ENCODINGS:
-            raise ConfigError(f"image encoding `{encoding}` is unknown; use one of {', '.join(ENCODINGS)}")
-        if view != "multiview" and view not in VIEW_AXES:
-            raise ConfigError(
-                f"image view `{view}` is unknown; use one of {', '.join([*VIEW_AXES, 'multiview'])}"
-            )
-        self.view, self.shape, self.extent = view, tuple(shape), parse_extent(extent)
-        self.encoding, self.outside = encoding, outside
-
-    def __call__(self, batch: HitBatch) -> Tensor:
-        return to_image(batch, self.view, self.shape, self.extent, self.encoding, outside=self.outside)
-
-    def __repr__(self) -> str:
-        return (
-            f"ToImage(view={self.view!r}, shape={self.shape}, encoding={self.encoding!r}, "
-            f"outside={self.outside!r})"
-        )
-
-
-TRANSFORMS.register("to-image", representation="image")(ToImage)

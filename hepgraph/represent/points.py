@@ -8,7 +8,6 @@ from torch import Tensor
 
 from hepgraph.errors import ConfigError
 from hepgraph.events.hitbatch import HitBatch
-from hepgraph.registry import TRANSFORMS
 
 
 class Points(NamedTuple):
@@ -54,19 +53,4 @@ def to_points(batch: HitBatch, pos_scale: float = 1.0, center: bool = False) -> 
     return Points(batch.feats, pos, batch.batch, batch.ptr, batch.batch_size)
 
 
-class ToPoints:
-    """Transform: ``HitBatch -> Points``. YAML: ``{name: to-points, pos_scale: 1000.0}``."""
-
-    def __init__(self, pos_scale: float = 1.0, center: bool = False) -> None:
-        self.pos_scale, self.center = pos_scale, center
-
-    def __call__(self, batch: HitBatch) -> Points:
-        return to_points(batch, self.pos_scale, self.center)
-
-    def __repr__(self) -> str:
-        return f"ToPoints(pos_scale={self.pos_scale}, center={self.center})"
-
-
-TRANSFORMS.register("to-points", representation="points")(ToPoints)
-
-__all__ = ["Points", "ToPoints", "to_points"]
+__all__ = ["Points", "to_points"]

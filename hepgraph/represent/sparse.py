@@ -21,7 +21,6 @@ from torch import Tensor
 
 from hepgraph.errors import ConfigError
 from hepgraph.events.hitbatch import HitBatch
-from hepgraph.registry import TRANSFORMS
 from hepgraph.represent.image import parse_extent
 
 REDUCTIONS = ("sum", "mean", "max")
@@ -77,22 +76,3 @@ def to_sparse(
     vals = batch.feats if values is None else values
     coords = voxel_coords(batch, voxel_size, extent)
     return SparseTensor.from_points(coords, vals, reduce, batch_size=batch.batch_size)
-
-
-class ToSparse:
-    """Transform: ``HitBatch -> SparseTensor``. YAML: ``{name: to-sparse, voxel_size: 5.0}``."""
-
-    def __init__(self, voxel_size: float | Sequence[float] = 5.0, reduce: str = "sum",
-                 extent: Any = None) -> None:
-        if reduce not in REDUCTIONS:
-            raise ConfigError(f"reduce `{reduce}` is unknown; use one of {', '.join(REDUCTIONS)}")
-        self.voxel_size, self.reduce, self.extent = parse_voxel_size(voxel_size), reduce, parse_extent(extent)
-
-    def __call__(self, batch: HitBatch) -> Any:
-        return to_sparse(batch, self.voxel_size, self.reduce, self.extent)
-
-    def __repr__(self) -> str:
-        return f"ToSparse(voxel_size={self.voxel_size}, reduce={self.reduce!r})"
-
-
-TRANSFORMS.register("to-sparse", representation="sparse")(ToSparse)

@@ -7,7 +7,6 @@ import torch
 
 from hepgraph.errors import ConfigError, DataError
 from hepgraph.events import collate_events
-from hepgraph.registry import TRANSFORMS
 from hepgraph.represent.graph import layer_graph, to_graph
 
 
@@ -59,11 +58,3 @@ def test_layers_max_gap_skips_a_missing_layer(event_factory):
 def test_layers_needs_layer_column(tiny_batch):
     with pytest.raises(DataError, match="`layer`"):
         to_graph(tiny_batch, method="layers")
-
-
-def test_transforms_registered(tiny_batch):
-    t = TRANSFORMS.build({"name": "knn-graph", "k": 3})
-    out = t(tiny_batch)
-    assert out.edge_index.shape == (2, 65 * 3)
-    assert "to-graph" in TRANSFORMS and "to-image" in TRANSFORMS and "to-points" in TRANSFORMS
-    assert "knn" in repr(TRANSFORMS.build({"name": "to-graph", "k": 3}))

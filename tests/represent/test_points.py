@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import torch
 
-from hepgraph.registry import TRANSFORMS
 from hepgraph.represent.points import to_points
 
 
@@ -13,4 +12,3 @@ def test_points_center_and_scale(tiny_batch):
         m = p.pos[p.batch == b].mean(0)
         assert torch.allclose(m, torch.zeros(3), atol=1e-4)
     torch.testing.assert_close(p.pos[1] - p.pos[0], (tiny_batch.pos[1] - tiny_batch.pos[0]) / 10)
-    assert "pos_scale=2.0" in repr(TRANSFORMS.build({"name": "to-points", "pos_scale": 2.0}))
