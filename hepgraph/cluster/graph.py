@@ -60,23 +60,13 @@ import numpy as np
 from hepgraph.cluster.base import Clusterer
 from hepgraph.errors import ConfigError, DataError
 from hepgraph.registry import CLUSTERERS
+from hepgraph.represent.graph_report import connected_tracks
 
 __all__ = ["connected_tracks", "walk_edges", "chain_edges", "triplet_tracks", "GNNClusterer", "MODES"]
 
 #: track-building modes of :class:`GNNClusterer`.
 MODES = ("components", "walk", "chain", "triplets")
 DIRECTIONS = ("auto", "layer", "radius", "edges")
-
-
-def connected_tracks(edge_index: np.ndarray, num_hits: int) -> np.ndarray:
-    """(N,) component label of each hit for undirected ``edge_index`` (2, E)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    e = np.asarray(edge_index, np.int64).reshape(2, -1)
-    adj = coo_matrix((np.ones(e.shape[1], np.int8), (e[0], e[1])), shape=(num_hits, num_hits))
-    _, lab = connected_components(adj, directed=False)
-    return lab.astype(np.int64)
 
 
 def _rank_at_nodes(a: np.ndarray, b: np.ndarray, score: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

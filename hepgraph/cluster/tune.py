@@ -11,7 +11,7 @@ YAML file that ``hepgraph cluster --config FILE`` reads::
     validation: {events: 60, split: val, efficiency: 0.97, fake_rate: 0.02, trackml_score: 0.95}
 
 The search spaces of the classical methods (:func:`default_space`) follow the detector
-the dataset records (field, luminous region; :mod:`hepgraph.sources.tracker_geometry`):
+the dataset records (field, luminous region; :mod:`hepgraph.events.geometry`):
 straight-line parameters without a field, curvature ranges with one.
 """
 

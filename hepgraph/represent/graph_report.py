@@ -23,9 +23,20 @@ from torch import Tensor
 from hepgraph.represent.module_map import event_vertex, hit_order, truth_segments
 
 
+def connected_tracks(edge_index: np.ndarray, num_hits: int) -> np.ndarray:
+    """(N,) component label of each hit for undirected ``edge_index`` (2, E)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    e = np.asarray(edge_index, np.int64).reshape(2, -1)
+    adj = coo_matrix((np.ones(e.shape[1], np.int8), (e[0], e[1])), shape=(num_hits, num_hits))
+    _, lab = connected_components(adj, directed=False)
+    return lab.astype(np.int64)
+
+
 def event_tensors(event: Mapping[str, Any], layer_columns: Sequence[str]) -> tuple[Tensor, Tensor | None]:
     """``(pos (N, 3) float32 mm, layer key (N,) or None)`` of an event dict."""
-    from hepgraph.sources.tracker_geometry import layer_key
+    from hepgraph.events.geometry import layer_key
 
     pos = torch.from_numpy(np.stack([np.asarray(event[c], np.float32) for c in ("x", "y", "z")], 1))
     key = layer_key(event, tuple(layer_columns)) if layer_columns else None
@@ -51,7 +62,6 @@ def construction_report(edges: Callable[[Mapping[str, Any]], Tensor],
         edges: event dict -> (2, E) edges of the graph under test.
         events: events with truth (``track_id``; particle vertices when present).
     """
-    from hepgraph.cluster.graph import connected_tracks
     from hepgraph.metrics.tracking import tracking_metrics
 
     have, same, n_hits = [], [], 0

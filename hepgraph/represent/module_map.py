@@ -5,7 +5,7 @@ connect), but with *cells* whose size follows the training statistics instead of
 detector's modules, so a few hundred training events are enough:
 
 1. Each hit lies on a surface (a barrel cylinder or a plane along z, see
-   :mod:`hepgraph.sources.tracker_geometry`): found from its layer key, or the nearest
+   :mod:`hepgraph.events.geometry`): found from its layer key, or the nearest
    surface when the data have no layer ids. A surface is cut into ``cells`` along its length
    (z on a cylinder, r on a plane) at quantiles of the training hits, about ``cell_hits``
    training hits per cell.
@@ -44,7 +44,7 @@ import torch
 from torch import Tensor, nn
 
 from hepgraph.errors import DataError
-from hepgraph.sources import tracker_geometry as tg
+from hepgraph.events import geometry as tg
 
 #: Window features of a hit pair a -> b.
 FEATURES = ("dphi", "dz", "dr", "z0")

@@ -15,7 +15,7 @@ An event ``eventNNNNNNNNN`` is a set of files ``eventNNNNNNNNN-{hits,truth,parti
 Config (``--set``): ``events_per_shard`` (default 50), ``cells`` (read cells when present,
 default true), ``noise`` (keep noise hits, default true), ``field_T`` (the solenoid field in T;
 default: estimated from the first event's truth tracks, see
-:func:`hepgraph.sources.tracker_geometry.estimate_field`, since the TrackML *format* is used
+:func:`hepgraph.sources.field.estimate_field`, since the TrackML *format* is used
 for detectors other than the 2 T challenge detector).
 
 Geometry (``extra.tracker_geometry``): the layers of a ``detectors.csv[.gz]`` beside the events (module
@@ -143,13 +143,14 @@ class TrackMLSource(Source):
 
     def info(self) -> SourceInfo:
         """Extent, field and layers of the detector, from the files (see the module docstring)."""
+        from hepgraph.events import geometry as tg
         from hepgraph.events.table import table_to_events
-        from hepgraph.sources import tracker_geometry as tg
+        from hepgraph.sources.field import estimate_field
 
         first = table_to_events(self.read_event(self.events[0]))[0] if self.events else {}
         field, origin = self.params["field_T"], "file"
         if field is None:
-            field = tg.estimate_field([first]) if first else None
+            field = estimate_field([first]) if first else None
             origin = "truth fit" if field is not None else "unknown"
         det = self._detectors_file()
         if det is not None:
@@ -275,7 +276,7 @@ def detector_surfaces(path: str | Path) -> list[dict[str, Any]]:
     A layer whose module centres spread more in z than in r is a cylinder (radius = median
     centre radius, z range = that of the centres), else a plane (r range of the centres).
     """
-    from hepgraph.sources import tracker_geometry as tg
+    from hepgraph.events import geometry as tg
 
     det = read_csv(path, ("volume_id", "layer_id", "cx", "cy", "cz"))
     vol, lay = _np(det, "volume_id", np.int64), _np(det, "layer_id", np.int64)

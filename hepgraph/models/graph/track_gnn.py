@@ -251,7 +251,7 @@ class TrackGNN(HitModel):
             if ei is None:
                 key = None
                 if cols:
-                    from hepgraph.sources.tracker_geometry import KEY_STRIDE
+                    from hepgraph.events.geometry import KEY_STRIDE
 
                     key = torch.zeros(e - s, dtype=torch.long, device=pos.device)
                     for c in cols:

@@ -97,7 +97,7 @@ class SiliconTracker(SimulatedSource):
         return Surfaces(cyl[:, 0], cyl[:, 1], disks[:, 0], disks[:, 1], disks[:, 2])
 
     def geometry(self) -> dict[str, Any]:
-        """The manifest's ``tracker_geometry`` record (:mod:`hepgraph.sources.tracker_geometry` format)."""
+        """The manifest's ``tracker_geometry`` record (:mod:`hepgraph.events.geometry` format)."""
         s = self.surfaces
         out: list[dict[str, Any]] = []
         for i in range(s.n_cyl):

@@ -7,9 +7,10 @@ import pyarrow as pa
 import pytest
 
 import hepgraph.sources  # noqa: F401
+from hepgraph.events import geometry as tg
 from hepgraph.events import table_to_events
 from hepgraph.registry import SOURCES
-from hepgraph.sources import tracker_geometry as tg
+from hepgraph.sources.field import estimate_field
 
 
 def simulated(name, n=4, **params):
@@ -65,8 +66,8 @@ def test_layer_key_combines_columns():
 @pytest.mark.parametrize("field", [0.0, 0.5, 2.0])
 def test_field_from_truth_tracks(field):
     evs, _ = simulated("sim-silicon-barrel", n=1, field_T=field, tracks_per_collision=30)
-    assert tg.estimate_field(evs) == pytest.approx(field, abs=0.02)
+    assert estimate_field(evs) == pytest.approx(field, abs=0.02)
 
 
 def test_field_unknown_without_truth():
-    assert tg.estimate_field([{"x": np.zeros(3), "y": np.zeros(3)}]) is None
+    assert estimate_field([{"x": np.zeros(3), "y": np.zeros(3)}]) is None
