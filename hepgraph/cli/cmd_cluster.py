@@ -86,8 +86,8 @@ def register(app: typer.Typer) -> None:
         """
         import hepgraph
         import hepgraph.cluster  # noqa: F401  (fills CLUSTERERS)
+        from hepgraph.atomic import refuse_existing
         from hepgraph.errors import ConfigError
-        from hepgraph.store.atomic import refuse_existing
 
         name, options = _method_and_options(method, config, set_)
         if tune:
@@ -110,9 +110,9 @@ def _cluster(full: Any, data: Path, name: str, options: dict, run: Path | None, 
     from rich.console import Console
     from rich.progress import Progress
 
+    from hepgraph.atomic import atomic_file
     from hepgraph.cluster.learned import build_clusterer
     from hepgraph.cluster.run import cluster_dataset, write_assignments
-    from hepgraph.store.atomic import atomic_file
 
     ds = _select(full, split)
     clusterer = build_clusterer(name, options, run=run, manifest=full.manifest)

@@ -47,8 +47,8 @@ def show(
 ) -> None:
     """Draw one event: 3D view and the x-y, z-x, z-y projections (mm) with the detector outline."""
     from hepgraph import open_dataset
+    from hepgraph.atomic import atomic_file, refuse_existing
     from hepgraph.errors import ConfigError
-    from hepgraph.store.atomic import atomic_file, refuse_existing
 
     if display not in DISPLAYS:
         raise ConfigError(f"--display `{display}` is not one of {', '.join(DISPLAYS)}")

@@ -73,7 +73,7 @@ def handle_errors(fn: F) -> F:
         except HepgraphError as err:
             fail(str(err))
         except OSError as err:  # missing, read-only, full disk: the user's environment, not a bug
-            from hepgraph.store.atomic import os_error
+            from hepgraph.atomic import os_error
 
             fail(str(os_error(err, "use")))
         except (KeyboardInterrupt, Terminated) as err:

@@ -160,7 +160,7 @@ def write_settings(path: str | Path, method: str, options: Mapping[str, Any], me
     """Write the chosen settings as YAML, atomically (refuses an existing file without ``overwrite``)."""
     import yaml
 
-    from hepgraph.store.atomic import atomic_file
+    from hepgraph.atomic import atomic_file
 
     doc = {"method": method, "options": _plain(dict(options)),
            "validation": _plain({k: v for k, v in metrics.items()}), **_plain(dict(extra or {}))}

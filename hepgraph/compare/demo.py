@@ -103,15 +103,15 @@ def find_tracks(data: Path, out: Path, plan: DemoPlan, progress: Any = None) -> 
     Returns:
         ``(edge-classifier result of train_and_evaluate, {method: ClusterResult})``.
     """
-    from hepgraph import open_dataset
     from hepgraph.cluster.run import cluster_dataset
     from hepgraph.compare import train_and_evaluate
+    from hepgraph.store.dataset import EventDataset
 
     gnn = train_and_evaluate(data, "interaction-network", out / "gnn", task="edge-classification",
                              epochs=plan.gnn_epochs, seed=plan.seed, device="cpu",
                              batch_size=max(2, plan.batch_size // 2), overrides=list(plan.gnn_options),
                              callback=progress)
-    ds = open_dataset(data)
+    ds = EventDataset(data)
     test = ds.split("test")
     found = {}
     for method in ("gnn", "dbscan"):
@@ -138,13 +138,13 @@ def _displays(lartpc: Path, chamber: Path, found: dict[str, Any], out: Path,
     """Event displays: one LArTPC event per class, one drift-chamber event with truth/gnn/dbscan."""
     import numpy as np
 
-    from hepgraph import open_dataset
     from hepgraph.report.display import render_event
     from hepgraph.report.style import pyplot
+    from hepgraph.store.dataset import EventDataset
 
     plt = pyplot()
     figs: list[tuple[str, Path]] = []
-    lar = open_dataset(lartpc)
+    lar = EventDataset(lartpc)
     names = lar.manifest.get("label_names") or []
     seen: set[int] = set()
     for i in range(len(lar)):
@@ -158,7 +158,7 @@ def _displays(lartpc: Path, chamber: Path, found: dict[str, Any], out: Path,
         fig.savefig(p, dpi=90)
         plt.close(fig)
         figs.append((f"LArTPC event {int(ev['event_id'])} (true class {names[lab] if 0 <= lab < len(names) else lab})", p))
-    dc = open_dataset(chamber).split("test")
+    dc = EventDataset(chamber).split("test")
     ev = dc[0]
     eid = int(ev["event_id"])
     for method, res in found.items():

@@ -72,15 +72,16 @@ def scan_resolution(data: str | Path, voxels: Sequence[float], *, dense: str = "
     import numpy as np
     import torch
 
-    from hepgraph import open_dataset
-    from hepgraph.store import make_loader
-    from hepgraph.runs.build import build_model, build_task, fit_sample, model_kwargs as mkw, resolve_features
+    from hepgraph.runs.build import build_model, build_task, fit_sample, resolve_features
+    from hepgraph.runs.build import model_kwargs as mkw
     from hepgraph.runs.config import Component
+    from hepgraph.store import make_loader
+    from hepgraph.store.dataset import EventDataset
     from hepgraph.train.trainer import seed_everything
 
     if not voxels:
         raise ConfigError("no voxel sizes to scan: give e.g. --scan-voxel 48,24,12 (mm)")
-    ds = open_dataset(data)
+    ds = EventDataset(data)
     extent = (ds.manifest.get("extra") or {}).get("extent")
     if extent is None:
         raise ConfigError(f"dataset `{data}` records no `extra.extent`; the scan needs the detector extent")

@@ -80,7 +80,7 @@ def save_figure(fig: Any, path: str | Path, dpi: int | None = None) -> Path:
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
     """
-    from hepgraph.store.atomic import atomic_file
+    from hepgraph.atomic import atomic_file
 
     path = Path(path)
     if not fig.get_constrained_layout():

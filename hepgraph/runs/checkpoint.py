@@ -67,7 +67,7 @@ def save_checkpoint(path: str | Path, state: Mapping[str, Any]) -> Path:
         path: destination (``checkpoints/last.pt``).
         state: the checkpoint dict (see module docstring); ``format``/``version`` are added.
     """
-    from hepgraph.store.atomic import os_error
+    from hepgraph.atomic import os_error
 
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from hepgraph.atomic import atomic_dir, refuse_existing
 from hepgraph.errors import DataError
 from hepgraph.runs.load import SPLITS, default_split, iterate, load_run, open_eval_data
-from hepgraph.store.atomic import atomic_dir, refuse_existing
 from hepgraph.tasks.base import concat_arrays
 
 

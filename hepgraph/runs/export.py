@@ -33,11 +33,11 @@ import torch
 from torch import Tensor, nn
 
 from hepgraph import __version__
+from hepgraph.atomic import atomic_file, refuse_existing
 from hepgraph.errors import ConfigError, DataError, MissingDependencyError
 from hepgraph.events.hitbatch import HitBatch, collate_events
 from hepgraph.represent.traced import dense_knn
 from hepgraph.runs.load import LoadedRun, checkpoint_path, load_run
-from hepgraph.store.atomic import atomic_file, refuse_existing
 
 FORMATS = ("onnx", "torchscript")
 
@@ -103,9 +103,9 @@ def sample_batches(loaded: LoadedRun, data: str | Path | None, events: int, hits
     """
     sizes = batch_sizes(events)
     if data is not None:
-        from hepgraph import open_dataset
+        from hepgraph.store.dataset import EventDataset
 
-        ds = open_dataset(data)
+        ds = EventDataset(data)
         if len(ds) < sum(sizes):
             raise DataError(f"dataset `{data}` has {len(ds)} events; the export check needs "
                             f"{sum(sizes)} (batches of {', '.join(map(str, sizes))} events)")

@@ -66,10 +66,10 @@ class GeneratedSource(Source):
         self._like_raw = self._like_conditions(like) if like is not None else None
 
     def _like_conditions(self, like: str | Path) -> np.ndarray:
-        from hepgraph import open_dataset
         from hepgraph.models.generative.codec import PARTICLE_COLUMNS, RAW
+        from hepgraph.store.dataset import EventDataset
 
-        ds = open_dataset(like)
+        ds = EventDataset(like)
         missing = [c for c in PARTICLE_COLUMNS if c not in ds.manifest.get("columns", {})]
         if missing:
             raise DataError(f"--like `{like}` has no particle column(s) {missing}; its particles condition "

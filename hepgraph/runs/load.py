@@ -14,10 +14,10 @@ from torch import nn
 from hepgraph.errors import ConfigError
 from hepgraph.events.features import FeatureSpec
 from hepgraph.events.hitbatch import HitBatch
-from hepgraph.tasks.base import Task
 from hepgraph.runs.build import build_model, build_task, loader_columns
 from hepgraph.runs.checkpoint import config_of, features_of, load_checkpoint
 from hepgraph.runs.config import RunConfig, validate
+from hepgraph.tasks.base import Task
 
 
 @dataclass
@@ -90,11 +90,11 @@ def open_eval_data(data: str | Path, split: str | None = None, max_events: int |
     Raises:
         ConfigError: an unknown split name.
     """
-    from hepgraph import open_dataset
+    from hepgraph.store.dataset import EventDataset
 
     if split is not None and split not in SPLITS:
         raise ConfigError(f"split `{split}` is not one of {', '.join(SPLITS)}")
-    ds = open_dataset(data)
+    ds = EventDataset(data)
     if split not in (None, "all"):
         ds = ds.split(split)
     if max_events is not None and max_events < len(ds):

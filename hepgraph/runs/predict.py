@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from hepgraph.atomic import refuse_existing
 from hepgraph.errors import DataError
 from hepgraph.events.schema import kind_of
 from hepgraph.runs.load import iterate, load_run, open_eval_data
-from hepgraph.store.atomic import refuse_existing
 from hepgraph.store.tables import table_format, write_table
 from hepgraph.tasks.base import Task, concat_arrays, to_numpy
 

@@ -93,7 +93,7 @@ def provenance(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 def record_provenance(run_dir: str | Path, argv: Sequence[str] | None = None) -> Path:
     """Append this session to ``RUN/provenance.json`` (written atomically); returns the file."""
-    from hepgraph.store.atomic import atomic_file
+    from hepgraph.atomic import atomic_file
 
     path = Path(run_dir) / "provenance.json"
     sessions: list[Any] = []

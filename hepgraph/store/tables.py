@@ -5,7 +5,7 @@ TTree entry) per event, hit or edge, with identifier-safe column names (``prob_e
 ``prob_e_minus``) so that ``tree->Draw("prob_e_minus")``, pandas and awkward all read them,
 and key columns (``event_id``, ``hit_id``) to join with the original data. Class names go
 into a second TTree ``classes`` (``index``, ``name``) of ROOT files and into the Parquet
-schema metadata (``classes``, JSON). Writing is atomic (:mod:`hepgraph.store.atomic`).
+schema metadata (``classes``, JSON). Writing is atomic (:mod:`hepgraph.atomic`).
 
 >>> write_table("pred.root", {"event_id": ids, "prob_e-": p}, tree="predictions")  # doctest: +SKIP
 PosixPath('pred.root')
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hepgraph.atomic import atomic_file
 from hepgraph.errors import ConfigError, DataError, MissingDependencyError
-from hepgraph.store.atomic import atomic_file
 
 #: Suffix -> format.
 FORMATS = {".root": "root", ".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}

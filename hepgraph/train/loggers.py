@@ -100,7 +100,7 @@ class CSVLogger:
 
     def on_epoch_end(self, record: Mapping[str, Any]) -> None:
         """Append the epoch's scalars and rewrite the file."""
-        from hepgraph.store.atomic import atomic_file
+        from hepgraph.atomic import atomic_file
 
         if self.rows is None:
             self.on_epoch_start(int(record.get("epoch", 1)), 0, 0)

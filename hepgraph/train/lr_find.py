@@ -76,8 +76,8 @@ def find_lr(cfg: RunConfig, out: str | Path, *, start: float = 1e-7, end: float 
     Raises:
         ConfigError: bad range. DataError: the loss is not finite from the first step.
     """
+    from hepgraph.atomic import atomic_dir, refuse_existing
     from hepgraph.runs.layout import pick_device
-    from hepgraph.store.atomic import atomic_dir, refuse_existing
     from hepgraph.train.distributed import DistInfo
     from hepgraph.train.run import _loaders, _optimizer, _prepare
 

@@ -20,12 +20,24 @@ import yaml
 
 from hepgraph.errors import ConfigError
 from hepgraph.registry import OPTIMIZERS, SCHEDULERS, check_kwargs
-from hepgraph.runs.build import (build_model, build_task, fit_sample, loader_columns, model_kwargs,
-                                 resolve_features)
+from hepgraph.runs.build import (
+    build_model,
+    build_task,
+    fit_sample,
+    loader_columns,
+    model_kwargs,
+    resolve_features,
+)
 from hepgraph.runs.checkpoint import config_of, load_checkpoint, manifest_hash
 from hepgraph.runs.config import Component, RunConfig, validate
-from hepgraph.runs.layout import (clear_run_dir, is_empty_dir, is_run_dir, pick_device, run_dir_lock,
-                                  write_text_atomic)
+from hepgraph.runs.layout import (
+    clear_run_dir,
+    is_empty_dir,
+    is_run_dir,
+    pick_device,
+    run_dir_lock,
+    write_text_atomic,
+)
 from hepgraph.train.distributed import DistInfo, ShardedSampler, init_distributed, shutdown
 from hepgraph.train.loggers import CallbackList, make_logger
 from hepgraph.train.optim import OPTIMIZER_INJECTED, SCHEDULER_INJECTED, Schedule
@@ -72,10 +84,10 @@ def _prepare(cfg: RunConfig, resumed: bool, device: torch.device) -> Setup:
     model; the returned config holds what was built (task statistics, model defaults)."""
     if not cfg.data.train:
         raise ConfigError("no training data: give --data DIR (data.train)")
-    from hepgraph import open_dataset
+    from hepgraph.store.dataset import EventDataset
 
-    full = open_dataset(cfg.data.train)
-    train_ds, val_ds = ((full, open_dataset(cfg.data.val)) if cfg.data.val
+    full = EventDataset(cfg.data.train)
+    train_ds, val_ds = ((full, EventDataset(cfg.data.val)) if cfg.data.val
                         else (full.split("train"), full.split("val")))
     manifest = train_ds.manifest
     task = build_task(cfg.task, manifest)

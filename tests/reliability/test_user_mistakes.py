@@ -75,9 +75,10 @@ def test_sigterm_says_how_to_resume(toy_data, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "hepgraph", "train", "--model", "mlp", "--data", str(toy_data),
                              "--out", str(run), "--epochs", "500", "--device", "cpu"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while not (run / "checkpoints" / "last.pt").exists() and time.time() < deadline:
+    deadline = time.time() + 600  # generous: a loaded CI box may take minutes to import torch and start
+    while not (run / "checkpoints" / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
+    assert (run / "checkpoints" / "last.pt").exists(), "training never wrote its first checkpoint"
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err

@@ -5,7 +5,7 @@ Every command that writes a file or a directory goes through :func:`atomic_file`
 :func:`atomic_dir`, so a crash, a full disk or Ctrl-C never leaves a half-written output
 and never destroys the previous one.
 
->>> from hepgraph.store.atomic import atomic_file
+>>> from hepgraph.atomic import atomic_file
 >>> with atomic_file("metrics.json", overwrite=False) as tmp:     # doctest: +SKIP
 ...     tmp.write_text("{}")
 """
