@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hepgraph.errors import FileSystemError, OutputExistsError
+from hepgraph.errors import FileSystemError, OutputExistsError, setting
 
 _FIXES = {
     errno.ENOSPC: "free space on that disk or write somewhere else",
@@ -56,7 +56,7 @@ def refuse_existing(path: str | os.PathLike[str], overwrite: bool, what: str = "
     """
     p = Path(path)
     if (p.exists() or p.is_symlink()) and not overwrite:
-        raise OutputExistsError(f"{what} `{p}` exists; pass --overwrite to replace it, "
+        raise OutputExistsError(f"{what} `{p}` exists; pass {setting('overwrite', True)} to replace it, "
                                 "or choose another path")
     return p
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
+from hepgraph.cli.flags import cli_message
 from hepgraph.errors import HepgraphError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -71,7 +72,7 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except HepgraphError as err:
-            fail(str(err))
+            fail(cli_message(err))
         except OSError as err:  # missing, read-only, full disk: the user's environment, not a bug
             from hepgraph.atomic import os_error
 

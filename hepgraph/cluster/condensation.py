@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from hepgraph.cluster.base import Clusterer
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import ConfigError, DataError, setting
 from hepgraph.registry import CLUSTERERS
 
 __all__ = ["condense", "CondensationClusterer"]
@@ -95,7 +95,7 @@ class CondensationClusterer(Clusterer):
             if self.model is None:
                 raise DataError(
                     "method `condensation` needs cluster(event, embedding=..., beta=...) or a "
-                    "trained condensation model (CLI: --run RUN_DIR)"
+                    f"trained condensation model ({setting('run', 'RUN_DIR')})"
                 )
             from hepgraph.cluster.learned import run_model
 

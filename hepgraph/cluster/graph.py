@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 
 from hepgraph.cluster.base import Clusterer
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import ConfigError, DataError, setting
 from hepgraph.registry import CLUSTERERS
 from hepgraph.represent.graph_report import connected_tracks
 
@@ -276,14 +276,14 @@ class GNNClusterer(Clusterer):
         if self.model is None:
             raise DataError(
                 "method `gnn` needs edge scores: pass cluster(event, edge_index=..., scores=...) "
-                "or a trained edge-classification model (CLI: --run RUN_DIR)"
+                f"or a trained edge-classification model ({setting('run', 'RUN_DIR')})"
             )
         from hepgraph.cluster.learned import run_model
 
         out = run_model(self.model, event, self.features, self.device)
         if "edge_index" not in out:
             raise DataError("the model returned no `edge_index`: it is not an edge-level model; "
-                            "train it with --task edge-classification")
+                            f"train it with {setting('task.name', 'edge-classification')}")
         res = {"edge_index": out["edge_index"], "scores": 1.0 / (1.0 + np.exp(-out["out"].reshape(-1)))}
         if "triplets" in out:
             res["triplets"] = out["triplets"]

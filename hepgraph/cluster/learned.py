@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from hepgraph.errors import DataError
+from hepgraph.errors import DataError, setting
 
 __all__ = ["run_model"]
 
@@ -136,19 +136,19 @@ def build_clusterer(
         want = meta.get("task")
         if run is None:
             raise ConfigError(
-                f"method `{method}` needs a trained model: give --run RUN_DIR of a run trained with "
-                f"--task {want} (hepgraph train ... --task {want})"
+                f"method `{method}` needs a trained model: give {setting('run', 'RUN_DIR')} of a run trained with "
+                f"{setting('task.name', want)}"
             )
         model, features, task = load_run(run, device=device)
         if task != want:
             raise ConfigError(
                 f"run `{run}` was trained for task `{task}`, but method `{method}` needs a run "
-                f"trained with --task {want}"
+                f"trained with {setting('task.name', want)}"
             )
         opts.update(model=model, features=features, device=device)
     elif run is not None:
         raise ConfigError(
-            f"--run is only for the learned methods (gnn, condensation); method `{method}` takes none"
+            f"{setting('run')} is only for the learned methods (gnn, condensation); method `{method}` takes none"
         )
     try:
         return CLUSTERERS.build({"name": method, **opts}) if fn else None
@@ -195,7 +195,7 @@ def load_run(run: Any, device: str = "cpu") -> tuple[Any, Any, str]:
     if not path.is_dir() or not any(p.is_file() for p in ckpts):
         raise DataError(
             f"`{run}` is not a training run directory (no checkpoints/best.pt or last.pt); "
-            "give the --out directory of `hepgraph train`"
+            "give the output directory of a training run"
         )
     return _load_checkpoint_model(next(p for p in ckpts if p.is_file()), device)
 

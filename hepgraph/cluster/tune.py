@@ -181,7 +181,7 @@ def read_settings(path: str | Path) -> tuple[str, dict[str, Any]]:
     method, options = doc.get("method"), doc.get("options", {})
     if not isinstance(method, str) or not isinstance(options, Mapping):
         raise ConfigError(f"settings file `{path}` needs `method: NAME` and `options: {{...}}` "
-                          "(as written by hepgraph cluster --tune)")
+                          "(as written by tuning: `hepgraph cluster --tune`)")
     return method, dict(options)
 
 

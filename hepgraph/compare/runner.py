@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hepgraph.compare.measure import PeakMemory, Timer, count_parameters
-from hepgraph.errors import ConfigError
+from hepgraph.errors import ConfigError, setting
 
 log = logging.getLogger(__name__)
 
@@ -130,13 +130,13 @@ def train_and_evaluate(data: str | Path, model: str, out: str | Path, *, task: s
         ``peak_infer_mib``, ``parameters``, ``train_seconds``, ``epochs``, ``budget_stopped``,
         ``target_epoch``, ``target_seconds``, ``run_dir``.
     """
-    from hepgraph.train import resolve, run
     from hepgraph.runs.evaluate import evaluate
     from hepgraph.runs.load import load_run
+    from hepgraph.train import resolve, run
 
     out, data = Path(out), str(data)
     if epochs is None and budget_minutes is None:
-        raise ConfigError("give --epochs N or --budget-minutes M (the same for every model)")
+        raise ConfigError(f"give {setting('epochs', 'N')} or {setting('budget_minutes', 'M')} (the same for every model)")
     n_ep = epochs if epochs is not None else BUDGET_MAX_EPOCHS
     cfg = resolve(config, _flags(data, model, task, n_ep, seed, device, batch_size), list(overrides))
     dev = "cuda" if cfg.train.device in ("cuda", "auto") and _cuda() else "cpu"
@@ -198,10 +198,10 @@ def compare_models(data: str | Path, models: Sequence[str], out: str | Path, *,
     """
     names = [m.strip() for m in models if m.strip()]
     if not names:
-        raise ConfigError("no models given: use --models a,b (see `hepgraph models`)")
+        raise ConfigError(f"no models given: set {setting('models', 'a,b')} (see `hepgraph models`)")
     dup = sorted({m for m in names if names.count(m) > 1})
     if dup:
-        raise ConfigError(f"model `{dup[0]}` is given twice in --models; list each model once")
+        raise ConfigError(f"model `{dup[0]}` is given twice in {setting('models')}; list each model once")
     import hepgraph.models  # noqa: F401  (fills MODELS)
     from hepgraph.registry import MODELS
 

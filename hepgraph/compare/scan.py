@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hepgraph.compare.measure import PeakMemory, Timer, count_parameters
-from hepgraph.errors import ConfigError
+from hepgraph.errors import ConfigError, setting
 from hepgraph.report.style import pyplot, save_figure, styled
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def scan_resolution(data: str | Path, voxels: Sequence[float], *, dense: str = "
     from hepgraph.train.trainer import seed_everything
 
     if not voxels:
-        raise ConfigError("no voxel sizes to scan: give e.g. --scan-voxel 48,24,12 (mm)")
+        raise ConfigError(f"no voxel sizes to scan: give e.g. {setting('scan_voxel', '48,24,12')} (mm)")
     ds = EventDataset(data)
     extent = (ds.manifest.get("extra") or {}).get("extent")
     if extent is None:

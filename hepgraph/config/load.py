@@ -129,7 +129,7 @@ def parse_set(item: str) -> tuple[list[str], Any]:
     """
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"--set `{item}` must look like key.path=value")
+        raise ConfigError(f"override `{item}` must look like key.path=value")
     try:
         value = safe_load(raw) if raw.strip() else None
     except yaml.YAMLError:
@@ -148,7 +148,7 @@ def apply_overrides(cfg: Mapping[str, Any], overrides: Iterable[str] | None) -> 
             if nxt is None:
                 nxt = node[k] = {}
             elif not isinstance(nxt, dict):
-                raise ConfigError(f"--set `{item}`: `{k}` is a value, not a section")
+                raise ConfigError(f"override `{item}`: `{k}` is a value, not a section")
             node = nxt
         node[keys[-1]] = value
     return out

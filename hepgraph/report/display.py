@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import ConfigError, DataError, setting
 from hepgraph.report.matching import METHODS, Legend, palette, predicted_colors, truth_colors
 
 COLORS = ("truth", "semantic", "charge")
@@ -109,7 +109,7 @@ def choose_color(event: Mapping[str, Any], color: str) -> tuple[str, str | None]
         ConfigError: unknown ``color``.
     """
     if color not in COLORS:
-        raise ConfigError(f"--color `{color}` is not one of {', '.join(COLORS)}")
+        raise ConfigError(f"{setting('color')} `{color}` is not one of {', '.join(COLORS)}")
     if color == "truth" and "track_id" not in event:
         return "charge", "this dataset has no truth (`track_id`): hits coloured by charge instead"
     return color, None
@@ -123,7 +123,7 @@ def _colours(event: Mapping[str, Any], manifest: Mapping[str, Any], color: str) 
         return q, None, f"charge [{unit}]" if unit else "charge"
     if color == "semantic":
         if "semantic" not in event:
-            raise DataError("the dataset has no `semantic` column; use --color truth or --color charge")
+            raise DataError(f"the dataset has no `semantic` column; use {setting('color', 'truth')} or {setting('color', 'charge')}")
         names = manifest.get("semantic_names") or []
         sem = np.asarray(event["semantic"], dtype=np.int64)
         pal = palette(max(len(names), int(sem.max(initial=0)) + 1))
@@ -131,7 +131,7 @@ def _colours(event: Mapping[str, Any], manifest: Mapping[str, Any], color: str) 
         present = sorted(set(sem.tolist()))
         return cols, Legend(cols, [(names[s] if s < len(names) else str(s), pal[s]) for s in present]), None
     if "track_id" not in event:
-        raise DataError("the dataset has no `track_id` column; use --color charge")
+        raise DataError(f"the dataset has no `track_id` column; use {setting('color', 'charge')}")
     return None, None, None
 
 
@@ -179,9 +179,9 @@ def render_event(
     from matplotlib.figure import Figure
 
     if color not in COLORS:
-        raise ConfigError(f"--color `{color}` is not one of {', '.join(COLORS)}")
+        raise ConfigError(f"{setting('color')} `{color}` is not one of {', '.join(COLORS)}")
     if match not in METHODS:
-        raise ConfigError(f"--match `{match}` is not one of {', '.join(METHODS)}")
+        raise ConfigError(f"{setting('match')} `{match}` is not one of {', '.join(METHODS)}")
     pos = np.stack([np.asarray(event[k], dtype=float) for k in ("x", "y", "z")], axis=1)
     extra = manifest.get("extra", {}) or {}
     track = np.asarray(event["track_id"], dtype=np.int64) if "track_id" in event else None

@@ -22,7 +22,7 @@ def read_records(run_dir: str | Path) -> list[dict]:
     """
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
-        raise DataError(f"`{run_dir}` has no metrics.jsonl; give the --out of `hepgraph train`")
+        raise DataError(f"`{run_dir}` has no metrics.jsonl; give the output directory of a training run")
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 

@@ -13,12 +13,13 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import ConfigError, DataError, setting
 from hepgraph.events.features import FeatureSpec
 from hepgraph.events.schema import kind_of
 from hepgraph.registry import TASKS, check_kwargs
-from hepgraph.tasks.base import Task, manifest_columns
 from hepgraph.runs.config import Component
+from hepgraph.tasks.base import Task, manifest_columns
+
 
 def build_task(block: Component, manifest: Mapping[str, Any] | None) -> Task:
     """Build and check the task; the name defaults to the manifest's ``default_task``.
@@ -32,7 +33,7 @@ def build_task(block: Component, manifest: Mapping[str, Any] | None) -> Task:
 
     name = block.name or (manifest or {}).get("default_task")
     if not name:
-        raise ConfigError(f"no --task given and the dataset has no default task; choose one of "
+        raise ConfigError(f"no task given ({setting('task.name')}) and the dataset has no default task; choose one of "
                           f"{', '.join(TASKS.names())}")
     cls = TASKS.get(name)
     check_kwargs(cls, block.kwargs, where="task")
@@ -52,7 +53,7 @@ def resolve_features(features: Any, manifest: Mapping[str, Any]) -> FeatureSpec:
     spec_raw = features or manifest.get("default_features") or (["charge"] if "charge" in cols else None)
     if not spec_raw:
         raise ConfigError("the dataset has no `charge` column and no default features; "
-                          "set data.features, e.g. --set 'data.features=[x, y, z]'")
+                          f"set {setting('data.features', '[x, y, z]')}")
     spec = FeatureSpec.parse(spec_raw)
     if cols:
         missing = [n for n in spec.names if n not in cols]

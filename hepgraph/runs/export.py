@@ -34,7 +34,7 @@ from torch import Tensor, nn
 
 from hepgraph import __version__
 from hepgraph.atomic import atomic_file, refuse_existing
-from hepgraph.errors import ConfigError, DataError, MissingDependencyError
+from hepgraph.errors import ConfigError, DataError, MissingDependencyError, setting
 from hepgraph.events.hitbatch import HitBatch, collate_events
 from hepgraph.represent.traced import dense_knn
 from hepgraph.runs.load import LoadedRun, checkpoint_path, load_run
@@ -280,7 +280,7 @@ def export(run: str | Path, fmt: str, out: str | Path, *, data: str | Path | Non
             shapes = ", ".join(f"{b.batch_size} events/{b.num_hits} hits" for b in batches)
             off, rows = _rows_off(got, refs, atol, rtol)
             hint = (" (a kNN in feature space can pick other neighbours at nearly equal distance "
-                    "when onnxruntime rounds differently; pass a larger --atol to accept it)"
+                    f"when onnxruntime rounds differently; pass a larger {setting('atol')} to accept it)"
                     if off * 20 < rows and not edges_in and _has_knn(model) else "")
             raise DataError(f"the exported {fmt} model of `{name}` differs from PyTorch by {diff:.3g} "
                             f"in {off} of {rows} output rows (allowed {atol} + {rtol} x |value|) on "

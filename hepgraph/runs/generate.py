@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import ConfigError, DataError, setting
 from hepgraph.sources.base import Source, SourceInfo
 
 __all__ = ["GeneratedSource", "generate_dataset"]
@@ -57,9 +57,9 @@ class GeneratedSource(Source):
 
         if not isinstance(loaded.model, TrackGenerator):
             raise ConfigError(f"run `{loaded.path}` holds a `{loaded.config.model.name}` model trained for task "
-                              f"`{loaded.task.name}`; hepgraph generate needs a run trained with --task generate")
+                              f"`{loaded.task.name}`; generating needs a run trained with {setting('task.name', 'generate')}")
         if events < 1:
-            raise DataError(f"--events `{events}`: ask for at least one event")
+            raise DataError(f"{setting('events')} `{events}`: ask for at least one event")
         self.loaded, self.events, self.seed = loaded, int(events), int(seed)
         self.batch_size, self.device = int(batch_size), device
         self.like = None if like is None else str(like)
@@ -72,7 +72,7 @@ class GeneratedSource(Source):
         ds = EventDataset(like)
         missing = [c for c in PARTICLE_COLUMNS if c not in ds.manifest.get("columns", {})]
         if missing:
-            raise DataError(f"--like `{like}` has no particle column(s) {missing}; its particles condition "
+            raise DataError(f"{setting('like')} `{like}` has no particle column(s) {missing}; its particles condition "
                             "the generated tracks")
         sel = ds.select([c for c in (*PARTICLE_COLUMNS, "track_id", "x") if c in ds.manifest["columns"]])
         codec = self.loaded.model.codec
@@ -82,7 +82,7 @@ class GeneratedSource(Source):
             rows.append(c if c is not None else np.full(len(RAW), np.nan))
         raw = np.asarray(rows, np.float64)
         if raw.size == 0 or not np.isfinite(raw).all(axis=1).any():
-            raise DataError(f"--like `{like}` holds no event with a particle that has hits")
+            raise DataError(f"{setting('like')} `{like}` holds no event with a particle that has hits")
         return raw
 
     def config(self) -> dict[str, Any]:
@@ -108,7 +108,7 @@ class GeneratedSource(Source):
             return self._like_raw[idx]
         pool = self.loaded.model.codec.pool
         if len(pool) == 0:
-            raise DataError("the checkpoint stores no training particles; give --like DATASET")
+            raise DataError(f"the checkpoint stores no training particles; give {setting('like', 'DATASET')}")
         return pool[rng.integers(0, len(pool), block.n)]
 
     def read(self, task: Block) -> Iterator[pa.Table]:
@@ -202,6 +202,6 @@ def generate_dataset(run: str | Path, out: str | Path, events: int, *, like: str
 
     out = Path(out)
     if out.exists() and not overwrite:
-        raise ConfigError(f"output directory `{out}` already exists; pass --overwrite to replace it")
+        raise ConfigError(f"output directory `{out}` already exists; pass {setting('overwrite', True)} to replace it")
     source = GeneratedSource(load_run(run, device), events, like, seed, batch_size, device)
     return build_dataset(source, out, seed=seed, overwrite=overwrite, progress=progress, workers=0)

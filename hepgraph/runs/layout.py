@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from hepgraph.errors import ConfigError, FileSystemError
+from hepgraph.errors import ConfigError, FileSystemError, setting
 
 LOCK_NAME = ".lock"
 
@@ -36,9 +36,9 @@ def pick_device(name: str, local_rank: int = 0) -> torch.device:
         ConfigError: an unknown name, or ``cuda`` requested without a CUDA device.
     """
     if name not in ("auto", "cpu", "cuda"):
-        raise ConfigError(f"device `{name}` is not one of auto, cpu, cuda; use --device auto|cpu|cuda")
+        raise ConfigError(f"device `{name}` is not one of auto, cpu, cuda; use {setting('device', 'auto|cpu|cuda')}")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device `cuda` requested but no CUDA device is available; use --device cpu")
+        raise ConfigError(f"device `cuda` requested but no CUDA device is available; use {setting('device', 'cpu')}")
     if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
         return torch.device("cpu")
     return torch.device("cuda", local_rank)

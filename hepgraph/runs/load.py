@@ -45,7 +45,7 @@ def checkpoint_path(run: str | Path) -> Path:
         if (p / "checkpoints" / name).is_file():
             return p / "checkpoints" / name
     raise ConfigError(f"`{p}` is not a hepgraph run directory (no checkpoints/best.pt or last.pt) "
-                      "nor a checkpoint file; give the --out of `hepgraph train`")
+                      "nor a checkpoint file; give the output directory of a training run")
 
 
 def load_run(run: str | Path, device: str | torch.device = "cpu") -> LoadedRun:

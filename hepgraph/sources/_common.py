@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import ConfigError, DataError, setting
 
 
 def expand_inputs(
@@ -21,7 +21,7 @@ def expand_inputs(
         DataError: a path does not exist, or a glob/directory matches no file.
     """
     if not inputs:
-        raise ConfigError(f"source `{source}` needs input files: pass --input PATH (files, directories or globs)")
+        raise ConfigError(f"source `{source}` needs input files: pass {setting('input', 'PATH')} (files, directories or globs)")
     out: list[Path] = []
     for raw in inputs:
         s = str(raw)
@@ -41,7 +41,7 @@ def expand_inputs(
         elif p.is_file():
             out.append(p)
         else:
-            raise DataError(f"input file `{p}` does not exist; check --input")
+            raise DataError(f"input file `{p}` does not exist; check {setting('input')}")
     seen: set[Path] = set()
     uniq = []
     for p in out:

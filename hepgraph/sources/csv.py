@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from hepgraph.config.load import deep_merge, load_yaml
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import ConfigError, DataError, setting
 from hepgraph.events.schema import kind_of
 from hepgraph.events.table import table_from_flat
 from hepgraph.registry import SOURCES
@@ -72,7 +72,7 @@ class CsvSource(Source):
     def __init__(self, inputs: Sequence[str | Path] | None = None, mapping: str | Path | None = None,
                  seed: int = 0, params: dict[str, Any] | None = None) -> None:
         if mapping is None:
-            raise ConfigError("source `csv` needs --mapping YAML (e.g. configs/sources/drift-chamber-csv.yaml)")
+            raise ConfigError(f"source `csv` needs {setting('mapping', 'YAML')} (e.g. the shipped `drift-chamber-csv`)")
         m = deep_merge(load_yaml(mapping), params or {})
         check_keys(m, KEYS, f"csv mapping `{mapping}`")
         hits = dict(m.get("hits") or {})

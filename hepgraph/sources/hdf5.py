@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from hepgraph.errors import DataError, MissingDependencyError
+from hepgraph.errors import DataError, MissingDependencyError, setting
 from hepgraph.registry import SOURCES
 from hepgraph.sources._common import close_matches
 from hepgraph.sources.assemble import assemble, compile_mapping
@@ -53,7 +53,7 @@ def open_hdf5(path: str | Path) -> Any:
     try:
         return h5py.File(path, "r")
     except FileNotFoundError:
-        raise DataError(f"input file `{path}` does not exist; check --input") from None
+        raise DataError(f"input file `{path}` does not exist; check {setting('input')}") from None
     except OSError as err:
         raise DataError(f"`{path}` is not a readable HDF5 file ({str(err).splitlines()[0]}); is it truncated "
                         "or not HDF5 at all?") from None

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from hepgraph.config.load import deep_merge, load_yaml
-from hepgraph.errors import ConfigError
+from hepgraph.errors import ConfigError, setting
 from hepgraph.sources._common import expand_inputs
 from hepgraph.sources.base import Source, SourceInfo
 from hepgraph.sources.mapping import Mapping, parse_mapping
@@ -33,7 +33,7 @@ class MappedSource(Source):
     def __init__(self, inputs: Sequence[str | Path] | None = None, mapping: str | Path | None = None,
                  seed: int = 0, params: dict[str, Any] | None = None) -> None:
         if mapping is None:
-            raise ConfigError(f"source `{self.name}` needs --mapping YAML (reference: docs/mapping.md; "
+            raise ConfigError(f"source `{self.name}` needs {setting('mapping', 'YAML')} (reference: docs/mapping.md; "
                               f"shipped example: {self.example})")
         data = deep_merge(load_yaml(mapping), params or {})
         self.mapping_path = str(mapping)

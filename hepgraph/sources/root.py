@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from hepgraph.errors import DataError
+from hepgraph.errors import DataError, setting
 from hepgraph.registry import SOURCES
 from hepgraph.sources._common import close_matches
 from hepgraph.sources.assemble import Compiled, assemble, compile_mapping
@@ -46,7 +46,7 @@ def open_root(path: str | Path) -> Any:
     try:
         return uproot.open(path, array_cache=None, object_cache=None)  # ranges are read once: no caches
     except FileNotFoundError:
-        raise DataError(f"input file `{path}` does not exist; check --input") from None
+        raise DataError(f"input file `{path}` does not exist; check {setting('input')}") from None
     except Exception as err:  # uproot raises many types for garbage input
         raise DataError(f"`{path}` is not a readable ROOT file ({short_error(err)}); is it truncated or not "
                         "ROOT at all?") from None

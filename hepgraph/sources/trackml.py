@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import ConfigError, DataError, setting
 from hepgraph.events.table import table_from_flat
 from hepgraph.registry import SOURCES
 from hepgraph.sources._common import expand_inputs, merge_params
@@ -102,7 +102,7 @@ class TrackMLSource(Source):
     def __init__(self, inputs: Sequence[str | Path] | None = None, mapping: str | Path | None = None,
                  seed: int = 0, params: dict[str, Any] | None = None) -> None:
         if mapping is not None:
-            raise ConfigError("source `trackml` takes no --mapping (the TrackML layout is fixed)")
+            raise ConfigError(f"source `trackml` takes no {setting('mapping')} (the TrackML layout is fixed)")
         self.params = merge_params(DEFAULTS, params, "trackml source")
         if int(self.params["events_per_shard"]) < 1:
             raise ConfigError(f"events_per_shard `{self.params['events_per_shard']}` must be >= 1")
@@ -124,7 +124,7 @@ class TrackMLSource(Source):
         if not events:
             raise DataError(
                 f"no TrackML event files (eventNNN-hits.csv[.gz]) among {len(files)} input file(s); "
-                "point --input at a TrackML directory"
+                f"point {setting('input')} at a TrackML directory"
             )
         out = []
         for prefix, parts in sorted(events.items()):

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from hepgraph import errors
-from hepgraph.errors import ConfigError, HepgraphError, MissingDependencyError
+from hepgraph.errors import ConfigError, HepgraphError, MissingDependencyError, setting
 from hepgraph.sources.base import Source
 from hepgraph.store.shards import ShardSummary, write_shard
 
@@ -59,7 +59,7 @@ def _import_distributed() -> Any:
         import distributed
     except ImportError as err:
         raise MissingDependencyError(
-            f"`--dask` needs dask and distributed, which are not installed: {INSTALL_HINT}"
+            f"{setting('dask')} needs dask and distributed, which are not installed: {INSTALL_HINT}"
         ) from err
     return distributed
 
@@ -76,13 +76,13 @@ def parse_address(spec: str) -> tuple[str, int | str]:
     """
     s = spec.strip()
     if not s:
-        raise ConfigError("`--dask` needs a value: `local`, `local:N` or a scheduler address "
+        raise ConfigError(f"{setting('dask')} needs a value: `local`, `local:N` or a scheduler address "
                           "such as `tcp://host:8786`")
     if s == "local" or s.startswith("local:"):
         n = s.partition(":")[2] or str(DEFAULT_LOCAL_WORKERS)
         if not n.isdigit() or int(n) < 1:
-            raise ConfigError(f"`--dask {spec}`: the worker count `{n}` must be an integer >= 1 "
-                              "(for example `--dask local:4`)")
+            raise ConfigError(f"{setting('dask', spec)}: the worker count `{n}` must be an integer >= 1 "
+                              f"(for example {setting('dask', 'local:4')})")
         return "local", int(n)
     return "remote", s if "://" in s else f"tcp://{s}"
 
@@ -124,7 +124,7 @@ def open_client(spec: str, *, dashboard: bool = True,
                 raise ConfigError(
                     f"no Dask scheduler answered at `{where}` within {timeout:.0f} s; start one "
                     "(`dask scheduler`, or a dask-jobqueue cluster, see docs/dask.md) and pass "
-                    "its address, or use `--dask local:N`"
+                    f"its address, or use {setting('dask', 'local:N')}"
                 ) from err
             stack.enter_context(client)
         yield client
@@ -233,8 +233,8 @@ def _check_shared_fs(client: Any, tmp: Path) -> None:
     if blind:
         raise ConfigError(
             f"Dask worker(s) {', '.join(f'`{a}`' for a in blind)} cannot see the build directory "
-            f"`{tmp}`: `--dask` needs a filesystem shared by the client and the workers at the "
-            "same path; put `--out` on it (see docs/dask.md)"
+            f"`{tmp}`: {setting('dask')} needs a filesystem shared by the client and the workers at the "
+            "same path; put the output directory on it (see docs/dask.md)"
         )
 
 

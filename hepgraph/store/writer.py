@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from hepgraph import __version__
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import ConfigError, DataError, setting
 from hepgraph.events.schema import SCHEMA_VERSION
 from hepgraph.sources.base import Source
 from hepgraph.store.manifest import describe_columns, find_manifest, now_utc, write_manifest
@@ -158,19 +158,19 @@ def build_dataset(
     out = Path(out)
     if out.exists() and not overwrite:
         raise ConfigError(
-            f"output directory `{out}` already exists; pass --overwrite to replace it"
+            f"output directory `{out}` already exists; pass {setting('overwrite', True)} to replace it"
         )
     if out.exists() and not out.is_dir():
         raise ConfigError(
-            f"output path `{out}` is a file, not a dataset directory; choose another --out"
+            f"output path `{out}` is a file, not a dataset directory; choose another output directory"
         )
     if max_events is not None and max_events <= 0:
-        raise DataError(f"zero events selected (--events {max_events}); ask for at least one event")
+        raise DataError(f"zero events selected ({setting('events', max_events)}); ask for at least one event")
     if workers < 0:
         raise ConfigError(f"workers `{workers}` must be >= 0")
     if dask is not None and workers > 1:
-        raise ConfigError(f"`--workers {workers}` is for local builds; with `--dask`, size the "
-                          "Dask cluster instead (for example `--dask local:4`)")
+        raise ConfigError(f"{setting('workers', workers)} is for local builds; with {setting('dask')}, size the "
+                          f"Dask cluster instead (for example {setting('dask', 'local:4')})")
     if drop_empty:
         source = DropEmpty(source)
     tasks = list(source.plan(max_events))
@@ -222,7 +222,7 @@ def _commit(tmp: Path, out: Path, overwrite: bool) -> None:
     if out.exists():
         if not overwrite:
             raise ConfigError(
-                f"output directory `{out}` appeared during the build; pass --overwrite"
+                f"output directory `{out}` appeared during the build; pass {setting('overwrite', True)}"
             )
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         shutil.rmtree(old, ignore_errors=True)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from hepgraph.errors import DataError
+from hepgraph.errors import DataError, setting
 from hepgraph.events.hitbatch import HitBatch
 
 Arrays = dict[str, np.ndarray]
@@ -46,7 +46,7 @@ def require_columns(manifest: Mapping[str, Any] | None, columns: Sequence[str], 
         hint = f"; this dataset's default task is `{default}`" if default else ""
         raise DataError(
             f"task `{task}` needs column(s) {', '.join(f'`{c}`' for c in missing)} but the dataset "
-            f"has none (columns: {', '.join(sorted(have)) or 'none'}){hint}; choose another --task"
+            f"has none (columns: {', '.join(sorted(have)) or 'none'}){hint}; choose another {setting('task.name')}"
         )
 
 

@@ -29,10 +29,19 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import ConfigError, DataError, setting
 from hepgraph.events.hitbatch import HitBatch
 from hepgraph.events.schema import kind_of
-from hepgraph.metrics.binned import SPACINGS, assign_bins, bin_centres, bin_edges, bin_medians, crossing, sigma68, turn_on
+from hepgraph.metrics.binned import (
+    SPACINGS,
+    assign_bins,
+    bin_centres,
+    bin_edges,
+    bin_medians,
+    crossing,
+    sigma68,
+    turn_on,
+)
 from hepgraph.metrics.classification import accuracy, confusion_matrix
 from hepgraph.metrics.regression import residual_stats
 from hepgraph.registry import TASKS
@@ -85,7 +94,7 @@ class BinnedRegressionTask(Task):
             targets = [t.strip() for t in targets.split(",") if t.strip()]
         if targets and (len(targets) != 1 or (target is not None and target != targets[0])):
             raise ConfigError(f"task `binned-regression` predicts one target, got `{list(targets)}`; "
-                              "give one name, e.g. --set task.target=pt")
+                              f"give one name, e.g. {setting('task.target', 'pt')}")
         self.target = target or (targets[0] if targets else None)
         if spacing not in SPACINGS:
             raise ConfigError(f"task.spacing `{spacing}` is unknown; use one of {', '.join(SPACINGS)}")
@@ -128,12 +137,12 @@ class BinnedRegressionTask(Task):
         have = manifest_columns(manifest)
         valid = sorted(c for c in have if kind_of(c) == "event" and c not in ("event_id",))
         if not self.target:
-            raise ConfigError("task `binned-regression` needs a target: --set task.target=NAME with one of "
+            raise ConfigError(f"task `binned-regression` needs a target: {setting('task.target', 'NAME')} with one of "
                               f"{', '.join(valid) or '(none: this dataset has no event columns)'}")
         if self.target not in have or kind_of(self.target) != "event":
             if not valid:
                 raise DataError(f"binned-regression target `{self.target}`: this dataset has no event-level "
-                                "columns; choose another --task")
+                                f"columns; choose another {setting('task.name')}")
             raise ConfigError(f"unknown binned-regression target `{self.target}`; valid: {', '.join(valid)}")
 
     def fit(self, sample: Mapping[str, np.ndarray]) -> None:

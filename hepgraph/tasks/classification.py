@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import ConfigError, DataError, setting
 from hepgraph.events.hitbatch import HitBatch
 from hepgraph.metrics.classification import (
     accuracy,
@@ -72,7 +72,7 @@ class EventClassTask(Task):
     @property
     def out_channels(self) -> int:
         if self.num_classes is None:
-            raise ConfigError(f"task `{self.name}` needs num_classes; set --set task.num_classes=K")
+            raise ConfigError(f"task `{self.name}` needs num_classes; set {setting('task.num_classes', 'K')}")
         return self.num_classes
 
     @property

@@ -28,7 +28,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import torch
 from torch import Tensor
 
 from hepgraph.errors import ConfigError, DataError
@@ -106,7 +105,7 @@ class GenerateTask(Task):
 
     def infer(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Tensor]:
         raise ConfigError("a generator predicts no columns: write generated events with "
-                          "`hepgraph generate RUN --events N --out DATASET`")
+                          "`hepgraph generate RUN`")
 
     def forward(self, outputs: Mapping[str, Tensor], batch: HitBatch) -> dict[str, Any]:
         if "loss_event" not in outputs:
@@ -172,7 +171,7 @@ class GenerateTask(Task):
         return out
 
     def predictions(self, result: Mapping[str, Any], batch: HitBatch) -> Arrays:
-        raise DataError("a generator predicts no columns: use `hepgraph generate RUN --events N --out DATASET`")
+        raise DataError("a generator predicts no columns: write generated events with `hepgraph generate RUN`")
 
     def extra_repr(self) -> str:
         return f"field_T={self.field_T}, field_axis={self.field_axis!r}"

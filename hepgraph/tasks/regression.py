@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import ConfigError, DataError, setting
 from hepgraph.events.hitbatch import HitBatch
 from hepgraph.events.schema import kind_of
 from hepgraph.metrics.regression import pull_stats, pulls, residual_stats
@@ -97,7 +97,7 @@ class RegressionTask(Task):
     @property
     def out_channels(self) -> int:
         if not self.target_names:
-            raise ConfigError("task `regression` needs targets: use --targets px,py,pz")
+            raise ConfigError(f"task `regression` needs targets: set {setting('task.targets', 'px,py,pz')}")
         return 2 * len(self.target_names)
 
     @property
@@ -115,7 +115,7 @@ class RegressionTask(Task):
             default = (manifest.get("extra") or {}).get("regression_targets")
             if not default:
                 raise ConfigError(
-                    "task `regression` needs targets: use --targets with some of "
+                    f"task `regression` needs targets: set {setting('task.targets')} to some of "
                     f"{', '.join(valid) or '(none: this dataset has no event targets)'}"
                 )
             self.target_names = list(default)
@@ -126,7 +126,7 @@ class RegressionTask(Task):
                 if not valid:
                     raise DataError(
                         f"regression target `{t}`: this dataset has no event-level targets; "
-                        "choose another --task"
+                        f"choose another {setting('task.name')}"
                     )
                 raise ConfigError(f"unknown regression target `{t}`; valid: {', '.join(valid)}")
         extra = sorted(set(self.transforms) - set(self.target_names))

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import ConfigError, DataError, setting
 from hepgraph.events.hitbatch import HitBatch
 from hepgraph.metrics.classification import accuracy, confusion_matrix, per_class_scores
 from hepgraph.registry import TASKS
@@ -60,7 +60,7 @@ class SegmentationTask(Task):
     @property
     def out_channels(self) -> int:
         if self.num_classes is None:
-            raise ConfigError("task `segmentation` needs num_classes; set --set task.num_classes=K")
+            raise ConfigError(f"task `segmentation` needs num_classes; set {setting('task.num_classes', 'K')}")
         return self.num_classes
 
     @property
@@ -76,7 +76,7 @@ class SegmentationTask(Task):
             self.class_names = list(names)
         if self.num_classes is None:
             raise DataError(
-                "the dataset has no `semantic_names` in its manifest; set --set task.num_classes=K"
+                f"the dataset has no `semantic_names` in its manifest; set {setting('task.num_classes', 'K')}"
             )
 
     def fit(self, sample: Mapping[str, np.ndarray]) -> None:

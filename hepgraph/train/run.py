@@ -18,7 +18,7 @@ from typing import Any
 import torch
 import yaml
 
-from hepgraph.errors import ConfigError
+from hepgraph.errors import ConfigError, setting
 from hepgraph.registry import OPTIMIZERS, SCHEDULERS, check_kwargs
 from hepgraph.runs.build import (
     build_model,
@@ -65,7 +65,7 @@ def _start(cfg: RunConfig | None, out: Path, resume: bool, epochs: int | None,
     if resume:
         if not is_run_dir(out):
             raise ConfigError(f"`{out}` is not a hepgraph run directory (no config.yaml and "
-                              "checkpoints/last.pt); give the --out of an earlier `hepgraph train`")
+                              "checkpoints/last.pt); give the output directory of an earlier training run")
         ckpt = load_checkpoint(out / "checkpoints" / "last.pt")
         cfg = validate(config_of(ckpt))
         if epochs is not None:
@@ -74,8 +74,8 @@ def _start(cfg: RunConfig | None, out: Path, resume: bool, epochs: int | None,
     if cfg is None:
         raise ConfigError("no run config given")
     if not is_empty_dir(out) and not overwrite:
-        raise ConfigError(f"run directory `{out}` exists and is not empty; use --resume {out} to "
-                          "continue it, --overwrite to replace it, or another --out")
+        raise ConfigError(f"run directory `{out}` exists and is not empty; use {setting('resume', out)} to "
+                          f"continue it, {setting('overwrite', True)} to replace it, or another output directory")
     return cfg, None
 
 
@@ -83,7 +83,7 @@ def _prepare(cfg: RunConfig, resumed: bool, device: torch.device) -> Setup:
     """Stage 2: datasets, task (fitted on the training split unless resumed), features and
     model; the returned config holds what was built (task statistics, model defaults)."""
     if not cfg.data.train:
-        raise ConfigError("no training data: give --data DIR (data.train)")
+        raise ConfigError(f"no training data: set {setting('data.train', 'DIR')}")
     from hepgraph.store.dataset import EventDataset
 
     full = EventDataset(cfg.data.train)
@@ -93,7 +93,7 @@ def _prepare(cfg: RunConfig, resumed: bool, device: torch.device) -> Setup:
     task = build_task(cfg.task, manifest)
     features = resolve_features(cfg.data.features, manifest)
     if not cfg.model.name:
-        raise ConfigError("no model given: use --model NAME (see `hepgraph models`)")
+        raise ConfigError(f"no model given: set {setting('model.name', 'NAME')} (see `hepgraph models`)")
     mkw = model_kwargs(cfg.model.name, cfg.model.kwargs, manifest)  # checked before the fit
     seed_everything(cfg.seed)
     if not resumed:  # the fit may set what the model needs (num_classes from the data)
@@ -121,7 +121,7 @@ def _loaders(s: Setup, info: DistInfo, device: torch.device) -> tuple[Any, int, 
     if cfg.train.max_steps_per_epoch:
         steps = min(steps, cfg.train.max_steps_per_epoch)
     if steps == 0:
-        raise ConfigError("the training split holds no events; give more data or --val DIR")
+        raise ConfigError(f"the training split holds no events; give more data or {setting('data.val', 'DIR')}")
     if not len(s.val_ds):
         return train_loader, steps, None
     vsampler = ShardedSampler(len(s.val_ds), info.rank, info.world_size, shuffle=False, pad=False)

@@ -22,12 +22,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import ConfigError, DataError, setting
 from hepgraph.events.hitbatch import HitBatch
-from hepgraph.tasks.base import Task, concat_arrays
 from hepgraph.runs.checkpoint import rng_state, save_checkpoint, set_rng_state
-from hepgraph.runs.layout import write_text_atomic
 from hepgraph.runs.config import RunConfig
+from hepgraph.runs.layout import write_text_atomic
+from hepgraph.tasks.base import Task, concat_arrays
 from hepgraph.train.distributed import DistInfo, all_reduce_sum, broadcast_flag, gather_arrays
 from hepgraph.train.optim import Schedule
 
@@ -110,7 +110,8 @@ class Trainer:
         self.callback = callback if info.is_main else None
         amp = self.tc.amp
         if amp == "fp16" and device.type != "cuda":
-            raise ConfigError("train.amp `fp16` needs a CUDA device; use bf16 on CPU or drop --amp")
+            raise ConfigError(f"train.amp `fp16` needs a CUDA device; use {setting('train.amp', 'bf16')} on CPU or "
+                              f"{setting('train.amp', 'false')}")
         self.amp_dtype = AMP_DTYPES.get(amp) if amp else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=amp == "fp16" and device.type == "cuda")
         self.ddp = model
@@ -171,7 +172,7 @@ class Trainer:
                 lv = float(loss.detach())
                 if not math.isfinite(float(loss_sum)):
                     raise DataError(
-                        f"loss is {lv} at epoch {self.epoch + 1} by step {i + 1}; lower --lr, "
+                        f"loss is {lv} at epoch {self.epoch + 1} by step {i + 1}; lower {setting('train.lr')}, "
                         "set train.grad_clip or check the input features")
             now = time.perf_counter()
             info = {"epoch": self.epoch + 1, "step": i + 1, "global_step": self.step, "steps": steps,
@@ -187,7 +188,7 @@ class Trainer:
         wall = time.perf_counter() - t0
         tot_loss = float(loss_sum)
         if not math.isfinite(tot_loss):
-            raise DataError(f"loss is {tot_loss} in epoch {self.epoch + 1}; lower --lr, set "
+            raise DataError(f"loss is {tot_loss} in epoch {self.epoch + 1}; lower {setting('train.lr')}, set "
                             "train.grad_clip or check the input features")
         sums = all_reduce_sum([tot_loss, float(tot_ev)], self.info, self.device)
         return {"train_loss": sums[0] / max(sums[1], 1.0), "train_events": sums[1],

@@ -35,7 +35,7 @@ def test_distance_and_threshold_matter():
 
 
 def test_bad_input():
-    with pytest.raises(DataError, match="--run"):
+    with pytest.raises(DataError, match="`run=RUN_DIR`"):
         CondensationClusterer().cluster(EVENT)
     with pytest.raises(DataError, match="embedding"):
         condense(EMB[:3], BETA, 0.5, 0.5)

@@ -155,7 +155,7 @@ def test_threshold_min_hits_and_empty():
 
 
 def test_bad_input():
-    with pytest.raises(DataError, match="--run"):
+    with pytest.raises(DataError, match="`run=RUN_DIR`"):
         GNNClusterer().cluster(EVENT)
     with pytest.raises(DataError, match="edges"):
         GNNClusterer().cluster(EVENT, edge_index=EDGES, scores=SCORES[:3])

@@ -72,7 +72,7 @@ def test_run_model_outputs_numpy():
 
 
 def test_run_flags():
-    with pytest.raises(ConfigError, match="--task edge-classification"):
+    with pytest.raises(ConfigError, match="`task.name=edge-classification`"):
         build_clusterer("gnn")
     with pytest.raises(ConfigError, match="only for the learned"):
         build_clusterer("hough", run="somewhere")

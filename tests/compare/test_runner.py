@@ -64,7 +64,7 @@ def test_budget_stops_after_first_epoch(toy_data, tmp_path):
 def test_errors(toy_data, tmp_path):
     from hepgraph.compare import compare_models, train_and_evaluate
 
-    with pytest.raises(ConfigError, match="--epochs"):
+    with pytest.raises(ConfigError, match="`epochs=N`"):
         train_and_evaluate(toy_data, "mlp", tmp_path / "a")
     with pytest.raises(ConfigError, match="`mlp` is given twice"):
         compare_models(toy_data, ["mlp", "mlp"], tmp_path / "b", epochs=1)

@@ -77,7 +77,7 @@ def test_a_run_of_another_task_is_refused(tmp_path):
     loaded = _loaded(tmp_path)
     loaded.model = torch.nn.Linear(1, 1)
     loaded.task = SimpleNamespace(name="regression")
-    with pytest.raises(ConfigError, match="--task generate"):
+    with pytest.raises(ConfigError, match="`task.name=generate`"):
         GeneratedSource(loaded, 5)
 
 

@@ -80,7 +80,7 @@ def test_missing_columns_and_keys(tmp_path):
         events_of(src)
     with pytest.raises(ConfigError, match="unknown key `hitz`"):
         make([tmp_path / "in"], hitz={})
-    with pytest.raises(ConfigError, match="needs --mapping"):
+    with pytest.raises(ConfigError, match="needs `mapping=YAML`"):
         make([tmp_path / "in"], mapping=None)
     with pytest.raises(DataError, match="does not exist"):
         make([tmp_path / "nope"])

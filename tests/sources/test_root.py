@@ -140,7 +140,7 @@ def test_unknown_mapping_key(tiny_root_file, tmp_path):
         make([tiny_root_file], mapping_file(tmp_path, {"tree": "events", "hit": {}}))
     with pytest.raises(ConfigError, match="reduce"):
         make([tiny_root_file], mapping_file(tmp_path, {**JAGGED, "event": {"label": {"expr": "label", "reduce": "avg"}}}))
-    with pytest.raises(ConfigError, match="needs --mapping"):
+    with pytest.raises(ConfigError, match="needs `mapping=YAML`"):
         make([tiny_root_file], None)
 
 

@@ -38,7 +38,7 @@ def test_parse_address():
     assert db.parse_address("tcp://node1:8786") == ("remote", "tcp://node1:8786")
     assert db.parse_address("node1:8786") == ("remote", "tcp://node1:8786")
     for bad in ("local:0", "local:x", "local:-1", " "):
-        with pytest.raises(ConfigError, match="--dask"):
+        with pytest.raises(ConfigError, match="`dask[`=]"):
             db.parse_address(bad)
 
 
@@ -95,7 +95,7 @@ def test_missing_dask_names_the_extra(tmp_path, monkeypatch):
 
 
 def test_workers_and_dask_conflict(tmp_path):
-    with pytest.raises(ConfigError, match="--dask local:4"):
+    with pytest.raises(ConfigError, match="`dask=local:4`"):
         build_dataset(ToySource(n_events=10), tmp_path / "ds", workers=2, dask="local:2")
 
 

@@ -52,7 +52,7 @@ def test_same_columns_in_every_format(tmp_path, suffix):
 def test_refuses_existing_and_keeps_it(tmp_path):
     p = tmp_path / "t.root"
     p.write_text("precious")
-    with pytest.raises(OutputExistsError, match="--overwrite"):
+    with pytest.raises(OutputExistsError, match="`overwrite=True`"):
         write_table(p, COLS)
     assert p.read_text() == "precious"
     write_table(p, COLS, overwrite=True)

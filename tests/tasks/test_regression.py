@@ -39,7 +39,7 @@ def test_mse_has_no_sigma(toy_batch):
 def test_unknown_target_lists_valid(toy_manifest):
     with pytest.raises(ConfigError, match=r"unknown regression target `energy`; valid: .*px"):
         RegressionTask(targets=["energy"]).check(toy_manifest)
-    with pytest.raises(ConfigError, match="--targets"):
+    with pytest.raises(ConfigError, match="task.targets"):
         RegressionTask().check(toy_manifest)
     bare = {"columns": {"event_id": {}, "x": {}, "label": {}}}
     with pytest.raises(DataError, match="no event-level targets"):

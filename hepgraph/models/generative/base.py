@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import ConfigError, DataError, setting
 from hepgraph.models.generative.codec import TrackCodec
 
 __all__ = ["TrackGenerator", "COND_DIM"]
@@ -48,7 +48,7 @@ class TrackGenerator(nn.Module):
                  baseline: str = "quadratic") -> None:
         super().__init__()
         if level != "generate":
-            raise ConfigError(f"{type(self).__name__} is a generator: train it with --task generate, not `{level}`")
+            raise ConfigError(f"{type(self).__name__} is a generator: train it with {setting('task.name', 'generate')}, not `{level}`")
         self.level = level
         self.codec = TrackCodec(index, values, baseline)
         self.fit_events = int(fit_events)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from hepgraph.errors import ConfigError
+from hepgraph.errors import ConfigError, setting
 from hepgraph.sources.base import Source
 
 #: Preset keys that hold free-form mappings (new sub-keys are allowed).
@@ -163,7 +163,7 @@ class SimulatedSource(Source):
                 f"(got `{inputs[0]}`); drop the inputs or choose a file source"
             )
         if mapping:
-            raise ConfigError(f"source `{self.name}` takes no --mapping (got `{mapping}`)")
+            raise ConfigError(f"source `{self.name}` takes no {setting('mapping')} (got `{mapping}`)")
         self.seed = int(seed)
         self.cfg = merge_params(load_preset(self.detector), dict(params or {}))
         check_positive(self.cfg, "events", "block_size")
