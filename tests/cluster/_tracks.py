@@ -25,6 +25,19 @@ def straight_event(n_tracks=5, radii=np.arange(300.0, 1201.0, 100.0), noise=True
     return {"x": x, "y": y, "z": z, "track_id": np.array(t)}
 
 
+def forward_event(tracks, planes=np.arange(100.0, 601.0, 50.0)):
+    """Straight tracks ``(phi, tan theta, vertex z mm)`` from vertices along the beam, hits on the
+    planes ``z = planes`` (mm), no smearing."""
+    x, y, z, t = [], [], [], []
+    for i, (phi, tan_t, zv) in enumerate(tracks):
+        r = (planes - zv) * tan_t
+        x += list(r * np.cos(phi))
+        y += list(r * np.sin(phi))
+        z += list(planes)
+        t += [i] * planes.size
+    return {"x": np.array(x), "y": np.array(y), "z": np.array(z), "track_id": np.array(t)}
+
+
 def curved_event(field=1.0, pts=(0.8, 1.5, 3.0, 1.0, 2.0), radii=np.arange(100.0, 1001.0, 75.0)):
     """Tracks from the origin in a solenoid, alternating charges, hits on cylinders."""
     x, y, z, t = [], [], [], []

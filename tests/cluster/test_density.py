@@ -12,7 +12,7 @@ from hepgraph.cluster.density import DBSCANClusterer
 from hepgraph.registry import CLUSTERERS
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _tracks import curved_event, same_partition, straight_event  # noqa: E402
+from _tracks import curved_event, forward_event, same_partition, straight_event  # noqa: E402
 
 
 @pytest.mark.parametrize("cfg", [
@@ -66,16 +66,7 @@ def test_embedding_space():
 
 def test_direction_space_scans_vertices_along_the_beam():
     """Straight tracks from vertices at several z: one direction per track only from its vertex."""
-    planes = np.arange(100.0, 601.0, 50.0)
-    tracks = [(0.3, 0.05, -80.0), (0.3, 0.03, 60.0), (2.0, 0.04, 0.0), (-1.5, 0.06, 30.0)]
-    x, y, z, t = [], [], [], []
-    for i, (phi, tan_t, zv) in enumerate(tracks):
-        r = (planes - zv) * tan_t
-        x += list(r * np.cos(phi))
-        y += list(r * np.sin(phi))
-        z += list(planes)
-        t += [i] * planes.size
-    ev = {"x": np.array(x), "y": np.array(y), "z": np.array(z), "track_id": np.array(t)}
+    ev = forward_event([(0.3, 0.05, -80.0), (0.3, 0.03, 60.0), (2.0, 0.04, 0.0), (-1.5, 0.06, 30.0)])
     z0 = [float(v) for v in np.linspace(-100, 100, 21)]
     lab = DBSCANClusterer(space="direction", z0=z0, eps=0.002, min_samples=2).cluster(ev)
     assert same_partition(lab, ev["track_id"])

@@ -10,7 +10,7 @@ from hepgraph.cluster.hough import HoughClusterer, arc_length
 from hepgraph.errors import ConfigError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _tracks import curved_event, same_partition, straight_event  # noqa: E402
+from _tracks import curved_event, forward_event, same_partition, straight_event  # noqa: E402
 
 
 def test_straight_tracks_without_field():
@@ -50,16 +50,7 @@ def test_bad_config():
 def _forward_event():
     """Straight tracks from vertices spread along the beam, on planes z = 100..600 mm; tracks
     0 and 1 share their azimuth (only z0 / theta tell them apart)."""
-    planes = np.arange(100.0, 601.0, 50.0)
-    tracks = [(0.3, 0.05, -80.0), (0.3, 0.03, 60.0), (2.0, 0.04, 0.0), (-1.5, 0.06, 30.0), (-2.9, 0.02, -40.0)]
-    x, y, z, t = [], [], [], []
-    for i, (phi, tan_t, zv) in enumerate(tracks):
-        r = (planes - zv) * tan_t
-        x += list(r * np.cos(phi))
-        y += list(r * np.sin(phi))
-        z += list(planes)
-        t += [i] * planes.size
-    return {"x": np.array(x), "y": np.array(y), "z": np.array(z), "track_id": np.array(t)}
+    return forward_event([(0.3, 0.05, -80.0), (0.3, 0.03, 60.0), (2.0, 0.04, 0.0), (-1.5, 0.06, 30.0), (-2.9, 0.02, -40.0)])
 
 
 def test_straight_lines_from_a_luminous_region():
