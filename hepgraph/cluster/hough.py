@@ -40,6 +40,11 @@ from hepgraph.registry import CLUSTERERS
 #: p_T [GeV] = C_PT · B [T] · R [mm]
 C_PT = C_CURV / M
 
+#: Largest (φ₀, κ) accumulator (cells; 4096 x 1024 is the largest the tuning tries) and most
+#: vertex positions of the (z0, θ) transform: past them a setting is a mistake, not a memory error.
+MAX_CELLS = 1 << 24
+MAX_Z0 = 1 << 16
+
 #: Per-detector defaults (``detector=``; explicit kwargs win). The drift-chamber values
 #: were chosen on sim-drift-chamber events (p_T >= 0.1 GeV generated), see docs/benchmarks.md.
 HOUGH_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -112,6 +117,13 @@ class HoughClusterer(Clusterer):
         self.z0_max, self.n_z0, self.theta_tol = float(v["z0_max"]), int(v["n_z0"]), float(v["theta_tol"])
         if not self.theta_tol > 0:
             raise ConfigError(f"hough `theta_tol` must be > 0 rad, got `{self.theta_tol}`")
+        cells = self.n_phi * self.n_kappa
+        if cells > MAX_CELLS or self.n_z0 > MAX_Z0:
+            raise ConfigError(
+                f"hough accumulator of n_phi x n_kappa = `{self.n_phi}` x `{self.n_kappa}` cells and n_z0 = "
+                f"`{self.n_z0}` is too large: at most {MAX_CELLS:,} cells and {MAX_Z0:,} z0 positions; "
+                "lower n_phi, n_kappa or n_z0"
+            )
 
     def kappas(self) -> np.ndarray:
         """(K,) bin centres of κ in 1/mm."""

@@ -27,6 +27,9 @@ import numpy as np
 
 from hepgraph.errors import ConfigError
 
+#: Top-level keys of a settings file (:func:`write_settings`).
+SETTINGS_KEYS = ("method", "options", "validation", "chosen_on", "graph")
+
 __all__ = ["score", "search", "default_space", "write_settings", "read_settings", "objective"]
 
 
@@ -103,10 +106,12 @@ def search(events: Sequence[Mapping[str, Any]], build: Callable[[dict[str, Any]]
         raise ConfigError("tuning needs validation events with truth; the split holds none")
     best: tuple[Any, ...] | None = None
     table = []
+    first_error: ConfigError | None = None
     for opts in _grid(space, trials, seed):
         try:
             cl = build(dict(opts))
-        except ConfigError:
+        except ConfigError as err:
+            first_error = first_error or err
             continue
         m = score(events, cl, inputs=inputs, min_hits=min_hits)
         table.append({"options": dict(opts), "metrics": m})
@@ -115,7 +120,8 @@ def search(events: Sequence[Mapping[str, Any]], build: Callable[[dict[str, Any]]
         if progress is not None:
             progress(1)
     if best is None:
-        raise ConfigError("no option combination of the search space could be built")
+        raise ConfigError("no option combination of the search space could be built; the first failed with: "
+                          f"{first_error.template if first_error is not None else 'an empty search space'}")
     return best[0], best[1], table
 
 
@@ -182,6 +188,10 @@ def read_settings(path: str | Path) -> tuple[str, dict[str, Any]]:
     if not isinstance(method, str) or not isinstance(options, Mapping):
         raise ConfigError(f"settings file `{path}` needs `method: NAME` and `options: {{...}}` "
                           "(as written by tuning: `hepgraph cluster --tune`)")
+    unknown = sorted(str(k) for k in doc if k not in SETTINGS_KEYS)
+    if unknown:  # e.g. `eps: 0.1` beside `method:` would be silently ignored
+        raise ConfigError(f"settings file `{path}`: unknown top-level key(s) `{', '.join(unknown)}` "
+                          f"(valid: {', '.join(SETTINGS_KEYS)}); clusterer options go under `options:`")
     return method, dict(options)
 
 

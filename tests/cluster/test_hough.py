@@ -65,3 +65,10 @@ def test_straight_lines_from_a_luminous_region():
 def test_bad_theta_tol():
     with pytest.raises(ConfigError, match="theta_tol"):
         HoughClusterer(theta_tol=0.0)
+
+
+@pytest.mark.parametrize("opts", [{"n_phi": 10**12}, {"n_phi": 8192, "n_kappa": 4096}, {"n_z0": 10**12}])
+def test_absurd_accumulator_is_a_config_error_not_a_memory_error(opts):
+    with pytest.raises(ConfigError, match="too large.*lower n_phi, n_kappa or n_z0"):
+        HoughClusterer(**opts)
+    HoughClusterer(n_phi=4096, n_kappa=1024)        # the largest grid the tuning tries still builds

@@ -89,3 +89,20 @@ def test_calibration_chooses_on_validation_and_writes_cluster_yaml(tmp_path, mon
     method, opts = read_settings(tmp_path / "cluster.yaml")
     assert method == "gnn" and opts == res["options"]
     assert yaml.safe_load((tmp_path / "cluster.yaml").read_text())["graph"] == {"edge_efficiency": 1.0}
+
+
+def test_search_says_why_no_combination_could_be_built():
+    def build(o):
+        raise ConfigError(f"`eps` must be a positive number, got `{o['eps']}`")
+
+    with pytest.raises(ConfigError, match=r"could be built; the first failed with: `eps` must be .* `-1`"):
+        search([straight_event()], build, {"eps": [-1, -2]})
+
+
+def test_settings_file_refuses_keys_it_would_ignore(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("method: dbscan\neps: 0.1\noptions: {min_samples: 2}\n")
+    with pytest.raises(ConfigError, match=r"unknown top-level key\(s\) `eps` .*go under `options:`"):
+        read_settings(p)
+    write_settings(tmp_path / "w.yaml", "dbscan", {"eps": 0.1}, {"efficiency": 1.0}, extra={"chosen_on": {"events": 3}})
+    assert read_settings(tmp_path / "w.yaml") == ("dbscan", {"eps": 0.1})
