@@ -43,7 +43,9 @@ def events_per_s(run_dir, data, n: int) -> dict[str, float]:
     from hepgraph.store.manifest import read_manifest
 
     cfg = read_manifest(data)["source"]
-    sim = SOURCES.get(cfg["name"])(seed=0, params={k: v for k, v in cfg["config"].items() if k not in ("seed", "name")})
+    # the manifest records the preset's name beside its resolved parameters; the parameters alone rebuild it
+    params = {k: v for k, v in cfg["config"].items() if k not in ("seed", "name", "detector")}
+    sim = SOURCES.get(cfg["name"])(seed=0, params=params)
     gen = GeneratedSource(load_run(run_dir), n)
     rates: dict[str, list[float]] = {"simulator": [], "generator": []}
     for r in range(2):
