@@ -72,7 +72,7 @@ def scan_resolution(data: str | Path, voxels: Sequence[float], *, dense: str = "
     import numpy as np
     import torch
 
-    from hepgraph.runs.build import build_model, build_task, fit_sample, resolve_features
+    from hepgraph.runs.build import build_model, build_task, fit_features, fit_sample, resolve_features
     from hepgraph.runs.build import model_kwargs as mkw
     from hepgraph.runs.config import Component
     from hepgraph.store import make_loader
@@ -88,7 +88,7 @@ def scan_resolution(data: str | Path, voxels: Sequence[float], *, dense: str = "
     train = ds.split("train")
     tk = build_task(Component(task, {}), ds.manifest)
     tk.fit(fit_sample(train, 200))
-    feats = resolve_features(None, ds.manifest)
+    feats = fit_features(resolve_features(None, ds.manifest), train, 200)
     loader = make_loader(train, batch_size, features=feats, seed=seed)
     data_batches = []
     for b in loader:

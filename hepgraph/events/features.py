@@ -2,7 +2,11 @@
 
 Each entry is ``[column, centre, scale, clip]`` (weaver style, trailing values optional):
 the model sees ``clip((value - centre) * scale)``. ``centre=None`` means no shift,
-``scale=None`` means 1. Model input sizes come from ``len(spec)``, never by hand.
+``scale=None`` means 1, and ``"auto"`` means "from the training hits" (the median and one
+over the half 16-84 % quantile range, set by :meth:`FeatureSpec.fitted` before training and
+stored as numbers). The arithmetic is done in float64 before the cast to float32, so a
+centred column of absolute times (~1e9 ns) keeps its ns. Model input sizes come from
+``len(spec)``, never by hand.
 
 >>> spec = FeatureSpec.parse([["x", 0.0, 1.0e-3], ["charge"]])
 >>> spec.names, spec.num_features
@@ -17,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from hepgraph.errors import ConfigError, DataError
+from hepgraph.errors import ConfigError, DataError, setting
 
 
 @dataclass(frozen=True)
@@ -25,8 +29,8 @@ class Feature:
     """One input feature: ``clip((column - centre) * scale, -clip, clip)``."""
 
     column: str
-    centre: float | None = None
-    scale: float | None = None
+    centre: float | str | None = None
+    scale: float | str | None = None
     clip: float | None = None
 
     def as_list(self) -> list[Any]:
@@ -56,7 +60,7 @@ class FeatureSpec:
             elif isinstance(entry, Mapping):
                 feats.append(Feature(**entry))
             elif isinstance(entry, Sequence) and entry and isinstance(entry[0], str) and len(entry) <= 4:
-                vals = [None if v is None else float(v) for v in entry[1:]]
+                vals = [_value(entry[0], v, i < 2) for i, v in enumerate(entry[1:])]
                 feats.append(Feature(entry[0], *vals))
             else:
                 raise ConfigError(
@@ -93,11 +97,17 @@ class FeatureSpec:
                     f"feature column `{f.column}` is not in the dataset "
                     f"(have: {', '.join(sorted(columns))}); change data.features"
                 )
-            v = np.asarray(columns[f.column], dtype=np.float32)
+            if AUTO in (f.centre, f.scale):
+                raise ConfigError(f"feature `{f.column}` has an `auto` centre or scale that was never "
+                                  "fitted; call FeatureSpec.fitted(columns) on training hits first")
+            v = np.asarray(columns[f.column])
+            if f.centre is not None or f.scale is not None:  # float64: absolute times keep their ns
+                v = v.astype(np.float64, copy=False)
             if f.centre is not None:
-                v = v - np.float32(f.centre)
+                v = v - float(f.centre)
             if f.scale is not None:
-                v = v * np.float32(f.scale)
+                v = v * float(f.scale)
+            v = v.astype(np.float32, copy=False)
             if f.clip is not None:
                 v = np.clip(v, -f.clip, f.clip)
             out.append(v)
@@ -105,5 +115,73 @@ class FeatureSpec:
         return np.stack(out, axis=1).astype(np.float32, copy=False) if n else np.zeros((0, len(out)), np.float32)
 
 
+    @property
+    def needs_fit(self) -> bool:
+        """Whether a centre or scale is ``auto`` (to be set by :meth:`fitted`)."""
+        return any(AUTO in (f.centre, f.scale) for f in self.features)
+
+    def fitted(self, columns: Mapping[str, np.ndarray]) -> FeatureSpec:
+        """The spec with every ``auto`` replaced from training hits, checked for float32 precision.
+
+        Args:
+            columns: flat hit columns (a sample of the training hits), by name.
+
+        Returns:
+            A spec of numbers: ``auto`` centre = median, ``auto`` scale = 1 / (half the 16-84 %
+            quantile range), falling back to the standard deviation and then to 1 for a
+            constant column.
+
+        Raises:
+            DataError: a column is missing, or an unshifted column lies so far from zero (more
+                than 2**20 spreads, or inputs of 2**20 and more: absolute times) that float32
+                cannot resolve it.
+        """
+        out = []
+        for f in self.features:
+            if f.column not in columns:
+                raise DataError(f"feature column `{f.column}` is not in the dataset "
+                                f"(have: {', '.join(sorted(columns))}); change data.features")
+            v = np.asarray(columns[f.column], dtype=np.float64)
+            v = v[np.isfinite(v)]
+            centre, spread = (float(np.median(v)), _spread(v)) if v.size else (0.0, 1.0)
+            scaled = abs(centre) * (1.0 if f.scale in (None, AUTO) else abs(float(f.scale)))
+            if f.centre is None and v.size and (abs(centre) > FLOAT32_RESOLVE * spread or scaled > MAX_INPUT):
+                raise DataError(
+                    f"feature `{f.column}` lies around {centre:.6g} (spread {spread:.3g}) with no centre: the "
+                    f"network would see inputs of ~{scaled:.3g} that float32 cannot resolve; give it a centre, "
+                    f"e.g. {setting('data.features', f'[[{f.column}, auto, auto]]')}")
+            out.append(Feature(f.column, centre if f.centre == AUTO else f.centre,
+                               1.0 / spread if f.scale == AUTO else f.scale, f.clip))
+        return FeatureSpec(tuple(out))
+
+
+def _value(column: str, v: Any, may_be_auto: bool) -> float | str | None:
+    if v is None or (may_be_auto and v == AUTO):
+        return v
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        extra = " or `auto`" if may_be_auto else ""
+        raise ConfigError(f"feature `{column}`: `{v}` is not a number{extra}") from None
+
+
+def _spread(v: np.ndarray) -> float:
+    """Half the 16-84 % quantile range (one sigma for a Gaussian), else the std, else 1."""
+    lo, hi = np.quantile(v, [0.158655, 0.841345])
+    for s in ((hi - lo) / 2, float(np.std(v))):
+        if s > 0 and np.isfinite(s):
+            return float(s)
+    return 1.0
+
+
+#: ``centre``/``scale`` value meaning "fit it from the training hits".
+AUTO = "auto"
+#: An unshifted feature whose median exceeds this many spreads is refused (float32 keeps 24 bits),
+FLOAT32_RESOLVE = 2.0 ** 20
+#: and so is one whose inputs to the network would be around this value or more (absolute times).
+MAX_INPUT = 2.0 ** 20
 #: Default features when a config gives none: the deposited charge alone.
 DEFAULT_FEATURES = FeatureSpec((Feature("charge"),))
+#: Default features of a training run whose dataset names none: the charge, standardised on the
+#: training hits (raw ADC counts of thousands would otherwise reach the network unscaled).
+FITTED_CHARGE = [["charge", AUTO, AUTO]]

@@ -14,7 +14,7 @@ import numpy as np
 from torch import nn
 
 from hepgraph.errors import ConfigError, DataError, setting
-from hepgraph.events.features import FeatureSpec
+from hepgraph.events.features import FITTED_CHARGE, FeatureSpec
 from hepgraph.events.schema import kind_of
 from hepgraph.registry import TASKS, check_kwargs
 from hepgraph.runs.config import Component
@@ -44,13 +44,14 @@ def build_task(block: Component, manifest: Mapping[str, Any] | None) -> Task:
 
 
 def resolve_features(features: Any, manifest: Mapping[str, Any]) -> FeatureSpec:
-    """The feature spec: the config's, else the manifest's default, else ``charge``.
+    """The feature spec: the config's, else the manifest's default, else ``charge`` with an
+    ``auto`` centre and scale (:func:`fit_features` sets them from the training hits).
 
     Raises:
         DataError: a feature column is not in the dataset.
     """
     cols = manifest_columns(manifest)
-    spec_raw = features or manifest.get("default_features") or (["charge"] if "charge" in cols else None)
+    spec_raw = features or manifest.get("default_features") or (FITTED_CHARGE if "charge" in cols else None)
     if not spec_raw:
         raise ConfigError("the dataset has no `charge` column and no default features; "
                           f"set {setting('data.features', '[x, y, z]')}")
@@ -61,6 +62,28 @@ def resolve_features(features: Any, manifest: Mapping[str, Any]) -> FeatureSpec:
             raise DataError(f"feature column(s) {', '.join(f'`{m}`' for m in missing)} not in the "
                             f"dataset (have: {', '.join(sorted(cols))}); change data.features")
     return spec
+
+
+def fit_features(spec: FeatureSpec, dataset: Any, max_events: int, max_hits: int = 1_000_000) -> FeatureSpec:
+    """``spec.fitted`` on the hits of up to ``max_events`` evenly spaced events (at most about
+    ``max_hits`` hits): ``auto`` centres and scales become numbers, and an unshifted column that
+    float32 cannot resolve (absolute times) is refused (:meth:`FeatureSpec.fitted`)."""
+    n = len(dataset)
+    if n == 0:
+        raise DataError("the training dataset holds no events")
+    if hasattr(dataset, "select"):
+        dataset = dataset.select(list(dict.fromkeys(spec.names)))
+    cols: dict[str, list[np.ndarray]] = {c: [] for c in spec.names}
+    hits = 0
+    for i in np.unique(np.linspace(0, n - 1, min(n, max_events)).astype(np.int64)):
+        ev = dataset[int(i)]
+        for c in cols:
+            if c in ev:
+                cols[c].append(np.asarray(ev[c]))
+        hits += len(np.asarray(ev[spec.names[0]])) if spec.names[0] in ev else 0
+        if hits >= max_hits:
+            break
+    return spec.fitted({c: np.concatenate(v) for c, v in cols.items() if v})
 
 
 def _accepts(fn: Any, key: str) -> bool:

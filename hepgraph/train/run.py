@@ -23,6 +23,7 @@ from hepgraph.registry import OPTIMIZERS, SCHEDULERS, check_kwargs
 from hepgraph.runs.build import (
     build_model,
     build_task,
+    fit_features,
     fit_sample,
     loader_columns,
     model_kwargs,
@@ -98,6 +99,7 @@ def _prepare(cfg: RunConfig, resumed: bool, device: torch.device) -> Setup:
     seed_everything(cfg.seed)
     if not resumed:  # the fit may set what the model needs (num_classes from the data)
         task.fit(fit_sample(train_ds, cfg.data.fit_events))
+        features = fit_features(features, train_ds, cfg.data.fit_events)  # `auto` -> numbers
     seed_everything(cfg.seed)
     model = build_model(cfg.model.name, mkw, in_channels=features.num_features, task=task)
     if not resumed and hasattr(model, "prepare"):  # parts learned from the data (a graph builder)
