@@ -27,7 +27,7 @@ def generate(
                                                  "particles stored in the run.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed -> same events).")] = 0,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Tracks generated at once.")] = 256,
-    device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out.")] = False,
 ) -> None:
     """Generate events with a trained generator and write them as a dataset every command reads.
@@ -40,6 +40,9 @@ def generate(
     from rich.progress import Progress
 
     from hepgraph.runs.generate import generate_dataset
+    from hepgraph.runs.layout import pick_device
+
+    device = str(pick_device(device))
 
     t0 = time.perf_counter()
     with Progress(console=Console(stderr=True), transient=True) as prog:

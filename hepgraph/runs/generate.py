@@ -58,8 +58,15 @@ class GeneratedSource(Source):
         if not isinstance(loaded.model, TrackGenerator):
             raise ConfigError(f"run `{loaded.path}` holds a `{loaded.config.model.name}` model trained for task "
                               f"`{loaded.task.name}`; generating needs a run trained with {setting('task.name', 'generate')}")
+        from hepgraph.sources.simulate.base import MAX_EVENTS
+
         if events < 1:
             raise DataError(f"{setting('events')} `{events}`: ask for at least one event")
+        if not 0 <= seed < 2**63:
+            raise ConfigError(f"{setting('seed')} `{seed}` must be in [0, 2^63)")
+        if events > MAX_EVENTS:
+            raise ConfigError(f"{setting('events')} `{events}` is more than one generated dataset holds "
+                              f"({MAX_EVENTS:,}); generate several datasets with different seeds")
         self.loaded, self.events, self.seed = loaded, int(events), int(seed)
         self.batch_size, self.device = int(batch_size), device
         self.like = None if like is None else str(like)

@@ -103,3 +103,26 @@ def test_train_generate_evaluate_through_the_cli(tmp_path):
     one_line_exit2(runner.invoke(app, ["generate", str(run), "--out", str(gen), "--events", "5"]), "already exists")
     one_line_exit2(runner.invoke(app, ["predict", str(run), "--data", str(ds), "--out", str(tmp_path / "p.csv")]),
                    "hepgraph generate")
+
+
+@pytest.mark.parametrize(("kwargs", "pattern"), [
+    ({"events": 10**12}, r"`events` `1000000000000` is more than one generated dataset holds"),
+    ({"events": 5, "seed": -1}, r"`seed` `-1` must be in \[0, 2\^63\)"),
+])
+def test_absurd_counts_and_seeds_are_refused_before_work(tmp_path, kwargs, pattern):
+    from hepgraph.runs.generate import GeneratedSource
+
+    with pytest.raises(ConfigError, match=pattern):
+        GeneratedSource(_loaded(tmp_path), **kwargs)
+
+
+@pytest.mark.parametrize(("device", "pattern"), [("bogus", "device `bogus` is not one of auto, cpu, cuda"),
+                                                 ("cuda", "no CUDA device is available")])
+def test_generate_checks_the_device_first(tmp_path, device, pattern):
+    from tests.reliability.helpers import one_line_exit2
+
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    res = runner.invoke(app, ["generate", str(tmp_path), "--out", str(tmp_path / "g"), "--device", device])
+    one_line_exit2(res, pattern)
+    assert not (tmp_path / "g").exists()
