@@ -238,7 +238,13 @@ def _eval(node: ast.AST, env: dict[str, Any], expr: Expression) -> Any:  # noqa:
         a, b = _eval(node.left, env, expr), _eval(node.right, env, expr)
         if isinstance(node.op, (ast.Pow, ast.LShift)) and isinstance(b, int) and abs(b) > 1024:
             raise DataError(f"`{expr.text}`: exponent/shift {b} is too large")  # 10**10**10 would never end
-        return _BINOPS[type(node.op)](a, b)
+        try:
+            return _BINOPS[type(node.op)](a, b)
+        except (ZeroDivisionError, OverflowError, ValueError) as err:  # 1 / 0, 2 ** 1024 * 1.0, 1 << -1
+            if isinstance(err, ValueError) and not all(isinstance(x, (int, float)) for x in (a, b)):
+                raise
+            raise DataError(f"`{expr.text}`: `{ast.unparse(node)}` cannot be computed ({err}); "
+                            "fix the numbers in the expression") from None
     if isinstance(node, ast.UnaryOp):
         v = _eval(node.operand, env, expr)
         if isinstance(node.op, ast.Not):

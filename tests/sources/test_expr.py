@@ -72,3 +72,14 @@ def test_unknown_name_lists_close_matches():
         compile_expr("time * 2", ["t", "tim", "hit_time"])
     with pytest.raises(DataError, match="close matches: hits.t"):
         compile_expr("hits.tt", ["hits.t", "x"])
+
+
+@pytest.mark.parametrize("text", ["x > 1 / 0", "x > 1 % 0", "x > 7 // 0", "x > 2 ** 1024 * 1.0", "x > (1 << -1)"])
+def test_constants_that_cannot_be_computed_are_data_errors(text):
+    with pytest.raises(DataError, match=r"cannot be computed .*fix the numbers"):
+        run(text, {"x": np.ones(2)})
+
+
+def test_array_division_by_zero_keeps_numpy_semantics():
+    with np.errstate(divide="ignore"):
+        np.testing.assert_array_equal(run("x / y", {"x": np.ones(2), "y": np.array([0.0, 2.0])}), [np.inf, 0.5])
