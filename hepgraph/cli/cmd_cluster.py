@@ -36,11 +36,16 @@ def metrics_path(out: Path) -> Path:
 
 
 def _select(ds: Any, split: str) -> Any:
-    from hepgraph.errors import ConfigError
+    from hepgraph.errors import ConfigError, DataError
 
     if split not in SPLITS:
         raise ConfigError(f"--split `{split}` is unknown; use one of {', '.join(SPLITS)}")
-    return ds if split == "all" else ds.split(split)
+    part = ds if split == "all" else ds.split(split)
+    if len(part) == 0:  # an empty output and exit 0 would pass for a result
+        counts = ", ".join(f"{k} {v}" for k, v in ((ds.manifest.get("splits") or {}).get("counts") or {}).items())
+        raise DataError(f"the {split} split of this dataset holds no events ({counts or 'no splits'}); "
+                        "cluster another with --split (all: every event)")
+    return part
 
 
 def _method_and_options(method: str | None, config: Path | None, sets: list[str] | None) -> tuple[str, dict]:

@@ -7,9 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from hepgraph.errors import DataError, setting
+from hepgraph.errors import ConfigError, DataError, setting
 
 __all__ = ["run_model"]
+
+#: The clusterers that run a trained model (the methods a run's ``cluster.yaml`` may name).
+LEARNED = ("gnn", "condensation")
 
 
 def run_model(model: Any, event: Mapping[str, Any], features: Any = None, device: str = "cpu") -> dict[str, np.ndarray]:
@@ -174,6 +177,9 @@ def run_settings(run: Any, method: str) -> dict[str, Any]:
     if not path.is_file():
         return {}
     chosen, options = read_settings(path)
+    if chosen != method and chosen not in LEARNED:  # hand-edited: its options would be silently dropped
+        raise ConfigError(f"`{path}` holds settings of method `{chosen}`, but a run's settings are for "
+                          f"{' or '.join(LEARNED)}; rewrite it with `method: {method}` or delete it")
     return dict(options) if chosen == method else {}
 
 

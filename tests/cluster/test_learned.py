@@ -76,3 +76,14 @@ def test_run_flags():
         build_clusterer("gnn")
     with pytest.raises(ConfigError, match="only for the learned"):
         build_clusterer("hough", run="somewhere")
+
+
+def test_a_runs_settings_file_of_another_method_is_refused_not_dropped(tmp_path):
+    from hepgraph.cluster.learned import run_settings
+
+    (tmp_path / "cluster.yaml").write_text("method: dbscan\noptions: {eps: 1.0}\n")
+    with pytest.raises(ConfigError, match=r"holds settings of method `dbscan`.*rewrite it with `method: gnn`"):
+        run_settings(tmp_path, "gnn")
+    (tmp_path / "cluster.yaml").write_text("method: gnn\noptions: {threshold: 0.7}\n")
+    assert run_settings(tmp_path, "gnn") == {"threshold": 0.7}
+    assert run_settings(tmp_path, "condensation") == {}
