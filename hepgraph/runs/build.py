@@ -96,7 +96,8 @@ def _accepts(fn: Any, key: str) -> bool:
 
 def model_kwargs(name: str, kwargs: Mapping[str, Any], manifest: Mapping[str, Any] | None) -> dict[str, Any]:
     """The model's keyword arguments as built: its registered defaults under the user's values
-    (checked), plus ``extent`` (mm, :func:`dataset_extent`) when the model takes it.
+    (checked), plus ``extent`` (mm, :func:`dataset_extent`) and ``voxel_size`` (mm,
+    :func:`dataset_voxel_size`) when the model takes them and the user gave none.
 
     Raises:
         UnknownNameError: the model is not registered (lists the valid names).
@@ -107,9 +108,32 @@ def model_kwargs(name: str, kwargs: Mapping[str, Any], manifest: Mapping[str, An
 
     out = variant_kwargs(name, kwargs)
     extent = dataset_extent(manifest)
-    if extent is not None and "extent" not in out and _accepts(model_info(name).get("cls"), "extent"):
+    cls = model_info(name).get("cls")
+    if extent is not None and "extent" not in out and _accepts(cls, "extent"):
         out["extent"] = [[float(a), float(b)] for a, b in extent]
+    voxel = dataset_voxel_size(manifest)
+    if voxel is not None and "voxel_size" not in out and _accepts(cls, "voxel_size"):
+        out["voxel_size"] = voxel
     return out
+
+
+#: Voxels along the longest edge of the extent when the dataset records no voxel size.
+VOXELS_PER_EDGE = 1024
+
+
+def dataset_voxel_size(manifest: Mapping[str, Any] | None) -> float | list[float] | None:
+    """The voxel edge (mm) of sparse models: the one the source recorded (``extra.voxel_size``,
+    e.g. a voxelised LArTPC), else the longest edge of :func:`dataset_extent` over
+    :data:`VOXELS_PER_EDGE` (3 significant digits: 0.122 mm for a 125 mm telescope, 48.8 mm
+    for a 50 m neutrino detector), else None (the model's own default)."""
+    recorded = ((manifest or {}).get("extra") or {}).get("voxel_size")
+    if recorded is not None:
+        return recorded
+    extent = dataset_extent(manifest)
+    if extent is None:
+        return None
+    edge = max(float(hi) - float(lo) for lo, hi in extent)
+    return float(f"{edge / VOXELS_PER_EDGE:.3g}") if edge > 0 and np.isfinite(edge) else None
 
 
 def dataset_extent(manifest: Mapping[str, Any] | None) -> list[list[float]] | None:

@@ -90,3 +90,56 @@ def test_a_detector_100_m_away_trains_like_the_same_detector_at_the_origin(tmp_p
         assert np.isfinite(rec["train_loss"]) and np.isfinite(rec["val_loss"])
         losses.append((rec["train_loss"], rec["val_loss"]))
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-4)
+
+
+class Telescope(Source):
+    """A 20 mm wide six-plane silicon telescope (planes 25 mm apart, 5 um resolution), shifted by ``offset``."""
+
+    name = "telescope"
+
+    def __init__(self, offset: float = 0.0) -> None:
+        self.offset = offset
+
+    def config(self) -> dict[str, Any]:
+        return {"offset": self.offset}
+
+    def info(self) -> SourceInfo:
+        return SourceInfo(default_task="classification")
+
+    def plan(self, max_events: int | None = None) -> list[Any]:
+        return [0]
+
+    def read(self, task: Any) -> Iterator[Any]:
+        rng = np.random.default_rng(3)
+        events = []
+        for e in range(6):
+            x0 = np.repeat(rng.uniform(-9, 9, 3), 6)  # three parallel tracks, six planes each
+            x = (x0 + rng.normal(0, 0.005, 18) + self.offset).astype(np.float32)
+            y = (np.repeat(rng.uniform(-9, 9, 3), 6) + self.offset).astype(np.float32)
+            z = (np.tile(np.arange(6) * 25.0, 3) + self.offset).astype(np.float32)
+            events.append({"event_id": e, "x": x, "y": y, "z": z, "charge": np.ones(18, np.float32), "label": e % 2})
+        yield validate_table(table_from_events(events))
+
+
+def test_voxels_come_from_the_extent_and_move_with_the_detector(tmp_path):
+    from hepgraph.events.hitbatch import collate_events
+    from hepgraph.represent.sparse import to_sparse
+    from hepgraph.runs.build import dataset_voxel_size, model_kwargs
+
+    coords = []
+    for off in (0.0, 1e5):
+        ds = EventDataset(build_dataset(Telescope(off), tmp_path / f"tel{off:g}"))
+        kw = model_kwargs("sparse-resnet18", {}, ds.manifest)
+        ext = np.asarray(kw["extent"])
+        assert kw["voxel_size"] == pytest.approx((ext[2, 1] - ext[2, 0]) / 1024, rel=1e-2)  # ~0.12 mm, not 5
+        ev = ds[0]
+        pos = np.stack([ev["x"], ev["y"], ev["z"]], 1).astype(np.float64)
+        want = np.unique(np.floor((pos - ext[:, 0]) / kw["voxel_size"]), axis=0)  # numpy's voxels
+        st = to_sparse(collate_events([ev]), kw["voxel_size"], extent=kw["extent"])
+        got = np.unique(st.coords[:, 1:].numpy(), axis=0)
+        assert len(got) == len(want) == 18  # every hit its own voxel: the 5 um telescope is resolved
+        coords.append(got)
+    # the same voxels 100 m away, up to one voxel where float32 (8 um steps at 1e5 mm) moves a hit over an edge
+    assert np.abs(coords[0] - coords[1]).max() <= 1
+    assert dataset_voxel_size({"extra": {"voxel_size": 3.0}, "stats": {"hit_extent": [[0, 1e4]] * 3}}) == 3.0
+    assert model_kwargs("sparse-resnet18", {"voxel_size": 7.0}, ds.manifest)["voxel_size"] == 7.0
