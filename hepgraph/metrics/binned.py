@@ -25,6 +25,11 @@ from hepgraph.errors import ConfigError
 SPACINGS = ("uniform", "log")
 
 
+#: Most bins (classes) of a binned target: the K x K confusion matrix of the metrics stays
+#: small (a trigger uses tens of bins; 10^9 bins exhausted the memory).
+MAX_BINS = 1024
+
+
 def bin_edges(bins: int | Sequence[float], spacing: str = "uniform", lo: float | None = None,
               hi: float | None = None) -> np.ndarray:
     """Bin edges from a count and a range, or checked explicit edges.
@@ -44,23 +49,23 @@ def bin_edges(bins: int | Sequence[float], spacing: str = "uniform", lo: float |
     """
     if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
         k = int(bins)
-        if k < 2:
-            raise ConfigError(f"task.bins `{bins}`: give at least 2 bins, or the list of edges")
+        if not 2 <= k <= MAX_BINS:
+            raise ConfigError(f"task.bins `{bins}`: give 2 to {MAX_BINS} bins, or the list of edges")
         if spacing not in SPACINGS:
             raise ConfigError(f"task.spacing `{spacing}` is unknown; use one of {', '.join(SPACINGS)}")
         if lo is None or hi is None or not np.isfinite([lo, hi]).all() or not hi > lo:
-            raise ConfigError(f"task.range `[{lo}, {hi}]`: bins need a finite range with lo < hi")
+            raise ConfigError(f"task.bin_range `[{lo}, {hi}]`: bins need a finite range with lo < hi")
         if spacing == "log":
             if lo <= 0:
-                raise ConfigError(f"task.range `[{lo}, {hi}]`: log bins need lo > 0")
+                raise ConfigError(f"task.bin_range `[{lo}, {hi}]`: log bins need lo > 0")
             return np.geomspace(float(lo), float(hi), k + 1)
         return np.linspace(float(lo), float(hi), k + 1)
     try:
         edges = np.asarray([float(b) for b in bins], np.float64)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"task.bins `{bins}`: give a number of bins or a list of edges") from err
-    if edges.size < 3 or not np.isfinite(edges).all() or not (np.diff(edges) > 0).all():
-        raise ConfigError(f"task.bins `{list(bins)}`: explicit edges must be >= 3 finite, strictly "
+    if not 3 <= edges.size <= MAX_BINS + 1 or not np.isfinite(edges).all() or not (np.diff(edges) > 0).all():
+        raise ConfigError(f"task.bins `{list(bins)}`: explicit edges must be 3 to {MAX_BINS + 1} finite, strictly "
                           "increasing numbers (K bins need K+1 edges)")
     return edges
 

@@ -33,6 +33,7 @@ from hepgraph.errors import ConfigError, DataError, setting
 from hepgraph.events.hitbatch import HitBatch
 from hepgraph.events.schema import kind_of
 from hepgraph.metrics.binned import (
+    MAX_BINS,
     SPACINGS,
     assign_bins,
     bin_centres,
@@ -102,8 +103,12 @@ class BinnedRegressionTask(Task):
             raise ConfigError(f"task.estimate `{estimate}` is unknown; use one of {', '.join(ESTIMATES)}")
         if not 0.0 <= float(label_smoothing) < 1.0:
             raise ConfigError(f"task.label_smoothing `{label_smoothing}` must be in [0, 1)")
-        if bin_range is not None and (len(bin_range) != 2 or not float(bin_range[1]) > float(bin_range[0])):
-            raise ConfigError(f"task.bin_range `{bin_range}` must be [lo, hi] with lo < hi")
+        try:
+            bad = bin_range is not None and (len(bin_range) != 2 or not float(bin_range[1]) > float(bin_range[0]))
+        except (TypeError, ValueError):  # [a, b], 5
+            bad = True
+        if bad:
+            raise ConfigError(f"task.bin_range `{bin_range}` must be [lo, hi] (numbers) with lo < hi")
         self.bins, self.spacing, self.estimate = bins, spacing, estimate
         self.bin_range = None if bin_range is None else [float(v) for v in bin_range]
         self.threshold = None if threshold is None else float(threshold)
@@ -112,8 +117,8 @@ class BinnedRegressionTask(Task):
             edges = bin_edges(bins)                          # explicit edges: known now
         elif edges is None and self.bin_range is not None:
             edges = bin_edges(int(bins), spacing, *self.bin_range)
-        if isinstance(bins, (int, np.integer)) and int(bins) < 2:
-            raise ConfigError(f"task.bins `{bins}`: give at least 2 bins, or the list of edges")
+        if isinstance(bins, (int, np.integer)) and not 2 <= int(bins) <= MAX_BINS:
+            raise ConfigError(f"task.bins `{bins}`: give 2 to {MAX_BINS} bins, or the list of edges")
         e = None if edges is None else torch.tensor(np.asarray(edges, np.float64))
         self.register_buffer("edges", e)
         self.register_buffer("medians", None if medians is None else torch.tensor(np.asarray(medians, np.float64)))

@@ -73,3 +73,19 @@ def test_one_target_and_known_names(toy_manifest):
         BinnedRegressionTask(target="energy").check(toy_manifest)
     with pytest.raises(ConfigError, match="estimate `mode`"):
         BinnedRegressionTask(target="px", estimate="mode")
+
+
+@pytest.mark.parametrize(("kwargs", "pattern"), [
+    ({"bins": 10**9}, r"task.bins `1000000000`: give 2 to 1024 bins"),               # was an out-of-memory kill
+    ({"bins": 10**9, "bin_range": [0.0, 5.0]}, "give 2 to 1024 bins"),
+    ({"bins": list(range(2000))}, "explicit edges must be 3 to 1025"),
+    ({"bins": 0}, "give 2 to 1024 bins"),
+    ({"bins": [0, 2, 1, 3]}, "strictly increasing"),
+    ({"bins": 5, "bin_range": ["a", "b"]}, r"task.bin_range `\['a', 'b'\]` must be \[lo, hi\] \(numbers\)"),
+    ({"bins": 5, "bin_range": 5}, "task.bin_range `5`"),
+    ({"bins": 5, "bin_range": [0.0, 5.0], "spacing": "log"}, r"task.bin_range `\[0.0, 5.0\]`: log bins need lo > 0"),
+])
+def test_bad_bins_are_config_errors(kwargs, pattern):
+    with pytest.raises(ConfigError, match=pattern):
+        BinnedRegressionTask(target="pt", **kwargs)
+    BinnedRegressionTask(target="pt", bins=1024, bin_range=[0.0, 5.0])
