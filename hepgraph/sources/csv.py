@@ -38,6 +38,7 @@ from hepgraph.events.table import table_from_flat
 from hepgraph.registry import SOURCES
 from hepgraph.sources._common import check_keys, close_matches, expand_inputs
 from hepgraph.sources.base import Source, SourceInfo
+from hepgraph.sources.mapping import check_class_names
 
 KEYS = ("pattern", "delimiter", "event_id", "hits", "event", "noise_track", "scale", "events_per_shard",
         "label_names", "semantic_names", "default_task", "units", "default_features", "extra")
@@ -75,6 +76,7 @@ class CsvSource(Source):
             raise ConfigError(f"source `csv` needs {setting('mapping', 'YAML')} (e.g. the shipped `drift-chamber-csv`)")
         m = deep_merge(load_yaml(mapping), params or {})
         check_keys(m, KEYS, f"csv mapping `{mapping}`")
+        check_class_names(m, f"`{mapping}`")
         hits = dict(m.get("hits") or {})
         if not all(c in hits for c in ("x", "y", "z")):
             raise ConfigError(f"csv mapping `{mapping}`: hits must map x, y and z (numbers allowed)")

@@ -181,6 +181,21 @@ def _geometry(g: Any, hits: dict[str, Any], where: str) -> dict[str, Any] | None
     return {**g, "missing": g.get("missing", "error")}
 
 
+def check_class_names(data: dict[str, Any], where: str) -> None:
+    """``label_names`` / ``semantic_names`` of a mapping are lists of distinct non-empty strings.
+
+    Raises:
+        ConfigError: a string, numbers, empty or repeated names (a repeated name would make two
+            classes one column of the predictions).
+    """
+    for key in ("label_names", "semantic_names"):
+        names = data.get(key)
+        if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) and n for n in names)
+                                  or len(set(names)) != len(names)):
+            raise ConfigError(f"mapping {where}: {key} `{names}` must be a list of distinct, non-empty names "
+                              f"(class 0 first), e.g. {key}: [electron, muon]")
+
+
 def parse_mapping(data: dict[str, Any], origin: str | Path = "<mapping>", source: str = "root") -> Mapping:
     """Validate a mapping dict for the ``root`` or ``hdf5`` source.
 
@@ -259,6 +274,7 @@ def parse_mapping(data: dict[str, Any], origin: str | Path = "<mapping>", source
     for k, v in dtypes.items():
         if v not in DTYPES:
             raise ConfigError(f"mapping {where}: dtypes.{k} `{v}` must be one of {', '.join(DTYPES)}")
+    check_class_names(data, where)
     m = Mapping(
         source=source, tree=str(data.get("tree", "")), friends=list(data.get("friends") or []),
         layout=layout, group_by=data.get("group_by"), arrays=dict(data.get("arrays") or {}),

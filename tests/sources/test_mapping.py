@@ -42,3 +42,22 @@ def test_hdf5_needs_arrays_and_geometry_may_give_positions():
         "file": "g.csv", "id": "id", "hit_column": "hit_ch", "columns": {"x": "gx", "y": "gy", "z": "gz"}}}, "d/m.yaml")
     assert m.geometry["missing"] == "error" and m.base_dir == "d"
     assert m.hit_columns() == ["hit_ch", "x", "y", "z"]
+
+
+@pytest.mark.parametrize("names", [["a", "a"], [1, 2], "abc", [None, "b"], ["", "b"]])
+def test_class_names_are_distinct_strings(names):
+    with pytest.raises(ConfigError, match="must be a list of distinct, non-empty names"):
+        parse_mapping({**BASE, "label_names": names}, "m.yaml")
+    with pytest.raises(ConfigError, match="semantic_names"):
+        parse_mapping({**BASE, "semantic_names": names}, "m.yaml")
+    assert parse_mapping({**BASE, "label_names": ["e minus", "µ+", "1pi"]}, "m.yaml").label_names == [
+        "e minus", "µ+", "1pi"]
+
+
+def test_csv_mapping_class_names_are_checked(tmp_path):
+    from hepgraph.sources.csv import CsvSource
+
+    m = tmp_path / "m.yaml"
+    m.write_text("hits: {x: x, y: y, z: z}\nlabel_names: [e, e]\n")
+    with pytest.raises(ConfigError, match=r"label_names `\['e', 'e'\]`"):
+        CsvSource(inputs=[str(tmp_path)], mapping=m)
