@@ -120,7 +120,11 @@ def _cluster(full: Any, data: Path, name: str, options: dict, run: Path | None, 
     from hepgraph.cluster.run import cluster_dataset, write_assignments
 
     ds = _select(full, split)
-    clusterer = build_clusterer(name, options, run=run, manifest=full.manifest)
+    clusterer = build_clusterer(name, options, run=run, manifest=full.manifest, events=ds)
+    if name == "dbscan" and "eps" not in options and getattr(clusterer, "detector", None) == "generic" \
+            and clusterer.space == "xyz" and not json_:
+        typer.echo(f"note: dbscan eps {clusterer.eps:g} mm, from the hit spacing where the events have one "
+                   "(--set eps=MM to change)", err=True)
     n = len(ds) if max_events is None else min(len(ds), max_events)
     with Progress(console=Console(stderr=True), transient=True, disable=json_) as prog:
         task = prog.add_task(f"clustering ({name}, {split})", total=n)

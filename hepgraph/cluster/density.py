@@ -48,6 +48,32 @@ DETECTOR_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+def spacing_eps(events: Any, min_samples: int = 3, max_events: int = 50) -> float | None:
+    """A DBSCAN ``eps`` (mm, ``xyz`` space) from the hits themselves: twice the 75th percentile
+    of each hit's distance to its ``min_samples - 1``-th nearest neighbour, over up to
+    ``max_events`` evenly spaced events (the along-track hit spacing sets it: 2.5 m strings of
+    optical modules, 25 mm telescope planes, few-mm TPC pads alike). None without such hits.
+
+    Args:
+        events: a sequence of events (``len`` and ``[i]``) with ``x, y, z`` hit arrays (mm).
+        min_samples: DBSCAN's ``min_samples`` (self included).
+    """
+    from scipy.spatial import cKDTree
+
+    k = max(int(min_samples), 2)
+    n = len(events)
+    dist = []
+    for i in np.unique(np.linspace(0, n - 1, min(n, max_events)).astype(np.int64)) if n else []:
+        ev = events[int(i)]
+        pos = np.stack([np.asarray(ev[c], np.float64) for c in "xyz"], 1)
+        pos = pos[np.isfinite(pos).all(1)]
+        if len(pos) >= k:
+            dist.append(cKDTree(pos).query(pos, k=k)[0][:, k - 1])
+    d = np.concatenate(dist) if dist else np.zeros(0)
+    d = d[d > 0]
+    return float(f"{2.0 * np.percentile(d, 75):.3g}") if d.size else None
+
+
 def hit_space(
     pos: np.ndarray, space: str, *, curvature: float = 0.0, z_scale: float = 1.0,
     embedding: np.ndarray | None = None, z0: float = 0.0,

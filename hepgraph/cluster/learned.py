@@ -98,7 +98,7 @@ def geometry_defaults(method: str, manifest: Mapping[str, Any] | None) -> dict[s
 
 def build_clusterer(
     method: str, options: Mapping[str, Any] | None = None, *, run: Any = None,
-    manifest: Mapping[str, Any] | None = None, device: str = "cpu",
+    manifest: Mapping[str, Any] | None = None, device: str = "cpu", events: Any = None,
 ) -> Any:
     """Build a registered clusterer with dataset-aware defaults and, if learned, its model.
 
@@ -114,6 +114,9 @@ def build_clusterer(
         run: training run directory (``gnn`` and ``condensation`` need one).
         manifest: the dataset manifest.
         device: torch device for learned models.
+        events: the events to cluster (a sequence); ``dbscan`` in ``xyz`` without a detector's
+            defaults or an ``eps`` takes its ``eps`` from their hit spacing
+            (:func:`hepgraph.cluster.density.spacing_eps`).
 
     Raises:
         UnknownNameError: unknown method. ConfigError: a run given to / missing for a method,
@@ -133,6 +136,13 @@ def build_clusterer(
             opts["field_T"] = _field_default(manifest)
         if opts["detector"] is None:
             del opts["detector"]
+            if (method == "dbscan" and events is not None and "eps" not in opts
+                    and opts.get("space", "xyz") == "xyz"):
+                from hepgraph.cluster.density import spacing_eps
+
+                eps = spacing_eps(events, int(opts.get("min_samples", 3)))
+                if eps is not None:
+                    opts["eps"] = eps
     if meta.get("needs_model") and run is not None:
         opts = {**run_settings(run, method), **opts}
     if meta.get("needs_model"):

@@ -72,3 +72,36 @@ def test_direction_space_scans_vertices_along_the_beam():
     assert same_partition(lab, ev["track_id"])
     one = DBSCANClusterer(space="direction", z0=0.0, eps=0.002, min_samples=2).cluster(ev)
     assert not same_partition(one, ev["track_id"])
+
+
+def _optical_event(offset: float) -> dict:
+    """Two muons through a lattice of optical modules 2.5 m apart, 100 m from the origin (mm)."""
+    s = np.arange(0.0, 30000.0, 2500.0)
+    a = np.stack([s, 0.6 * s, 0.8 * s], 1)
+    b = np.stack([s, 40000.0 - 0.5 * s, np.full_like(s, 20000.0)], 1)
+    pos = np.concatenate([a, b]) + offset
+    return {"x": pos[:, 0], "y": pos[:, 1], "z": pos[:, 2],
+            "track_id": np.repeat([1, 2], len(s)).astype(np.int64)}
+
+
+def test_dbscan_eps_comes_from_the_hit_spacing_of_a_metre_scale_detector():
+    from hepgraph.cluster.density import spacing_eps
+    from hepgraph.cluster.learned import build_clusterer
+
+    labels = []
+    for off in (0.0, 1e5):
+        events = [_optical_event(off)] * 3
+        eps = spacing_eps(events, 3)
+        # 2nd neighbours: 20 interior hits at the module step (3.54 m on track a, 2.80 m on b), 4 ends
+        # at twice it; the 75th percentile is a's step, and eps twice that
+        assert eps == pytest.approx(2 * 2500.0 * np.sqrt(2.0), rel=1e-3)
+        c = build_clusterer("dbscan", {}, manifest={"source": {"name": "csv"}}, events=events)
+        assert c.eps == eps
+        lab = c.cluster(events[0])
+        assert same_partition(lab, events[0]["track_id"])
+        labels.append(lab)
+    np.testing.assert_array_equal(labels[0], labels[1])
+    # the old fixed 20 mm found nothing here; a given eps or a simulator's defaults still win
+    assert (build_clusterer("dbscan", {"eps": 20.0}, events=events).cluster(events[0]) < 0).all()
+    assert build_clusterer("dbscan", {}, manifest={"source": {"name": "sim-lartpc"}}, events=events).eps == 10.0
+    assert spacing_eps([{"x": [1.0], "y": [2.0], "z": [3.0]}]) is None  # one hit: no spacing
