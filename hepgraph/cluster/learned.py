@@ -102,7 +102,8 @@ def build_clusterer(
 ) -> Any:
     """Build a registered clusterer with dataset-aware defaults and, if learned, its model.
 
-    Defaults taken from the dataset manifest unless given in ``options``: ``detector`` for
+    Defaults taken from the dataset manifest unless given in ``options`` (``hough`` on a
+    dataset that records no field and is no built-in simulator needs ``field_T``): ``detector`` for
     ``dbscan``/``hdbscan``/``hough`` (a built-in simulator with tuned defaults, e.g.
     ``sim-drift-chamber``), else the detector the manifest records (field, luminous region;
     :func:`geometry_defaults`). For ``gnn`` with a run, the settings the run chose on its
@@ -134,6 +135,10 @@ def build_clusterer(
             opts = {**geometry_defaults(method, manifest), **opts}
         if method == "hough" and "field_T" not in opts and _field_default(manifest) is not None:
             opts["field_T"] = _field_default(manifest)
+        if method == "hough" and "field_T" not in opts and opts["detector"] is None:
+            raise ConfigError(
+                "hough needs the magnetic field and this dataset records none (`extra.field_T`): give the "
+                "option `field_T` (T; 0 for straight tracks)")
         if opts["detector"] is None:
             del opts["detector"]
             if (method == "dbscan" and events is not None and "eps" not in opts

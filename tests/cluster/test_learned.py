@@ -32,7 +32,7 @@ def test_manifest_defaults():
     h = build_clusterer("hough", manifest=m)
     assert h.detector == "sim-drift-chamber" and h.field_T == 1.5 and h.n_phi == 360
     assert build_clusterer("hough", {"field_T": 0.5}, manifest=m).field_T == 0.5
-    assert build_clusterer("hough", manifest={"source": {"name": "sim-lartpc"}}).detector == "generic"
+    assert build_clusterer("hough", {"field_T": 0.0}, manifest={"source": {"name": "sim-lartpc"}}).detector == "generic"
 
 
 def test_file_sources_get_defaults_from_the_recorded_detector_not_their_name():
@@ -75,7 +75,7 @@ def test_run_flags():
     with pytest.raises(ConfigError, match="`task.name=edge-classification`"):
         build_clusterer("gnn")
     with pytest.raises(ConfigError, match="only for the learned"):
-        build_clusterer("hough", run="somewhere")
+        build_clusterer("hough", {"field_T": 0.0}, run="somewhere")
 
 
 def test_a_runs_settings_file_of_another_method_is_refused_not_dropped(tmp_path):
@@ -87,3 +87,11 @@ def test_a_runs_settings_file_of_another_method_is_refused_not_dropped(tmp_path)
     (tmp_path / "cluster.yaml").write_text("method: gnn\noptions: {threshold: 0.7}\n")
     assert run_settings(tmp_path, "gnn") == {"threshold": 0.7}
     assert run_settings(tmp_path, "condensation") == {}
+
+
+def test_hough_without_a_recorded_field_asks_for_one():
+    """A TPC read from files records no field: the circle Hough must not assume 1 T."""
+    with pytest.raises(ConfigError, match="records none .*`field_T` \\(T; 0 for straight tracks\\)"):
+        build_clusterer("hough", manifest={"source": {"name": "root"}, "extra": {}})
+    assert build_clusterer("hough", {"field_T": 0.0}, manifest={"source": {"name": "root"}}).field_T == 0.0
+    assert build_clusterer("hough", manifest={"source": {"name": "root"}, "extra": {"field_T": 0.5}}).field_T == 0.5
