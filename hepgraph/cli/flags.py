@@ -8,6 +8,8 @@ any other keyword ``--keyword value`` (underscores as hyphens, as typer spells o
 
 from __future__ import annotations
 
+import shlex
+
 from hepgraph.errors import HepgraphError, render
 
 #: Config keys and keywords whose flag is not ``--set key=...`` / ``--key``.
@@ -26,18 +28,22 @@ FLAGS = {
 def cli_form(key: str, value: str) -> str:
     """The flag a user types for the setting ``key`` with the example ``value``.
 
+    Values with spaces or shell characters are quoted, so the flag can be pasted as shown.
+
     >>> cli_form("overwrite", "True"), cli_form("model.name", "NAME"), cli_form("task.num_classes", "K")
     ('--overwrite', '--model NAME', '--set task.num_classes=K')
+    >>> cli_form("data.features", "[x, y, z]")
+    "--set 'data.features=[x, y, z]'"
     """
     if key in FLAGS:
         flag = FLAGS[key]
     elif "." in key:
-        return f"--set {key}={value}" if value else f"--set {key}=..."
+        return f"--set {shlex.quote(f'{key}={value}')}" if value else f"--set {key}=..."
     else:
         flag = "--" + key.replace("_", "-")
     if value in ("", "True"):
         return flag
-    return f"{flag} {value}"
+    return f"{flag} {shlex.quote(value)}"
 
 
 def cli_message(err: HepgraphError) -> str:

@@ -36,7 +36,7 @@ def pick_device(name: str, local_rank: int = 0) -> torch.device:
         ConfigError: an unknown name, or ``cuda`` requested without a CUDA device.
     """
     if name not in ("auto", "cpu", "cuda"):
-        raise ConfigError(f"device `{name}` is not one of auto, cpu, cuda; use {setting('device', 'auto|cpu|cuda')}")
+        raise ConfigError(f"device `{name}` is not one of auto, cpu, cuda; set {setting('device')} to one of them")
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device `cuda` requested but no CUDA device is available; use {setting('device', 'cpu')}")
     if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
