@@ -89,7 +89,7 @@ def load_channels(spec: dict[str, Any], base_dir: str | Path = ".") -> ChannelTa
 
     Raises:
         DataError: a missing or unreadable file, an unknown column, fractional ids, one id
-            twice with different values.
+            twice with different values, a NaN or infinite value.
     """
     path = Path(spec["file"])
     if not path.is_absolute():
@@ -111,4 +111,10 @@ def load_channels(spec: dict[str, Any], base_dir: str | Path = ".") -> ChannelTa
             raise DataError(f"{where}: channel id {int(ids[dup[0]])} appears twice with different values")
         keep = np.concatenate([[True], np.diff(ids) != 0])
         ids, out = ids[keep], {k: v[keep] for k, v in out.items()}
+    for k, v in out.items():  # else the hits of those channels fail later, far from the table
+        bad = ~np.isfinite(v) if v.dtype.kind == "f" else np.zeros(v.shape, bool)
+        if bad.any():
+            raise DataError(f"{where}: column `{k}` (`{spec['columns'][k]}`) is NaN or infinite for "
+                            f"{int(bad.sum())} channel id(s) ({', '.join(str(int(i)) for i in ids[bad][:5])}); "
+                            "give every channel finite values, or remove those rows")
     return ChannelTable(ids, out, str(path))
