@@ -66,10 +66,11 @@ def train(
         "train.amp": amp_mode, "data.workers": workers, "seed": seed, "train.logger": logger,
     }
     if resume is not None:
-        given = [k for k, v in flags.items() if v is not None and k not in ("train.epochs", "train.logger")]
+        given = [k for k, v in flags.items()
+                 if v is not None and k not in ("train.epochs", "train.logger", "data.train")]
         if given or config is not None or set_:
-            raise ConfigError("--resume continues with the run's stored config; only --epochs may "
-                              f"change (got {', '.join(given) or '--config/--set'})")
+            raise ConfigError("--resume continues with the run's stored config; only --epochs (and --data, "
+                              f"the same dataset moved) may change (got {', '.join(given) or '--config/--set'})")
         cfg, run_dir = None, resume
     else:
         cfg, run_dir = resolve(config, flags, set_), out
@@ -87,7 +88,8 @@ def train(
     main = int(os.environ.get("RANK", "0")) == 0
     console = Console(stderr=True)
     kwargs = {"resume": resume is not None, "epochs": epochs, "overwrite": overwrite,
-              "logger": logger if resume is not None else None}
+              "logger": logger if resume is not None else None,
+              "data": data if resume is not None else None}
     if main:
         with RichTrainProgress(console) as progress:
             run(cfg, run_dir, callback=progress, **kwargs)

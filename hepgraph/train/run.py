@@ -60,7 +60,7 @@ class Setup:
 
 
 def _start(cfg: RunConfig | None, out: Path, resume: bool, epochs: int | None,
-           overwrite: bool) -> tuple[RunConfig, dict[str, Any] | None]:
+           overwrite: bool, data: str | Path | None = None) -> tuple[RunConfig, dict[str, Any] | None]:
     """Stage 1: the config to train (the stored one with ``resume``) and the checkpoint to
     resume from; refuses a non-empty ``out`` unless ``overwrite`` or ``resume``."""
     if resume:
@@ -69,6 +69,7 @@ def _start(cfg: RunConfig | None, out: Path, resume: bool, epochs: int | None,
                               "checkpoints/last.pt); give the output directory of an earlier training run")
         ckpt = load_checkpoint(out / "checkpoints" / "last.pt")
         cfg = validate(config_of(ckpt))
+        cfg = cfg.replace(data=_resumed_data(cfg, ckpt, data))
         if epochs is not None:
             cfg = cfg.replace(train=dataclasses.replace(cfg.train, epochs=int(epochs)))
         return cfg, ckpt
@@ -78,6 +79,22 @@ def _start(cfg: RunConfig | None, out: Path, resume: bool, epochs: int | None,
         raise ConfigError(f"run directory `{out}` exists and is not empty; use {setting('resume', out)} to "
                           f"continue it, {setting('overwrite', True)} to replace it, or another output directory")
     return cfg, None
+
+
+def _resumed_data(cfg: RunConfig, ckpt: dict[str, Any], data: str | Path | None) -> Any:
+    """The data section of a resumed run: the stored one, or ``data`` (the training dataset
+    moved or copied) when its manifest is the one the run trained on."""
+    from hepgraph.store.manifest import read_manifest
+
+    if data is None:
+        if not Path(cfg.data.train).exists():
+            raise ConfigError(f"the run's training dataset `{cfg.data.train}` does not exist; if it moved, "
+                              f"give its new place with {setting('data.train', 'DIR')}")
+        return cfg.data
+    if manifest_hash(read_manifest(data)) != ckpt.get("manifest_hash"):
+        raise ConfigError(f"dataset `{data}` is not the one this run trained on (`{cfg.data.train}`: the manifests "
+                          "differ); a resumed run continues on the same dataset, moved or copied")
+    return dataclasses.replace(cfg.data, train=str(data))
 
 
 def _prepare(cfg: RunConfig, resumed: bool, device: torch.device) -> Setup:
@@ -167,7 +184,8 @@ def _write_run_dir(out: Path, cfg: RunConfig, resumed: bool) -> logging.Handler:
 
 
 def run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, epochs: int | None = None,
-        overwrite: bool = False, callback: Callback | None = None, logger: str | None = None) -> Path:
+        overwrite: bool = False, callback: Callback | None = None, logger: str | None = None,
+        data: str | Path | None = None) -> Path:
     """Train and write the run directory.
 
     Args:
@@ -179,6 +197,8 @@ def run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, epochs:
         overwrite: replace a non-empty ``out`` (the old run is removed whole, never mixed).
         callback: progress hooks (rank 0).
         logger: with ``resume``, another ``train.logger`` (None = as stored).
+        data: with ``resume``, the new place of the training dataset (moved or copied: its
+            manifest must be the one the run trained on).
 
     Returns:
         The run directory.
@@ -187,7 +207,7 @@ def run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, epochs:
         ConfigError / DataError / UnknownNameError: bad config, names or data.
     """
     out = Path(out)
-    cfg, ckpt = _start(cfg, out, resume, epochs, overwrite)
+    cfg, ckpt = _start(cfg, out, resume, epochs, overwrite, data)
     if resume and logger is not None:
         cfg = cfg.replace(train=dataclasses.replace(cfg.train, logger=logger))  # make_logger checks it
     info = init_distributed("cuda" if cfg.train.device != "cpu" and torch.cuda.is_available() else "cpu")

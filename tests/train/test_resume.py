@@ -63,3 +63,35 @@ def test_resume_after_sigkill_matches_uninterrupted(toy_data, tmp_path):
     res = subprocess.run(_cmd("--resume", str(killed)), env=_env(tmp_path / "site"), capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert _records(killed) == _records(full)
+
+
+@pytest.mark.slow
+def test_resume_after_the_dataset_moved(toy_data, tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from hepgraph.cli.main import app
+    from tests.reliability.helpers import one_line_exit2
+
+    runner = CliRunner()
+    data, run = tmp_path / "data", tmp_path / "run"
+    shutil.copytree(toy_data, data)
+    res = runner.invoke(app, ["train", "--model", TOY_MODEL, "--data", str(data), "--out", str(run), "--epochs", "1",
+                              "--device", "cpu", "--set", "train.max_steps_per_epoch=2"])
+    assert res.exit_code == 0, res.output
+    moved = data.rename(tmp_path / "moved")
+    one_line_exit2(runner.invoke(app, ["train", "--resume", str(run), "--epochs", "2"]),
+                   f"the run's training dataset `{data}` does not exist; if it moved, give its new place with --data DIR")
+    other = tmp_path / "other"
+    shutil.copytree(moved, other)
+    manifest = json.loads((other / "_manifest.json").read_text())
+    manifest["seed"] = 12345
+    (other / "_manifest.json").write_text(json.dumps(manifest))
+    one_line_exit2(runner.invoke(app, ["train", "--resume", str(run), "--epochs", "2", "--data", str(other)]),
+                   "is not the one this run trained on")
+    res = runner.invoke(app, ["train", "--resume", str(run), "--epochs", "2", "--data", str(moved)])
+    assert res.exit_code == 0, res.output
+    assert [r["epoch"] for r in _records(run)] == [1, 2]
+    one_line_exit2(runner.invoke(app, ["train", "--resume", str(run), "--epochs", "3", "--lr", "0.1"]),
+                   "only --epochs (and --data, the same dataset moved) may change (got train.lr)")
