@@ -56,8 +56,9 @@ def knn_graph_traced(pos: Tensor, ptr: Tensor, k: int, *, loop: bool = False) ->
     # tie-break: + column * (d + 1e-30) * 2^-46, below half a float32 ulp of d for N < 2^20
     cols = rows.to(d.dtype).unsqueeze(0)
     d = torch.where(other, inf, d + cols * (d + 1e-30) * 2.0**-46)
-    # k columns of +inf so that topk(k) is defined for any N (also N < k)
-    d = torch.cat([d, inf[:, :1].expand(-1, k)], dim=1)  # (N, N + k)
+    # k columns of +inf so that topk(k) is defined for any N (also N < k, and N = 0: taken
+    # from pos, whose (N, 1) column exists when d has no column)
+    d = torch.cat([d, torch.full_like(p[:, :1], float("inf")).expand(-1, k)], dim=1)  # (N, N + k)
     vals, idx = d.topk(k, dim=1, largest=False)  # (N, k) nearest first
     keep = torch.isfinite(vals)
     qi = rows.unsqueeze(1).expand_as(idx)

@@ -23,6 +23,13 @@ def test_matches_knn_graph_with_small_and_empty_events(loop):
     assert got.shape[1] < 40 * 4  # the 2-hit event has fewer than k neighbours
 
 
+@pytest.mark.parametrize("ptr", [[0, 0], [0, 0, 0], [0, 1], [0, 0, 1]])
+def test_batches_of_zero_and_one_hit(ptr):
+    pos = torch.rand(ptr[-1], 3)
+    got = knn_graph_traced(pos, torch.tensor(ptr), 4)
+    assert got.shape == (2, 0) and torch.equal(got, knn_graph(pos, torch.tensor(ptr), 4, backend="torch"))
+
+
 class _Knn(torch.nn.Module):
     def forward(self, pos: torch.Tensor, ptr: torch.Tensor) -> torch.Tensor:
         return knn_graph(pos, ptr, 3)
@@ -42,7 +49,7 @@ def test_onnx_knn_runs_on_other_sizes(tmp_path):
     ort = pytest.importorskip("onnxruntime")
     path = tmp_path / "knn.onnx"
     sess = _session(ort, path)
-    for n, ptr in ((30, [0, 30]), (7, [0, 1, 4, 7])):
+    for n, ptr in ((30, [0, 30]), (7, [0, 1, 4, 7]), (1, [0, 1]), (0, [0, 0]), (0, [0, 0, 0])):
         pos = torch.rand(n, 3)
         got = sess.run(None, {"pos": pos.numpy(), "ptr": np.array(ptr, np.int64)})[0]
         assert np.array_equal(got, knn_graph(pos, torch.tensor(ptr), 3).numpy())
