@@ -86,6 +86,21 @@ def _np(table: pa.Table, name: str, dtype: Any) -> np.ndarray:
     return table.column(name).to_numpy().astype(dtype, copy=False)
 
 
+def hits_extent(cols: Sequence[np.ndarray]) -> list[list[float]]:
+    """(3, 2) box in mm around the hits of x, y, z, 5 % wider: symmetric about 0 when the hits
+    surround the origin on every axis (a collider barrel: x and y share their half-width),
+    else the hits' own range plus 5 % and 1 mm (a telescope or a detector far from the origin,
+    whose features are then centred on it, not on 0)."""
+    lo = [float(np.min(c)) for c in cols]
+    hi = [float(np.max(c)) for c in cols]
+    if all(a < 0.0 < b for a, b in zip(lo, hi)):
+        lim = [max(-a, b) * 1.05 for a, b in zip(lo, hi)]
+        r = max(lim[0], lim[1])
+        return [[-r, r], [-r, r], [-lim[2], lim[2]]]
+    pad = [0.05 * (b - a) + 1.0 for a, b in zip(lo, hi)]
+    return [[a - p, b + p] for a, b, p in zip(lo, hi, pad)]
+
+
 @SOURCES.register("trackml", description="TrackML challenge CSV events (plain or .gz)")
 class TrackMLSource(Source):
     """TrackML CSV events from directories, files or globs.
@@ -163,13 +178,11 @@ class TrackMLSource(Source):
             surfaces, geo_origin = [], "none"
         extent = [[-1025.0, 1025.0], [-1025.0, 1025.0], [-3000.0, 3000.0]]
         if first and len(first["x"]):
-            lim = [float(np.abs(np.asarray(first[c])).max()) * 1.05 for c in ("x", "y", "z")]
-            extent = [[-max(lim[0], lim[1]), max(lim[0], lim[1])]] * 2 + [[-lim[2], lim[2]]]
+            extent = hits_extent([np.asarray(first[c], np.float64) for c in ("x", "y", "z")])
         return SourceInfo(
             default_task="edge-classification",
             units={"charge": "a.u."},
-            default_features=[["x", 0.0, 1.0 / extent[0][1]], ["y", 0.0, 1.0 / extent[1][1]],
-                              ["z", 0.0, 1.0 / extent[2][1]]],
+            default_features=[[c, (lo + hi) / 2, 2.0 / (hi - lo)] for c, (lo, hi) in zip("xyz", extent)],
             extra={"extent": extent, "field_T": None if field is None else float(field), "field_origin": origin,
                    "detector": "TrackML format",
                    "tracker_geometry": tg.geometry_record(surfaces, LAYER_COLUMNS, geo_origin, "module")},

@@ -135,3 +135,39 @@ def test_errors(tmp_path):
     src = make([tmp_path / "f"])
     with pytest.raises(DataError, match="lacks column"):
         list(src.read(src.plan()[0]))
+
+
+def _telescope_event(d: Path, offset: float) -> np.ndarray:
+    """A TrackML-format six-plane telescope (20 mm wide, planes 25 mm apart), shifted by ``offset`` mm."""
+    d.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(5)
+    x = np.repeat(rng.uniform(-9, 9, 2), 6) + offset
+    y = np.repeat(rng.uniform(-9, 9, 2), 6) + offset
+    z = np.tile(np.arange(6) * 25.0, 2) + offset
+    hid = np.arange(1, 13)
+    rows = "\n".join(f"{h},{a:.4f},{b:.4f},{c:.4f},1,{2 * (h % 6)},1" for h, a, b, c in zip(hid, x, y, z))
+    (d / "event000000001-hits.csv").write_text("hit_id,x,y,z,volume_id,layer_id,module_id\n" + rows + "\n")
+    truth = "\n".join(f"{h},{1 + (h - 1) // 6},0,0,0,0,0,1,0.1" for h in hid)
+    (d / "event000000001-truth.csv").write_text("hit_id,particle_id,tx,ty,tz,tpx,tpy,tpz,weight\n" + truth + "\n")
+    (d / "event000000001-particles.csv").write_text("particle_id,particle_type,vx,vy,vz,px,py,pz,q,nhits\n"
+                                                    "1,13,0,0,0,0,0,120,-1,6\n2,13,0,0,0,0,0,120,-1,6\n")
+    return np.stack([x, y, z], 1)
+
+
+def test_a_detector_far_from_the_origin_gets_its_own_box_and_centred_features(tmp_path):
+    from hepgraph.events.features import FeatureSpec
+
+    feats = []
+    for off in (0.0, 1e5):
+        pos = _telescope_event(tmp_path / f"t{off:g}", off)
+        info = make([tmp_path / f"t{off:g}"], field_T=0.0).info()
+        ext = np.asarray(info.extra["extent"])
+        lo, hi = pos.min(0), pos.max(0)
+        if off:  # the box is the hits' own range (+5 % + 1 mm), not [-1.05e5, 1.05e5]
+            np.testing.assert_allclose(ext, np.stack([lo - 0.05 * (hi - lo) - 1, hi + 0.05 * (hi - lo) + 1], 1))
+        f = FeatureSpec.parse(info.default_features).apply(dict(zip("xyz", pos.T)))
+        assert np.abs(f).max() <= 1.0
+        feats.append(f)
+    # at the origin the telescope's x and y surround 0 but z does not: the same box either way, up to the
+    # float32 hit columns the box is read from (8 um steps at 1e5 mm over half-widths of ~10 mm)
+    np.testing.assert_allclose(feats[0], feats[1], atol=2e-3)
