@@ -114,7 +114,6 @@ class FeatureSpec:
         n = len(out[0]) if out else 0
         return np.stack(out, axis=1).astype(np.float32, copy=False) if n else np.zeros((0, len(out)), np.float32)
 
-
     @property
     def needs_fit(self) -> bool:
         """Whether a centre or scale is ``auto`` (to be set by :meth:`fitted`)."""
@@ -133,8 +132,8 @@ class FeatureSpec:
 
         Raises:
             DataError: a column is missing, or an unshifted column lies so far from zero (more
-                than 2**20 spreads, or inputs of 2**20 and more: absolute times) that float32
-                cannot resolve it.
+                than 2**20 spreads, or inputs of 2**16 and more: absolute times) that float32
+                cannot resolve it or a network cannot take it.
         """
         out = []
         for f in self.features:
@@ -148,7 +147,7 @@ class FeatureSpec:
             if f.centre is None and v.size and (abs(centre) > FLOAT32_RESOLVE * spread or scaled > MAX_INPUT):
                 raise DataError(
                     f"feature `{f.column}` lies around {centre:.6g} (spread {spread:.3g}) with no centre: the "
-                    f"network would see inputs of ~{scaled:.3g} that float32 cannot resolve; give it a centre, "
+                    f"network would see unshifted inputs of ~{scaled:.3g}; give it a centre, "
                     f"e.g. {setting('data.features', f'[[{f.column}, auto, auto]]')}")
             out.append(Feature(f.column, centre if f.centre == AUTO else f.centre,
                                1.0 / spread if f.scale == AUTO else f.scale, f.clip))
@@ -178,8 +177,9 @@ def _spread(v: np.ndarray) -> float:
 AUTO = "auto"
 #: An unshifted feature whose median exceeds this many spreads is refused (float32 keeps 24 bits),
 FLOAT32_RESOLVE = 2.0 ** 20
-#: and so is one whose inputs to the network would be around this value or more (absolute times).
-MAX_INPUT = 2.0 ** 20
+#: and so is one whose inputs to the network would be around this value or more (absolute times,
+#: raw mm of a detector 100 m away).
+MAX_INPUT = 2.0 ** 16
 #: Default features when a config gives none: the deposited charge alone.
 DEFAULT_FEATURES = FeatureSpec((Feature("charge"),))
 #: Default features of a training run whose dataset names none: the charge, standardised on the

@@ -54,7 +54,7 @@ def resolve_features(features: Any, manifest: Mapping[str, Any]) -> FeatureSpec:
     spec_raw = features or manifest.get("default_features") or (FITTED_CHARGE if "charge" in cols else None)
     if not spec_raw:
         raise ConfigError("the dataset has no `charge` column and no default features; "
-                          f"set {setting('data.features', '[x, y, z]')}")
+                          f"set {setting('data.features', '[[x, auto, auto], [y, auto, auto], [z, auto, auto]]')}")
     spec = FeatureSpec.parse(spec_raw)
     if cols:
         missing = [n for n in spec.names if n not in cols]

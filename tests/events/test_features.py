@@ -59,5 +59,7 @@ def test_unshifted_absolute_times_are_refused_with_the_setting():
         FeatureSpec.parse(["t"]).fitted({"t": t})
     with pytest.raises(DataError, match=r"inputs of ~1\.05e\+09"):  # spread over a run of events: still 1e9 ns inputs
         FeatureSpec.parse(["t"]).fitted({"t": np.linspace(1e9, 1.1e9, 500)})
-    # metres-scale coordinates 100 m from the origin are fine without a shift
-    FeatureSpec.parse(["x"]).fitted({"x": 1e5 + np.random.default_rng(2).uniform(0, 1e4, 500)})
+    # raw mm of a detector 100 m away would reach the network as ~1e5: refused; 1 m away they pass
+    with pytest.raises(DataError, match=r"feature `x` lies around 10\d{4} .*inputs of ~1\.05e\+05"):
+        FeatureSpec.parse(["x"]).fitted({"x": 1e5 + np.random.default_rng(2).uniform(0, 1e4, 500)})
+    FeatureSpec.parse(["x"]).fitted({"x": 1e3 + np.random.default_rng(2).uniform(0, 1e3, 500)})
