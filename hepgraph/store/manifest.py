@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,10 @@ def _check_types(path: Path, m: dict[str, Any]) -> None:
     if not isinstance(shards, list) or not all(isinstance(s, dict) and isinstance(s.get("path"), str)
                                                for s in shards):
         raise bad("`shards` is not a list of {path, ...} entries")
+    extra = m.get("extra")
+    if extra is not None and not isinstance(extra, dict):
+        raise bad("`extra` is not a mapping")
+    field = (extra or {}).get("field_T")  # read as a number by the clusterers and generators
+    if field is not None and (isinstance(field, bool) or not isinstance(field, (int, float))
+                              or not math.isfinite(field)):
+        raise bad(f"`extra.field_T` `{field}` is not a finite number (tesla) or null")

@@ -74,3 +74,14 @@ def test_damaged_manifest_is_one_line(toy_data, tmp_path, key, value):
     m[key] = value
     _write_manifest(ds, m)
     one_line_exit2(runner.invoke(app, ["info", str(ds)]), "rebuild the dataset")
+
+
+@pytest.mark.parametrize("extra", ["x", {"field_T": "abc"}, {"field_T": float("nan")}, {"field_T": True}])
+def test_damaged_physics_in_the_manifest_is_one_line(toy_data, tmp_path, extra):
+    ds = copy_dataset(toy_data, tmp_path / "ds")
+    m = _manifest(ds)
+    m["extra"] = extra
+    _write_manifest(ds, m)
+    res = runner.invoke(app, ["cluster", "--data", str(ds), "--method", "hough", "--out", str(tmp_path / "c.csv")])
+    one_line_exit2(res, "extra")   # was a ValueError traceback (float("abc") in the clusterer defaults)
+    assert not (tmp_path / "c.csv").exists()
