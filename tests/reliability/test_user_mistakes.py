@@ -112,19 +112,3 @@ def test_text_in_a_trackml_number_column(tmp_path):
     one_line_exit2(res, "column `x` holds text")
     assert not (tmp_path / "ds").exists()
 
-
-def test_cluster_an_empty_split(tmp_path):
-    ds = tmp_path / "one"
-    res = runner.invoke(app, ["build-dataset", "--source", "sim-geiger-grid", "--events", "1", "--out", str(ds)])
-    assert res.exit_code == 0, res.output
-    import json
-
-    counts = json.loads((ds / "_manifest.json").read_text())["splits"]["counts"]
-    empty = next(k for k, v in counts.items() if v == 0)
-    res = runner.invoke(app, ["cluster", "--data", str(ds), "--method", "dbscan", "--split", empty,
-                              "--out", str(tmp_path / "c.csv")])
-    one_line_exit2(res, f"the {empty} split of this dataset holds no events")
-    assert not (tmp_path / "c.csv").exists()
-    res = runner.invoke(app, ["cluster", "--data", str(ds), "--method", "dbscan", "--split", "all",
-                              "--out", str(tmp_path / "c.csv")])
-    assert res.exit_code == 0, res.output
