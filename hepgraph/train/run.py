@@ -87,7 +87,7 @@ def _resumed_data(cfg: RunConfig, ckpt: dict[str, Any], data: str | Path | None)
     from hepgraph.store.manifest import read_manifest
 
     if data is None:
-        if not Path(cfg.data.train).exists():
+        if cfg.data.train and not Path(cfg.data.train).exists():
             raise ConfigError(f"the run's training dataset `{cfg.data.train}` does not exist; if it moved, "
                               f"give its new place with {setting('data.train', 'DIR')}")
         return cfg.data
