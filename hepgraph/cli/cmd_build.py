@@ -143,12 +143,12 @@ def build_dataset(
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
-        Progress,
         SpinnerColumn,
         TextColumn,
         TimeElapsedColumn,
     )
 
+    from hepgraph.cli.progress import live_progress
     from hepgraph.config import apply_overrides
     from hepgraph.registry import SOURCES
     from hepgraph.store.manifest import read_manifest
@@ -165,9 +165,8 @@ def build_dataset(
 
     def progress(n_ev: int, n_hits: int) -> None:
         if "bar" not in state:  # started lazily: errors found while planning print alone
-            bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-                           MofNCompleteColumn(), _rate_column(), TimeElapsedColumn(),
-                           console=console, transient=True)
+            bar = live_progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                                MofNCompleteColumn(), _rate_column(), TimeElapsedColumn(), console=console)
             bar.start()
             state["bar"] = bar
             state["task"] = bar.add_task(f"{source} -> {out}", total=events, hits=0)

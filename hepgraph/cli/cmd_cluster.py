@@ -107,10 +107,8 @@ def register(app: typer.Typer) -> None:
 
 def _cluster(full: Any, data: Path, name: str, options: dict, run: Path | None, split: str, out: Path,
              max_events: int | None, min_hits: int, overwrite: bool, json_: bool) -> None:
-    from rich.console import Console
-    from rich.progress import Progress
-
     from hepgraph.atomic import atomic_file
+    from hepgraph.cli.progress import live_progress
     from hepgraph.cluster.learned import build_clusterer
     from hepgraph.cluster.run import cluster_dataset, write_assignments
 
@@ -121,7 +119,7 @@ def _cluster(full: Any, data: Path, name: str, options: dict, run: Path | None, 
         typer.echo(f"note: dbscan eps {clusterer.eps:g} mm, from the hit spacing where the events have one "
                    "(--set eps=MM to change)", err=True)
     n = len(ds) if max_events is None else min(len(ds), max_events)
-    with Progress(console=Console(stderr=True), transient=True, disable=json_) as prog:
+    with live_progress(disable=json_) as prog:
         task = prog.add_task(f"clustering ({name}, {split})", total=n)
         res = cluster_dataset(ds, clusterer, max_events=max_events, min_hits=min_hits,
                               progress=lambda k: prog.advance(task, k))
@@ -139,9 +137,7 @@ def _cluster(full: Any, data: Path, name: str, options: dict, run: Path | None, 
 
 def _tune(full: Any, name: str, fixed: dict, out: Path, trials: int, max_events: int | None, min_hits: int,
           overwrite: bool, json_: bool) -> None:
-    from rich.console import Console
-    from rich.progress import Progress
-
+    from hepgraph.cli.progress import live_progress
     from hepgraph.cluster.learned import build_clusterer
     from hepgraph.cluster.tune import default_space, search, write_settings
     from hepgraph.errors import ConfigError, DataError
@@ -156,7 +152,7 @@ def _tune(full: Any, name: str, fixed: dict, out: Path, trials: int, max_events:
         raise DataError("--tune needs validation events with truth (`track_id`); this dataset's val split "
                         f"holds {len(val)} event(s)" + ("" if not events else " without truth"))
     space = {k: v for k, v in default_space(name, full.manifest).items() if k not in fixed}
-    with Progress(console=Console(stderr=True), transient=True, disable=json_) as prog:
+    with live_progress(disable=json_) as prog:
         task = prog.add_task(f"tuning {name} on {n} val events", total=trials)
         best, metrics, table = search(
             events, lambda o: build_clusterer(name, {**fixed, **o}, manifest=full.manifest), space,

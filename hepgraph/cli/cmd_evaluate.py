@@ -29,16 +29,16 @@ def evaluate(
 ) -> None:
     """Rebuild the model from its checkpoint, evaluate it and write plots."""
     from rich.console import Console
-    from rich.progress import Progress
     from rich.table import Table
 
+    from hepgraph.cli.progress import live_progress
     from hepgraph.runs.evaluate import evaluate as run_eval
     from hepgraph.runs.evaluate import headline
     from hepgraph.runs.layout import pick_device
 
     dev = str(pick_device(device))
     console = Console(stderr=True)
-    with Progress(console=console, transient=True) as prog:
+    with live_progress(console=console) as prog:
         tid = prog.add_task("evaluating", total=None)
         metrics = run_eval(run, data, out, split=split, batch_size=batch_size, device=dev, workers=workers,
                            max_events=max_events, overwrite=overwrite,

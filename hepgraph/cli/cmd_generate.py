@@ -36,16 +36,14 @@ def generate(
     slot column such as pad_col) for a particle, plus its truth (particle_* columns, track_id)
     and the targets p, pt, theta, phi (GeV, rad) and vx, vy, vz (mm).
     """
-    from rich.console import Console
-    from rich.progress import Progress
-
+    from hepgraph.cli.progress import live_progress
     from hepgraph.runs.generate import generate_dataset
     from hepgraph.runs.layout import pick_device
 
     device = str(pick_device(device))
 
     t0 = time.perf_counter()
-    with Progress(console=Console(stderr=True), transient=True) as prog:
+    with live_progress() as prog:
         task = prog.add_task(f"generating {events} events", total=events)
         path = generate_dataset(run, out, events, like=like, seed=seed, batch_size=batch_size, device=device,
                                 overwrite=overwrite, progress=lambda ev, hits: prog.advance(task, ev))

@@ -8,6 +8,7 @@ import typer
 
 from hepgraph.cli.options import handle_errors
 
+
 def _fmt(n: int) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.1f}k"
 

@@ -37,13 +37,13 @@ def predict(
     unit (GeV, mm, rad) for regression.
     """
     from rich.console import Console
-    from rich.progress import Progress
 
+    from hepgraph.cli.progress import live_progress
     from hepgraph.runs.layout import pick_device
     from hepgraph.runs.predict import predict as run_predict
 
     console = Console(stderr=True)
-    with Progress(console=console, transient=True) as prog:
+    with live_progress(console=console) as prog:
         tid = prog.add_task("predicting", total=None)
         path = run_predict(run, data, out, split=split, batch_size=batch_size, device=str(pick_device(device)),
                            workers=workers, max_events=max_events, overwrite=overwrite, tree=tree,

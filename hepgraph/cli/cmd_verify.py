@@ -12,15 +12,15 @@ from hepgraph.cli.options import handle_errors
 
 def verify_with_progress(path: Path, quiet: bool = False) -> dict[str, Any]:
     """:func:`hepgraph.store.integrity.verify_dataset` with a progress bar (bytes) on stderr."""
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+    from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
 
+    from hepgraph.cli.progress import live_progress
     from hepgraph.store.integrity import verify_dataset
     from hepgraph.store.manifest import read_manifest
 
     total = sum(int(s.get("bytes") or 0) for s in read_manifest(path)["shards"])
     columns = (TextColumn("verifying"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True, disable=quiet) as prog:
+    with live_progress(*columns, disable=quiet) as prog:
         task = prog.add_task("verify", total=total or None)
         return verify_dataset(path, progress=lambda n: prog.advance(task, n))
 

@@ -9,12 +9,20 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 
+def live_progress(*columns: Any, console: Console | None = None, disable: bool = False, **kwargs: Any) -> Progress:
+    """A transient rich progress bar on stderr, shown on a terminal only (in a log file or a pipe
+    a live bar prints nothing useful, only a blank line when it stops before its first task)."""
+    console = console or Console(stderr=True)
+    return Progress(*columns, console=console, transient=True, disable=disable or not console.is_terminal,
+                    **kwargs)
+
+
 class RichTrainProgress:
     """Epoch/step bar with loss, events/s, ETA and learning rate; one summary line per epoch."""
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(stderr=True)
-        self.progress = Progress(
+        self.progress = live_progress(
             TextColumn("[bold]epoch {task.fields[epoch]}"),
             BarColumn(),
             TextColumn("step {task.completed}/{task.total}"),
@@ -24,7 +32,6 @@ class RichTrainProgress:
             TextColumn("ETA"),
             TimeRemainingColumn(),
             console=self.console,
-            transient=True,
         )
         self.task_id: Any = None
 
