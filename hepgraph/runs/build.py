@@ -70,7 +70,8 @@ def fit_features(spec: FeatureSpec, dataset: Any, max_events: int, max_hits: int
     float32 cannot resolve (absolute times) is refused (:meth:`FeatureSpec.fitted`)."""
     n = len(dataset)
     if n == 0:
-        raise DataError(f"the training split holds no events; build a larger dataset or give one with events as {setting('data.train', 'DIR')}")
+        raise DataError("the training split holds no events; build a larger dataset or give one with "
+                        f"events as {setting('data.train', 'DIR')}")
     if hasattr(dataset, "select"):
         dataset = dataset.select(list(dict.fromkeys(spec.names)))
     cols: dict[str, list[np.ndarray]] = {c: [] for c in spec.names}
@@ -156,7 +157,8 @@ def fit_sample(dataset: Any, max_events: int) -> dict[str, np.ndarray]:
     """Event columns (and semantic class counts) of up to ``max_events`` evenly spaced events."""
     n = len(dataset)
     if n == 0:
-        raise DataError(f"the training split holds no events; build a larger dataset or give one with events as {setting('data.train', 'DIR')}")
+        raise DataError("the training split holds no events; build a larger dataset or give one with "
+                        f"events as {setting('data.train', 'DIR')}")
     idx = np.unique(np.linspace(0, n - 1, min(n, max_events)).astype(np.int64))
     if hasattr(dataset, "select"):  # read event columns (+ semantic) only, not every hit column
         have = list(dataset.manifest["columns"])
