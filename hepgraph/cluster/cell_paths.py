@@ -34,23 +34,9 @@ from hepgraph.cluster.base import Clusterer
 from hepgraph.cluster.drift_circles import AXES
 from hepgraph.errors import ConfigError
 from hepgraph.registry import CLUSTERERS
+from hepgraph.represent.graph_report import connected_tracks
 
-__all__ = ["CellPathClusterer", "components", "longest_path", "path_turns"]
-
-#: Defaults for the Geiger-cell tracker (``sim-geiger-grid``: 44 mm cells, sigma_z 10 mm).
-CELL_DEFAULTS: dict[str, Any] = {
-    "wire_axis": "z", "link_dist": 90.0, "z_link": 300.0, "turn_max": 1.0, "window": 4, "max_tracks": 4,
-    "min_hits": 3,
-}
-
-
-def components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """(n,) connected-component label of each node for the undirected edges (i, j)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    g = coo_matrix((np.ones(i.size), (i, j)), shape=(n, n))
-    return connected_components(g, directed=False)[1].astype(np.int64)
+__all__ = ["CellPathClusterer", "longest_path", "path_turns"]
 
 
 def longest_path(dist: np.ndarray) -> np.ndarray:
@@ -111,24 +97,19 @@ class CellPathClusterer(Clusterer):
 
     name = "cell-paths"
 
-    def __init__(self, *, wire_axis: str | None = None, link_dist: float | None = None, z_link: float | None = None,
-                 turn_max: float | None = None, window: int | None = None, max_tracks: int | None = None,
-                 min_hits: int | None = None) -> None:
-        given = dict(wire_axis=wire_axis, link_dist=link_dist, z_link=z_link, turn_max=turn_max, window=window,
-                     max_tracks=max_tracks, min_hits=min_hits)
-        v = {k: (val if val is not None else CELL_DEFAULTS[k]) for k, val in given.items()}
-        super().__init__(int(v["min_hits"]))
-        if v["wire_axis"] not in AXES:
-            raise ConfigError(f"cell-paths `wire_axis` `{v['wire_axis']}` is not one of x, y, z")
-        for key in ("link_dist", "z_link", "turn_max"):
-            if not float(v[key]) > 0:
-                raise ConfigError(f"cell-paths `{key}` must be > 0, got `{v[key]}`")
-        if int(v["window"]) < 1 or int(v["max_tracks"]) < 1:
-            raise ConfigError(f"cell-paths needs window >= 1 and max_tracks >= 1, got `{v['window']}`, "
-                              f"`{v['max_tracks']}`")
-        self.wire_axis = str(v["wire_axis"])
-        self.link_dist, self.z_link, self.turn_max = float(v["link_dist"]), float(v["z_link"]), float(v["turn_max"])
-        self.window, self.max_tracks = int(v["window"]), int(v["max_tracks"])
+    def __init__(self, *, wire_axis: str = "z", link_dist: float = 90.0, z_link: float = 300.0,
+                 turn_max: float = 1.0, window: int = 4, max_tracks: int = 4, min_hits: int = 3) -> None:
+        super().__init__(int(min_hits))
+        if wire_axis not in AXES:
+            raise ConfigError(f"cell-paths `wire_axis` `{wire_axis}` is not one of x, y, z")
+        for key, val in (("link_dist", link_dist), ("z_link", z_link), ("turn_max", turn_max)):
+            if not float(val) > 0:
+                raise ConfigError(f"cell-paths `{key}` must be > 0, got `{val}`")
+        if int(window) < 1 or int(max_tracks) < 1:
+            raise ConfigError(f"cell-paths needs window >= 1 and max_tracks >= 1, got `{window}`, `{max_tracks}`")
+        self.wire_axis = str(wire_axis)
+        self.link_dist, self.z_link, self.turn_max = float(link_dist), float(z_link), float(turn_max)
+        self.window, self.max_tracks = int(window), int(max_tracks)
 
     def _cluster(self, event: dict[str, Any], pos: np.ndarray, **inputs: Any) -> np.ndarray:
         ax = AXES[self.wire_axis]
@@ -139,7 +120,7 @@ class CellPathClusterer(Clusterer):
         np.fill_diagonal(linked, False)
         dist = np.where(linked, dxy, np.inf)
         i, j = np.nonzero(np.triu(linked, 1))
-        comp = components(pos.shape[0], i, j)
+        comp = connected_tracks(np.stack([i, j]), pos.shape[0])
         labels = np.full(pos.shape[0], -1, np.int64)
         track = 0
         for c in np.unique(comp):

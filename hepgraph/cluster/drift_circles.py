@@ -129,12 +129,6 @@ def fit_tangent_line(x: np.ndarray, y: np.ndarray, r: np.ndarray, theta: float, 
     res = tangent_residuals(theta, rho, x, y, r)
     return float(theta), float(rho), float(np.sqrt(np.mean(res**2))) if res.size else 0.0
 
-
-#: Defaults of the Geiger-cell tracker (``sim-geiger-grid``: 44 mm cells, sigma_r 0.9 mm, sigma_z 10 mm).
-LEGENDRE_DEFAULTS: dict[str, Any] = {
-    "wire_axis": "z", "n_theta": 360, "rho_bin": 4.0, "tol": 4.0, "max_gap": 100.0, "z_tol": 60.0, "min_hits": 4,
-}
-
 AXES = {"x": 0, "y": 1, "z": 2}
 
 
@@ -183,23 +177,19 @@ class LegendreClusterer(Clusterer):
 
     name = "legendre"
 
-    def __init__(self, *, wire_axis: str | None = None, n_theta: int | None = None, rho_bin: float | None = None,
-                 tol: float | None = None, max_gap: float | None = None, z_tol: float | None = None,
-                 min_hits: int | None = None) -> None:
-        given = dict(wire_axis=wire_axis, n_theta=n_theta, rho_bin=rho_bin, tol=tol, max_gap=max_gap,
-                     z_tol=z_tol, min_hits=min_hits)
-        v = {k: (val if val is not None else LEGENDRE_DEFAULTS[k]) for k, val in given.items()}
-        super().__init__(int(v["min_hits"]))
-        if v["wire_axis"] not in AXES:
-            raise ConfigError(f"legendre `wire_axis` `{v['wire_axis']}` is not one of x, y, z")
-        for key in ("rho_bin", "tol", "max_gap", "z_tol"):
-            if not float(v[key]) > 0:
-                raise ConfigError(f"legendre `{key}` must be > 0 mm, got `{v[key]}`")
-        if int(v["n_theta"]) < 8:
-            raise ConfigError(f"legendre needs n_theta >= 8, got `{v['n_theta']}`")
-        self.wire_axis = str(v["wire_axis"])
-        self.n_theta, self.rho_bin, self.tol = int(v["n_theta"]), float(v["rho_bin"]), float(v["tol"])
-        self.max_gap, self.z_tol = float(v["max_gap"]), float(v["z_tol"])
+    def __init__(self, *, wire_axis: str = "z", n_theta: int = 360, rho_bin: float = 4.0, tol: float = 4.0,
+                 max_gap: float = 100.0, z_tol: float = 60.0, min_hits: int = 4) -> None:
+        super().__init__(int(min_hits))
+        if wire_axis not in AXES:
+            raise ConfigError(f"legendre `wire_axis` `{wire_axis}` is not one of x, y, z")
+        for key, val in (("rho_bin", rho_bin), ("tol", tol), ("max_gap", max_gap), ("z_tol", z_tol)):
+            if not float(val) > 0:
+                raise ConfigError(f"legendre `{key}` must be > 0 mm, got `{val}`")
+        if int(n_theta) < 8:
+            raise ConfigError(f"legendre needs n_theta >= 8, got `{n_theta}`")
+        self.wire_axis = str(wire_axis)
+        self.n_theta, self.rho_bin, self.tol = int(n_theta), float(rho_bin), float(tol)
+        self.max_gap, self.z_tol = float(max_gap), float(z_tol)
 
     def _plane(self, event: dict[str, Any], pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         return drift_plane(event, pos, self.wire_axis, "legendre")
