@@ -28,6 +28,21 @@ GROUP = "hepgraph.plugins"
 _state = {"loaded": False, "names": []}
 
 
+def disabled() -> bool:
+    """Whether ``HEPGRAPH_DISABLE_PLUGINS`` turns plugins off."""
+    return os.environ.get("HEPGRAPH_DISABLE_PLUGINS", "").strip() not in ("", "0")
+
+
+def declared() -> bool:
+    """Whether any ``hepgraph.plugins`` entry point is installed (and plugins are on), without
+    loading one: reads package metadata only."""
+    if disabled():
+        return False
+    from importlib.metadata import entry_points
+
+    return bool(entry_points(group=GROUP))
+
+
 def load_plugins() -> list[str]:
     """Load every ``hepgraph.plugins`` entry point once; return the names of those loaded.
 
@@ -37,7 +52,7 @@ def load_plugins() -> list[str]:
     if _state["loaded"]:
         return list(_state["names"])
     _state["loaded"] = True
-    if os.environ.get("HEPGRAPH_DISABLE_PLUGINS", "").strip() not in ("", "0"):
+    if disabled():
         return []
     from importlib.metadata import entry_points
 

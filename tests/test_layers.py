@@ -17,7 +17,7 @@ ROOT = Path(hepgraph.__file__).parent
 #: docs/architecture.md, "What may import what" (top-level modules count as packages).
 LAYERS = {
     "errors": 0, "constants": 0, "typing": 0, "plugins": 0,
-    "registry": 1, "config": 1, "atomic": 1, "events": 1, "metrics": 1, "sparse": 1,
+    "registry": 1, "config": 1, "atomic": 1, "model_list": 1, "events": 1, "metrics": 1, "sparse": 1,
     "sources": 2, "represent": 2, "tasks": 2, "report": 2,
     "store": 3, "models": 3,
     "runs": 4,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -11,6 +11,24 @@ from hepgraph.cli.options import handle_errors
 
 def _fmt(n: int) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.1f}k"
+
+
+def listing(pattern: str, in_channels: int) -> list[dict[str, Any]]:
+    """The rows of ``hepgraph models``: from the shipped catalogue without importing torch when
+    it can serve (default sizes, no plugin installed, the zoo not imported), else from the
+    live registry (plugins and other sizes counted afresh)."""
+    import sys
+
+    from hepgraph.model_list import shipped_rows
+    from hepgraph.plugins import declared
+
+    if in_channels == 1 and "hepgraph.models" not in sys.modules and not declared():
+        rows = shipped_rows(pattern)
+        if rows or pattern == "*":
+            return rows
+    from hepgraph.models.catalogue import model_rows
+
+    return model_rows(pattern, in_channels)
 
 
 def register(app: typer.Typer) -> None:
@@ -35,18 +53,17 @@ def models(
     for one model NAME: its layers, parameters and activation sizes for an input size."""
     import json
 
-    from hepgraph.models import list_models
-    from hepgraph.models.factory import resolve_name
+    if not any(c in pattern for c in "*?["):  # a name: its summary (a glob lists without importing torch)
+        from hepgraph.models import list_models
+        from hepgraph.models.factory import resolve_name
 
-    if not any(c in pattern for c in "*?[") and resolve_name(pattern) in list_models():
-        from hepgraph.cli.model_summary import print_summary
+        if resolve_name(pattern) in list_models():
+            from hepgraph.cli.model_summary import print_summary
 
-        print_summary(resolve_name(pattern), in_channels, events, hits, level, depth, as_json)
-        return
+            print_summary(resolve_name(pattern), in_channels, events, hits, level, depth, as_json)
+            return
 
-    from hepgraph.models.catalogue import model_rows
-
-    rows = model_rows(pattern, in_channels)
+    rows = listing(pattern, in_channels)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return

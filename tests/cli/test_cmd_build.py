@@ -189,3 +189,20 @@ def _f32(v):
     import numpy as np
 
     return np.asarray(v, dtype=np.float32)
+
+
+def test_help_names_every_built_in_source_without_importing_them():
+    import subprocess
+
+    import hepgraph.sources  # noqa: F401
+    from hepgraph.cli.cmd_build import BUILT_IN_SOURCES
+    from hepgraph.registry import SOURCES
+
+    shipped = {n for n in SOURCES.names() if SOURCES.get(n).__module__.startswith("hepgraph.")}
+    assert set(BUILT_IN_SOURCES) == shipped
+    code = "import sys\nimport hepgraph.cli.main\nprint('hepgraph.sources' in sys.modules, 'torch' in sys.modules)"
+    root = str(Path(__file__).resolve().parents[2])
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "PYTHONPATH": root})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["False", "False"]
