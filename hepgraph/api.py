@@ -91,7 +91,7 @@ def cluster(data: str | Path, method: str = "dbscan", *, run: str | Path | None 
     from hepgraph.runs.load import open_eval_data
 
     ds = open_eval_data(data, split)
-    clusterer = build_clusterer(method, dict(options or {}), run=run, manifest=ds.manifest)
+    clusterer = build_clusterer(method, dict(options or {}), run=run, manifest=ds.manifest, events=ds)
     return cluster_dataset(ds, clusterer, max_events=max_events)
 
 

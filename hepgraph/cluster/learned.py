@@ -11,10 +11,6 @@ from hepgraph.errors import ConfigError, DataError, setting
 
 __all__ = ["run_model"]
 
-#: The clusterers that run a trained model (the methods a run's ``cluster.yaml`` may name).
-LEARNED = ("gnn", "condensation")
-
-
 def run_model(model: Any, event: Mapping[str, Any], features: Any = None, device: str = "cpu") -> dict[str, np.ndarray]:
     """Collate ``event`` into a one-event ``HitBatch``, run ``model`` and return numpy outputs.
 
@@ -187,14 +183,16 @@ def run_settings(run: Any, method: str) -> dict[str, Any]:
 
     from hepgraph.cluster.calibrate import SETTINGS_FILE
     from hepgraph.cluster.tune import read_settings
+    from hepgraph.registry import CLUSTERERS
 
     path = Path(run) / SETTINGS_FILE
     if not path.is_file():
         return {}
     chosen, options = read_settings(path)
-    if chosen != method and chosen not in LEARNED:  # hand-edited: its options would be silently dropped
+    learned = [n for n in CLUSTERERS.names() if CLUSTERERS.meta(n).get("needs_model")]
+    if chosen != method and chosen not in learned:  # hand-edited: its options would be silently dropped
         raise ConfigError(f"`{path}` holds settings of method `{chosen}`, but a run's settings are for "
-                          f"{' or '.join(LEARNED)}; rewrite it with `method: {method}` or delete it")
+                          f"{' or '.join(learned)}; rewrite it with `method: {method}` or delete it")
     return dict(options) if chosen == method else {}
 
 

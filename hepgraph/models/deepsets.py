@@ -28,12 +28,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from hepgraph.events.hitbatch import HitBatch
 from hepgraph.models.base import HitModel
 from hepgraph.models.factory import register_model
-from hepgraph.models.heads import mlp
+from hepgraph.models.heads import mlp, pool_hits
 from hepgraph.represent.image import parse_extent
 
 #: Event-level inputs besides the pooled hits: centroid (3), e1 (3), e2 (3), log spreads (3), log n.
@@ -109,13 +109,9 @@ class FrameDeepSets(HitModel):
         local = torch.cat([local / sigma[b], local / sigma[b, :1]], 1)
         x = torch.cat([local.to(batch.feats.dtype), batch.feats], 1)
         h = torch.relu(self.encoder(x))
-        c = h.shape[1]
-        n = cnt.clamp(min=1).to(h.dtype).unsqueeze(1)
-        mean = h.new_zeros(nb, c).index_add_(0, b, h) / n
-        mx = h.new_zeros(nb, c).scatter_reduce(0, b.unsqueeze(1).expand_as(h), h, "amax", include_self=False)
         frame = torch.cat([(centroid - self.ext_centre) / self.ext_half, axes[:, :, 0], axes[:, :, 1],
                            torch.log(sigma / self.min_sigma), torch.log1p(cnt).unsqueeze(1)], 1)
-        z = torch.relu(self.trunk(torch.cat([mean, mx, frame.to(h.dtype)], 1)))
+        z = torch.relu(self.trunk(torch.cat([pool_hits(h, b, nb), frame.to(h.dtype)], 1)))
         return self.finish(batch, event=z)
 
     def extra_repr(self) -> str:

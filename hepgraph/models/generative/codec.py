@@ -288,10 +288,12 @@ class TrackCodec:
             keep = s < L
             tracks.append((e, s[keep], self._forward_transform(v[keep])))
         cond = self.conditions(np.nan_to_num(raw))
-        for e, s, v in tracks:
-            pred = self.predict(cond, s, np.full(s.size, e))
-            seq[e][:, s] = ((v - pred) / self.std[s]).T
-            mask[e, s] = True
+        if tracks:  # one baseline prediction for all hits of the batch
+            ev = np.concatenate([np.full(s.size, e) for e, s, _ in tracks])
+            slot = np.concatenate([s for _, s, _ in tracks])
+            val = np.concatenate([v for *_, v in tracks])
+            seq[ev, :, slot] = (val - self.predict(cond, slot, ev)) / self.std[slot]
+            mask[ev, slot] = True
         fixed = np.broadcast_to(self.fixed.T[None], seq.shape)
         seq[fixed] = 0.0
         to = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(dev)  # noqa: E731

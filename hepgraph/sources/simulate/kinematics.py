@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from hepgraph.errors import ConfigError
+from hepgraph.sources.simulate.gun import isotropic
 
 
 def mass(p4: np.ndarray) -> np.ndarray:
@@ -57,14 +58,6 @@ def boost(p4: np.ndarray, beta: np.ndarray) -> np.ndarray:
     out[..., 0] = gamma * (p4[..., 0] + bp)
     out[..., 1:] = p4[..., 1:] + (coef * bp + gamma * p4[..., 0])[..., None] * b
     return out
-
-
-def isotropic(rng: np.random.Generator, n: int) -> np.ndarray:
-    """``n`` unit vectors uniform on the sphere. Shapes: (n, 3)."""
-    c = rng.uniform(-1.0, 1.0, n)
-    phi = rng.uniform(0.0, 2 * np.pi, n)
-    s = np.sqrt(1.0 - c * c)
-    return np.stack([s * np.cos(phi), s * np.sin(phi), c], axis=1)
 
 
 def _genbod_weights(m: np.ndarray, masses: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
