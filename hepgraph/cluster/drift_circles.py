@@ -207,30 +207,33 @@ class LegendreClusterer(Clusterer):
         # each vote counts in the 2 x 2 windows whose lower corner is its bin or a neighbour's,
         # so a line on a bin edge is not split
         keys = np.concatenate([keys, keys - 1, keys - n_rho, keys - n_rho - 1], axis=1)
+        # one vote per hit and window (a hit's two branches can share a window), counted once in
+        # an accumulator from which assigned hits' votes are taken out and vetoed windows zeroed
+        pairs = np.unique(keys * n + np.arange(n)[:, None])
+        win = pairs // n
+        hit = pairs - win * n
+        lowest = int(win.min()) if win.size else 0
+        win -= lowest
+        acc = np.bincount(win).astype(np.int64) if win.size else np.zeros(1, np.int64)
         active = np.ones(n, bool)
-        vetoed: list[int] = []
         track = 0
         for _ in range(2 * n + 8):                             # each pass assigns hits or vetoes a window
-            idx = np.flatnonzero(active)
-            if idx.size < self.min_hits:
+            if active.sum() < self.min_hits:
                 break
-            # one vote per hit and window (a hit's two branches can share a window)
-            u, cnt = np.unique(np.unique(keys[idx] * n + idx[:, None]) // n, return_counts=True)
-            if vetoed:
-                cnt[np.isin(u, vetoed)] = 0
-            best = int(np.argmax(cnt))
-            if cnt[best] < self.min_hits:
+            best = int(np.argmax(acc))
+            if acc[best] < self.min_hits:
                 break
-            ti, ri = divmod(int(u[best]), n_rho)
+            ti, ri = divmod(best + lowest, n_rho)
             theta, rho = (ti + 1.0) * np.pi / self.n_theta, (ri + 1.0) * self.rho_bin - rmax
             parts = self._candidate(x, y, r, z, active, theta, rho)
             if not parts:
-                vetoed.append(int(u[best]))
+                acc[best] = np.iinfo(np.int64).min // 2      # vetoed for good
                 continue
             for part in parts:
                 labels[part] = track
                 track += 1
                 active[part] = False
+                np.subtract.at(acc, win[np.isin(hit, part)], 1)
         return labels
 
     def _candidate(self, x: np.ndarray, y: np.ndarray, r: np.ndarray, z: np.ndarray, active: np.ndarray,
