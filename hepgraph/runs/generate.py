@@ -144,12 +144,17 @@ class GeneratedSource(Source):
         v = np.concatenate(vals) if vals else np.zeros((0, len(codec.values)))
         sl = np.concatenate(slots) if slots else np.zeros(0, np.int64)
         trk = np.concatenate(tracks) if tracks else np.zeros(0, np.int64)
-        return table_from_flat(*_columns(codec, raw, ok, v, sl, trk, block))
+        axis = "xyz".index(getattr(self.loaded.task, "field_axis", None) or "z")
+        return table_from_flat(*_columns(codec, raw, ok, v, sl, trk, block, axis))
 
 
 def _columns(codec: Any, raw: np.ndarray, ok: np.ndarray, v: np.ndarray, slot: np.ndarray, trk: np.ndarray,
-             block: Block) -> tuple[Any, ...]:
-    """(counts, hits, events, particle counts, particle columns) of generated tracks."""
+             block: Block, field_axis: int) -> tuple[Any, ...]:
+    """(counts, hits, events, particle counts, particle columns) of generated tracks; the event
+    targets are the simulator's (:func:`hepgraph.sources.simulate.truth.track_targets`)."""
+    from hepgraph.models.generative.codec import mass_gev
+    from hepgraph.sources.simulate.truth import track_targets
+
     n = block.n
     f4 = np.float32
     counts = np.bincount(trk, minlength=n)
@@ -163,21 +168,16 @@ def _columns(codec: Any, raw: np.ndarray, ok: np.ndarray, v: np.ndarray, slot: n
     hits["track_id"] = pid[trk]
     hits["pdg"] = pdg[trk]
     r = np.nan_to_num(raw)
-    pcounts = ok.astype(np.int64)
-    keep = ok
-    pcols = {"particle_id": pid[keep], "particle_pdg": pdg[keep], "particle_q": r[keep, 3].astype(np.int32),
-             "particle_px": r[keep, 0].astype(f4), "particle_py": r[keep, 1].astype(f4),
-             "particle_pz": r[keep, 2].astype(f4), "particle_vx": r[keep, 5].astype(f4),
-             "particle_vy": r[keep, 6].astype(f4), "particle_vz": r[keep, 7].astype(f4),
-             "particle_nhits": counts[keep].astype(np.int32)}
-    p = np.linalg.norm(r[:, :3], axis=1)
+    pcols = {"particle_id": pid[ok], "particle_pdg": pdg[ok], "particle_q": r[ok, 3].astype(np.int32),
+             "particle_px": r[ok, 0].astype(f4), "particle_py": r[ok, 1].astype(f4),
+             "particle_pz": r[ok, 2].astype(f4), "particle_vx": r[ok, 5].astype(f4),
+             "particle_vy": r[ok, 6].astype(f4), "particle_vz": r[ok, 7].astype(f4),
+             "particle_nhits": counts[ok].astype(np.int32)}
+    codes, inverse = np.unique(pdg, return_inverse=True)
+    mass_mev = np.array([mass_gev(c) * 1e3 for c in codes])[inverse]
     events = {"event_id": pid, "n_tracks": (counts > 0).astype(np.int32),
-              "px": r[:, 0].astype(f4), "py": r[:, 1].astype(f4), "pz": r[:, 2].astype(f4), "p": p.astype(f4),
-              "pt": np.hypot(r[:, 0], r[:, 1]).astype(f4),
-              "theta": np.arccos(np.clip(r[:, 2] / np.maximum(p, 1e-12), -1, 1)).astype(f4),
-              "phi": np.arctan2(r[:, 1], r[:, 0]).astype(f4),
-              "vx": r[:, 5].astype(f4), "vy": r[:, 6].astype(f4), "vz": r[:, 7].astype(f4)}
-    return counts, hits, events, pcounts, pcols
+              **track_targets(r[:, :3], r[:, 3], r[:, 5:8], mass_mev, field_axis)}
+    return counts, hits, events, ok.astype(np.int64), pcols
 
 
 def generate_dataset(run: str | Path, out: str | Path, events: int, *, like: str | Path | None = None,

@@ -51,6 +51,11 @@ def test_generated_events_are_a_dataset_with_truth_and_targets(tmp_path):
     assert {"x", "y", "z", "charge", "pad_col", "track_id", "particle_px", "p", "pt"} <= set(ev)
     assert (ev["track_id"] == ev["particle_id"][0]).all() and (ev["pad_col"] < 24).all()
     assert ev["p"] == pytest.approx(float(np.linalg.norm([ev[f"particle_p{a}"][0] for a in "xyz"])), rel=1e-5)
+    # every event target the simulator writes, from the particle (field along x: p_perp in y-z)
+    sim = _tpc_events(2)[0]
+    assert {k for k in sim if np.ndim(sim[k]) == 0} - {"label"} <= set(ev)
+    assert ev["p_perp"] == pytest.approx(float(np.hypot(ev["particle_py"][0], ev["particle_pz"][0])), rel=1e-5)
+    assert ev["q_p_perp"] == pytest.approx(float(ev["particle_q"][0]) * float(ev["p_perp"]), rel=1e-5)
     # same seed, same events
     again = hepgraph.open_dataset(build_dataset(GeneratedSource(_loaded(tmp_path), 25, seed=3), tmp_path / "g2", seed=3))
     np.testing.assert_array_equal(again[4]["x"], ds[4]["x"])

@@ -33,7 +33,7 @@ from hepgraph.sources.simulate import gun
 from hepgraph.sources.simulate.base import SimulatedSource, check_positive, check_range, make_factory
 from hepgraph.sources.simulate.material import bethe_bloch, landau_factor, material, mip_dedx
 from hepgraph.sources.simulate.tracker import plane_hits
-from hepgraph.sources.simulate.truth import ParticleList
+from hepgraph.sources.simulate.truth import ParticleList, track_targets
 
 TARGETS = ["px", "py", "pz", "p", "pt", "theta", "phi", "vx", "vy", "vz", "p_perp", "q_p_perp", "sin_phi"]
 
@@ -162,18 +162,8 @@ class PadTPC(SimulatedSource):
         }
         counts = np.bincount(trk, minlength=n)                       # one track per event, ordered by column
         pcounts, pcols = truth.columns(trk, hits["track_id"])
-        pt = np.hypot(mom[:, 0], mom[:, 1])
-        p_perp = np.hypot(mom[:, 1], mom[:, 2])
-        events = {
-            "event_id": np.arange(start, start + n, dtype=np.int64), "label": sp.astype(np.int32),
-            "n_tracks": np.ones(n, np.int32), "px": mom[:, 0], "py": mom[:, 1], "pz": mom[:, 2],
-            "p": p, "pt": pt, "theta": np.arccos(np.clip(d[:, 2], -1, 1)), "phi": np.arctan2(mom[:, 1], mom[:, 0]),
-            "vx": vtx[:, 0], "vy": vtx[:, 1], "vz": vtx[:, 2],
-            "p_perp": p_perp, "q_p_perp": charges[sp] * p_perp,
-            "sin_phi": np.divide(mom[:, 1], pt, out=np.zeros(n), where=pt > 0),
-            "energy": np.sqrt((p * 1e3) ** 2 + mass**2) * 1e-3 - mass * 1e-3,
-        }
-        events = {k: (v.astype(np.float32) if v.dtype == np.float64 else v) for k, v in events.items()}
+        events = {"event_id": np.arange(start, start + n, dtype=np.int64), "label": sp.astype(np.int32),
+                  "n_tracks": np.ones(n, np.int32), **track_targets(mom, charges[sp], vtx, mass)}
         return table_from_flat(counts, hits, events, pcounts, pcols)
 
 

@@ -7,6 +7,33 @@ import numpy as np
 from hepgraph.sources.simulate.gun import rank_in_group
 
 
+def track_targets(mom: np.ndarray, q: np.ndarray, vtx: np.ndarray, mass_mev: np.ndarray,
+                  field_axis: int = 0) -> dict[str, np.ndarray]:
+    """Event targets of one-track events, float32.
+
+    Args:
+        mom: (n, 3) momenta (GeV/c); q: (n,) charges (e); vtx: (n, 3) start points (mm);
+        mass_mev: (n,) masses (MeV); field_axis: the axis of the magnetic field (0 = x).
+
+    Returns:
+        ``px, py, pz, p, pt`` (GeV/c; ``pt`` transverse to z), ``theta``, ``phi`` (rad),
+        ``vx, vy, vz`` (mm), ``p_perp`` (GeV/c, transverse to the field), ``q_p_perp``
+        (q times it), ``sin_phi`` (``py / pt``, 0 for pt = 0) and ``energy`` (kinetic, GeV).
+    """
+    mom = np.asarray(mom, np.float64)
+    p = np.linalg.norm(mom, axis=1)
+    pt = np.hypot(mom[:, 0], mom[:, 1])
+    p_perp = np.linalg.norm(np.delete(mom, field_axis, axis=1), axis=1)
+    m = np.asarray(mass_mev, np.float64)
+    out = {"px": mom[:, 0], "py": mom[:, 1], "pz": mom[:, 2], "p": p, "pt": pt,
+           "theta": np.arccos(np.clip(mom[:, 2] / np.maximum(p, 1e-12), -1, 1)),
+           "phi": np.arctan2(mom[:, 1], mom[:, 0]), "vx": vtx[:, 0], "vy": vtx[:, 1], "vz": vtx[:, 2],
+           "p_perp": p_perp, "q_p_perp": np.asarray(q, np.float64) * p_perp,
+           "sin_phi": np.divide(mom[:, 1], pt, out=np.zeros(len(p)), where=pt > 0),
+           "energy": (np.sqrt((p * 1e3) ** 2 + m**2) - m) * 1e-3}
+    return {k: np.asarray(v, np.float32) for k, v in out.items()}
+
+
 class ParticleList:
     """Accumulates truth particles of ``n_events`` events and hands out per-event ids.
 
