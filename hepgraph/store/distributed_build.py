@@ -29,6 +29,7 @@ import contextlib
 import logging
 import os
 import pickle
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -223,6 +224,27 @@ def run_shard_task(source: Source, task: Any, path: str, row_group_events: int,
     return summary
 
 
+def _executing(prefix: str, token: str, dask_worker: Any = None) -> list[str]:
+    """Keys of this build that a worker is still running (cancelled keys run to their end)."""
+    return [str(ts.key) for ts in dask_worker.state.executing
+            if str(ts.key).startswith(prefix) and str(ts.key).endswith(token)]
+
+
+def _wait_until_idle(client: Any, prefix: str, token: str, timeout: float = 60.0) -> None:
+    """Wait (up to ``timeout`` s) until no worker runs a task of this build, so that no late
+    run writes a shard part after the build directory was cleaned and renamed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            busy = client.run(_executing, prefix, token)
+        except Exception:  # noqa: BLE001 - a worker going away: ask again
+            busy = {None: ["?"]}
+        if not any(busy.values()):
+            return
+        time.sleep(0.1)
+    log.warning("dask: tasks of this build still running after %.0f s", timeout)
+
+
 def _identity(x: Any) -> Any:
     return x
 
@@ -309,9 +331,13 @@ def run_dask(
                         if isinstance(res, UserFailure):
                             failures[j] = res.error
                 break
-    except BaseException:
-        client.cancel([f for f in futures if not f.done()])
-        raise
+    finally:
+        # Release every key of this build, finished ones included: a key the client still holds
+        # is recomputed when the worker holding its result dies, and that late run would write
+        # a shard part into the build directory after the clean-up below (or into the next
+        # build's), long after this build returned.
+        client.cancel([src, *futures], force=True)
+        _wait_until_idle(client, "hepgraph-shard-", token)
     for part in tmp.glob("*.part-*"):  # torn writes of workers that died mid-task
         part.unlink(missing_ok=True)
     if failures:
