@@ -6,13 +6,16 @@ Spaces (``space=``):
   ``eps`` must exceed the hit spacing along a track (the layer pitch).
 - ``direction``: the unit vector to the hit from a point ``(0, 0, z0)`` on the beam axis,
   (x, y, z - z0) / |...|; ``eps`` is an angle in rad. Straight tracks (no field) from that
-  vertex are points in this space; with a list of ``z0`` (a scan along the luminous
-  region) each hit takes the value where its cluster is largest, as in helix unrolling.
-- ``helix``: (cos φ₀, sin φ₀, (z - z0)/r·scale) with φ₀ = φ + asin(κ·r/2) the azimuth at
-  the origin of a circle through the origin of curvature ``curvature`` (1/mm) — with lists
-  of curvatures (and vertex positions ``z0``) each hit takes the combination where its
-  cluster is largest (helix unrolling).
+  vertex are points in this space; ``z0`` may be a list (a scan along the luminous region).
+- ``helix``: (cos φ₀, sin φ₀, (z - z0)/s·scale) with φ₀ = φ + asin(κ·r/2) the azimuth at
+  the origin of a circle through the origin of curvature ``curvature`` (1/mm) and s the
+  transverse arc length to the hit along it (2·asin(κ·r/2)/κ; r when κ = 0); ``curvature``
+  and ``z0`` may be lists (helix unrolling).
 - ``embedding``: a learned space, passed as ``cluster(event, embedding=(N, D) array)``.
+
+With lists, every combination is clustered; the clusters of the whole scan, largest first,
+become tracks, each keeping the hits no larger one took (``select: track``), or each hit
+keeps the largest cluster it was in (``select: hit``).
 
 YAML::
 
@@ -26,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from hepgraph.cluster.base import Clusterer, compact_labels
+from hepgraph.cluster.hough import arc_length
 from hepgraph.errors import ConfigError, DataError
 from hepgraph.registry import CLUSTERERS
 
@@ -91,8 +95,10 @@ def hit_space(
         return d / np.maximum(r, 1e-9)
     if space == "helix":
         r = np.hypot(pos[:, 0], pos[:, 1])
-        phi0 = np.arctan2(pos[:, 1], pos[:, 0]) + np.arcsin(np.clip(curvature * r / 2, -1, 1))
-        return np.stack([np.cos(phi0), np.sin(phi0), z_scale * (pos[:, 2] - z0) / np.maximum(r, 1e-9)], 1)
+        turn = np.arcsin(np.clip(curvature * r / 2, -1, 1))
+        phi0 = np.arctan2(pos[:, 1], pos[:, 0]) + turn
+        s = arc_length(r, curvature)                # z - z0 grows linearly with it on a helix
+        return np.stack([np.cos(phi0), np.sin(phi0), z_scale * (pos[:, 2] - z0) / np.maximum(s, 1e-9)], 1)
     if space == "embedding":
         if embedding is None:
             raise DataError("space `embedding` needs cluster(event, embedding=(N, D) array)")
@@ -108,8 +114,11 @@ class _Density(Clusterer):
         self, *, detector: str = "generic", space: str | None = None, eps: float | None = None,
         min_samples: int | None = None, curvature: float | list[float] | None = None,
         z_scale: float | None = None, min_hits: int | None = None, max_hits: int | None = None,
-        z0: float | list[float] | None = None,
+        z0: float | list[float] | None = None, select: str = "track",
     ) -> None:
+        if select not in ("track", "hit"):
+            raise ConfigError(f"`select` must be `track` or `hit`, got `{select}`")
+        self.select = select
         if detector not in DETECTOR_DEFAULTS:
             raise ConfigError(
                 f"no clustering defaults for detector `{detector}`; valid: "
@@ -147,13 +156,21 @@ class _Density(Clusterer):
             x = hit_space(pos, self.space, z_scale=self.z_scale, embedding=emb,
                           curvature=float(curv[0]), z0=float(z0[0]))
             return self._labels(x)
-        # unrolling: cluster at each curvature (or vertex z), each hit keeps its largest cluster
+        if self.select == "hit":
+            return self._best_per_hit(pos, emb, scan)
+        return self._best_tracks(pos, emb, scan)
+
+    def _scan_labels(self, pos: np.ndarray, emb: Any, kw: dict[str, float]) -> np.ndarray:
+        return compact_labels(self._labels(hit_space(pos, self.space, z_scale=self.z_scale, embedding=emb, **kw)),
+                              self.min_hits)
+
+    def _best_per_hit(self, pos: np.ndarray, emb: Any, scan: list[dict[str, float]]) -> np.ndarray:
+        """Each hit keeps the largest cluster it was in over the scan."""
         best = np.full(pos.shape[0], -1, np.int64)
         best_size = np.zeros(pos.shape[0], np.int64)
         offset = 0
         for kw in scan:
-            lab = compact_labels(self._labels(hit_space(pos, self.space, z_scale=self.z_scale, **kw)),
-                                 self.min_hits)
+            lab = self._scan_labels(pos, emb, kw)
             size = np.bincount(lab[lab >= 0], minlength=1)[np.maximum(lab, 0)] * (lab >= 0)
             if self.max_hits is not None:  # merged blobs at a wrong curvature must not win
                 size = np.where(size > self.max_hits, 0, size)
@@ -162,6 +179,28 @@ class _Density(Clusterer):
             best_size[better] = size[better]
             offset += int(lab.max()) + 1 if (lab >= 0).any() else 0
         return best
+
+    def _best_tracks(self, pos: np.ndarray, emb: Any, scan: list[dict[str, float]]) -> np.ndarray:
+        """Whole clusters of the scan, largest first, each taking the hits no larger one took
+        (kept when at least ``min_hits`` and half of its hits are still free)."""
+        cands: list[np.ndarray] = []
+        for kw in scan:
+            lab = self._scan_labels(pos, emb, kw)
+            ok = np.flatnonzero(lab >= 0)
+            if not ok.size:
+                continue
+            order = ok[np.argsort(lab[ok], kind="stable")]
+            cuts = np.flatnonzero(np.diff(lab[order])) + 1
+            cands.extend(c for c in np.split(order, cuts)
+                         if self.max_hits is None or c.size <= self.max_hits)
+        out = np.full(pos.shape[0], -1, np.int64)
+        k = 0
+        for i in sorted(range(len(cands)), key=lambda j: -cands[j].size):  # stable: scan order on ties
+            free = cands[i][out[cands[i]] < 0]
+            if free.size >= self.min_hits and 2 * free.size >= cands[i].size:
+                out[free] = k
+                k += 1
+        return out
 
 
 @CLUSTERERS.register("dbscan", needs_model=False)
@@ -178,6 +217,9 @@ class DBSCANClusterer(_Density):
         z_scale: weight of z/r in the ``helix`` space.
         min_hits: smaller clusters become noise.
         max_hits: in a curvature or z0 scan, clusters larger than this never win a hit.
+        select: how a scan's clusters become tracks: ``track`` (whole clusters, largest
+            first, each keeping the hits no larger one took) or ``hit`` (each hit keeps the
+            largest cluster it was in).
     """
 
     name = "dbscan"

@@ -105,3 +105,51 @@ def test_dbscan_eps_comes_from_the_hit_spacing_of_a_metre_scale_detector():
     assert (build_clusterer("dbscan", {"eps": 20.0}, events=events).cluster(events[0]) < 0).all()
     assert build_clusterer("dbscan", {}, manifest={"source": {"name": "sim-lartpc"}}, events=events).eps == 10.0
     assert spacing_eps([{"x": [1.0], "y": [2.0], "z": [3.0]}]) is None  # one hit: no spacing
+
+
+def test_helix_space_is_constant_along_a_helix():
+    """On a helix from (0, 0, z0) the azimuth at the origin and dz/ds (s: transverse arc
+    length) are the same for every hit, also where the track has turned by ~90°."""
+    from hepgraph.cluster.density import hit_space
+
+    kappa, phi0, cot_theta, z0 = 2.0e-3, 0.7, 1.3, -40.0          # 1/mm, rad, -, mm
+    s = np.linspace(30.0, 900.0, 12)                                 # arc length, mm
+    r = 2 * np.sin(kappa * s / 2) / kappa                            # chord from the origin
+    pos = np.stack([r * np.cos(phi0 - kappa * s / 2), r * np.sin(phi0 - kappa * s / 2), z0 + cot_theta * s], 1)
+    x = hit_space(pos, "helix", curvature=kappa, z0=z0, z_scale=1.0)
+    np.testing.assert_allclose(x, np.tile([np.cos(phi0), np.sin(phi0), cot_theta], (len(s), 1)), atol=1e-9)
+
+
+class _Scripted(DBSCANClusterer):
+    """A clusterer whose per-scan-point labels are given, to test how a scan becomes tracks."""
+
+    def __init__(self, scripted: list[list[int]], **kw):
+        super().__init__(space="direction", z0=[float(i) for i in range(len(scripted))], **kw)
+        self.scripted = [np.asarray(s) for s in scripted]
+        self.calls = 0
+
+    def _labels(self, x):
+        out = self.scripted[self.calls % len(self.scripted)]
+        self.calls += 1
+        return out
+
+
+def test_scan_keeps_whole_clusters_largest_first():
+    ev = {"x": np.arange(10.0) + 1, "y": np.zeros(10), "z": np.zeros(10)}
+    scan = [
+        [0, 0, 0, 0, 0, 0, 1, 1, 1, -1],        # a 6-hit and a 3-hit cluster
+        [-1, -1, -1, 0, 0, 0, 0, 0, 0, 0],      # 7 hits: taken first
+        [1, 1, 1, -1, -1, 2, 2, 2, 2, -1],      # the 3 hits 7 left free, and a 4-hit cluster with 1 free
+    ]
+    lab = _Scripted(scan, min_samples=1, eps=1.0, select="track").cluster(ev)
+    # largest first: [3..9] (7), then [0..5] keeps its free hits 0,1,2 (3 of 6: half); [5..8]
+    # and the 3-hit clusters have no free hit left
+    assert same_partition(lab, np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 0]))
+    per_hit = _Scripted(scan, min_samples=1, eps=1.0, select="hit").cluster(ev)
+    # each hit keeps its largest cluster: 0-2 the 6-hit one, 3-9 the 7-hit one
+    assert same_partition(per_hit, np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 0]))
+    big = _Scripted(scan, min_samples=1, eps=1.0, max_hits=6).cluster(ev)
+    # without the 7-hit cluster: [0..5] first, then [5..8] keeps 6,7,8 (3 of 4 free)
+    assert same_partition(big, np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, -1]))
+    with pytest.raises(ConfigError, match="select"):
+        DBSCANClusterer(select="best")
