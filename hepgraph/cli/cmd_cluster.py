@@ -151,7 +151,7 @@ def _tune(full: Any, name: str, fixed: dict, out: Path, trials: int, max_events:
     if not events or "track_id" not in events[0]:
         raise DataError("--tune needs validation events with truth (`track_id`); this dataset's val split "
                         f"holds {len(val)} event(s)" + ("" if not events else " without truth"))
-    space = {k: v for k, v in default_space(name, full.manifest).items() if k not in fixed}
+    space = {k: v for k, v in default_space(name, full.manifest, events).items() if k not in fixed}
     with live_progress(disable=json_) as prog:
         task = prog.add_task(f"tuning {name} on {n} val events", total=trials)
         best, metrics, table = search(

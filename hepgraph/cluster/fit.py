@@ -16,12 +16,15 @@ momentum direction at P, i.e. (p × P)_z > 0); z₀ is z at the perigee.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import numpy as np
 
 from hepgraph.constants import C_CURV, M
 from hepgraph.errors import ConfigError, DataError
 
-__all__ = ["fit_circle_kasa", "fit_circle_taubin", "fit_helix", "fit_tracks", "FIT_FIELDS"]
+__all__ = ["fit_circle_kasa", "fit_circle_taubin", "fit_helix", "fit_tracks", "truth_curvature", "FIT_FIELDS"]
 
 #: Keys of the dict returned by :func:`fit_tracks` (each (T,)).
 FIT_FIELDS = ("track_id", "nhits", "pt", "pz", "q", "d0", "z0", "phi0", "cot_theta", "radius", "xc", "yc")
@@ -38,6 +41,42 @@ def fit_circle_kasa(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     xc, yc = -d / 2, -e / 2
     r2 = xc * xc + yc * yc - f
     return float(xc + mx), float(yc + my), float(np.sqrt(r2)) if r2 > 0 else float("nan")
+
+
+def truth_curvature(events: Sequence[Mapping[str, Any]], quantile: float = 0.95, min_hits: int = 3) -> float:
+    """The ``quantile`` of the true particles' transverse curvatures |κ| (1/mm): the range
+    track finding must search, measured without knowing the field.
+
+    κ of a particle is the Menger curvature 2·|(b - a) × (c - a)| / (|b - a|·|c - b|·|c - a|)
+    of its first, middle and last hit along the main axis of its (x, y) hits: exact on a
+    circle (arcs under 180°), 0 on a straight line, wherever the track starts.
+
+    Args:
+        events: event dicts with ``x, y`` (mm) and truth ``track_id`` (-1 noise).
+        quantile: fraction of the particles (with ``min_hits`` hits or more) inside the range.
+
+    Raises:
+        DataError: no particle with ``min_hits`` hits.
+    """
+    kappas = []
+    for ev in events:
+        tid = np.asarray(ev["track_id"], np.int64)
+        xy = np.stack([np.asarray(ev["x"], np.float64), np.asarray(ev["y"], np.float64)], 1)
+        order = np.argsort(tid, kind="stable")
+        for idx in np.split(order, np.flatnonzero(np.diff(tid[order])) + 1):
+            if idx.size < max(min_hits, 3) or tid[idx[0]] < 0:
+                continue
+            p = xy[idx] - xy[idx].mean(0)
+            axis = np.linalg.svd(p, full_matrices=False)[2][0]
+            p = p[np.argsort(p @ axis)]
+            a, b, c = p[0], p[len(p) // 2], p[-1]
+            cross = abs((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
+            sides = np.linalg.norm(b - a) * np.linalg.norm(c - b) * np.linalg.norm(c - a)
+            if sides > 0:
+                kappas.append(2.0 * cross / sides)
+    if not kappas:
+        raise DataError(f"no true particle with {min_hits} or more hits to measure track curvatures from")
+    return float(np.quantile(kappas, quantile))
 
 
 def fit_circle_taubin(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:

@@ -56,6 +56,12 @@ HOUGH_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+def pt_curvature(field_T: float, pt: float) -> float:
+    """Curvature (1/mm) of a track of transverse momentum ``pt`` (GeV) in ``field_T`` (T):
+    κ = 0.3·B / (1000·p_T), the largest a search down to p_T = ``pt`` must cover."""
+    return C_PT * abs(float(field_T)) / float(pt)
+
+
 def arc_length(r: np.ndarray, kappa: float | np.ndarray) -> np.ndarray:
     """Transverse arc length (mm) from the origin to radius ``r`` on a circle of curvature κ."""
     k = np.asarray(kappa, np.float64)
@@ -107,7 +113,7 @@ class HoughClusterer(Clusterer):
         self.detector = detector
         self.field_T = float(v["field_T"])
         self.pt_min = float(v["pt_min"])
-        kmax = kappa_max if kappa_max is not None else C_PT * abs(self.field_T) / self.pt_min
+        kmax = kappa_max if kappa_max is not None else pt_curvature(self.field_T, self.pt_min)
         self.kappa_max = float(kmax)
         self.n_phi = int(v["n_phi"])
         self.n_kappa = int(v["n_kappa"]) if self.kappa_max > 0 else 1

@@ -83,11 +83,13 @@ def geometry_defaults(method: str, manifest: Mapping[str, Any] | None) -> dict[s
         return {**out, "pt_min": 0.3, "n_phi": 1024, "n_kappa": 64, "theta_tol": 0.005, "n_z0": 32,
                 "cot_tol": 0.05}
     if method in ("dbscan", "hdbscan"):
+        from hepgraph.cluster.hough import pt_curvature
+
         if abs(field) < 1e-3:
             z0 = [round(float(v), 3) for v in np.linspace(-z_half, z_half, 25)] if z_half else 0.0
             return {"space": "direction", "z0": z0, "eps": 0.005, "min_samples": 2, "max_hits": 40}
-        kmax = 1e-3 * abs(field)                      # kappa [1/mm] = 0.3 B / (1000 p_T), p_T >= 0.3
-        return {"space": "helix", "curvature": [round(float(k), 7) for k in np.linspace(-kmax, kmax, 13)],
+        kmax = pt_curvature(field, 0.3)
+        return {"space": "helix", "curvature": [round(float(k), 9) for k in np.linspace(-kmax, kmax, 13)],
                 "eps": 0.02, "min_samples": 2, "z_scale": 0.1, "max_hits": 30}
     return {}
 

@@ -30,7 +30,7 @@ from hepgraph.errors import ConfigError
 #: Top-level keys of a settings file (:func:`write_settings`).
 SETTINGS_KEYS = ("method", "options", "validation", "chosen_on", "graph")
 
-__all__ = ["score", "search", "default_space", "write_settings", "read_settings", "objective"]
+__all__ = ["score", "search", "default_space", "STRAIGHT_KAPPA", "write_settings", "read_settings", "objective"]
 
 
 def objective(metrics: Mapping[str, float]) -> tuple[float, float]:
@@ -125,40 +125,62 @@ def search(events: Sequence[Mapping[str, Any]], build: Callable[[dict[str, Any]]
     return best[0], best[1], table
 
 
-def default_space(method: str, manifest: Mapping[str, Any] | None) -> dict[str, list[Any]]:
+#: Below this |κ| (1/mm; a radius of 100 m) the tracks measured by :func:`truth_curvature`
+#: count as straight.
+STRAIGHT_KAPPA = 1e-5
+
+
+def default_space(method: str, manifest: Mapping[str, Any] | None,
+                  events: Sequence[Mapping[str, Any]] | None = None) -> dict[str, list[Any]]:
     """The search space of a classical method for the dataset's detector (see module docstring).
 
+    The curvature range covers p_T >= 0.3 GeV in the field the dataset records; where it
+    records none, the range is measured on ``events`` (validation events with truth):
+    95 % of their particles' circles through the origin (:func:`~hepgraph.cluster.fit.truth_curvature`).
+
     Raises:
-        ConfigError: a method without a default space (give one in Python).
+        ConfigError: a method without a default space (give one in Python), or no recorded
+            field and no ``events`` to measure curvatures on.
     """
+    from hepgraph.cluster.hough import pt_curvature
+
     extra = (manifest or {}).get("extra") or {}
     field = extra.get("field_T")
     z_sigma = float(((extra.get("luminous_region") or {}).get("sigma") or [0, 0, 50.0])[2])
-    straight = field is not None and abs(float(field)) < 1e-3
+    if method not in ("hough", "dbscan", "hdbscan"):
+        raise ConfigError(f"no default search space for method `{method}`; tune one of hough, dbscan, hdbscan")
+    if field is not None:
+        kmax = pt_curvature(float(field), 0.3)
+    elif events:
+        from hepgraph.cluster.fit import truth_curvature
+
+        kmax = truth_curvature(events)
+    else:
+        raise ConfigError("the dataset records no magnetic field (`extra.field_T` in its manifest) and no "
+                          "validation events with truth were given to measure track curvatures on")
+    straight = kmax < STRAIGHT_KAPPA
     if method == "hough":
         if straight:
             return {"field_T": [0.0], "n_phi": [128, 256, 512, 1024, 2048], "theta_tol": [0.001, 0.002, 0.004, 0.008],
                     "z0_max": [2 * z_sigma, 3 * z_sigma, 4 * z_sigma], "n_z0": [32, 64, 128], "min_hits": [3]}
-        return {"n_phi": [512, 1024, 2048, 4096], "n_kappa": [64, 128, 256, 512, 1024], "pt_min": [0.3, 0.5, 1.0],
+        curv: dict[str, list[Any]] = ({"pt_min": [0.3, 0.5, 1.0]} if field is not None else
+                                      {"kappa_max": [round(kmax * f, 9) for f in (0.5, 1.0, 2.0)]})
+        return {"n_phi": [512, 1024, 2048, 4096], "n_kappa": [64, 128, 256, 512, 1024], **curv,
                 "theta_tol": [0.005, 0.01, 0.02, 0.05], "z0_max": [2 * z_sigma, 3 * z_sigma], "n_z0": [16, 32],
                 "min_hits": [3]}
-    if method in ("dbscan", "hdbscan"):
-        if straight:
-            z0 = [[float(v) for v in np.linspace(-3 * z_sigma, 3 * z_sigma, k)] for k in (25, 49, 97)]
-            base: dict[str, list[Any]] = {"space": ["direction"], "z0": z0, "max_hits": [None, 40]}
-        else:
-            kmax = abs(float(field or 1.0)) / 1000.0        # 1/mm: 0.3 B / (1000 p_T) at p_T = 0.3 GeV
-            curv = [[0.0], [round(float(k), 7) for k in np.linspace(-kmax, kmax, 9)],
-                    [round(float(k), 7) for k in np.linspace(-kmax, kmax, 21)]]
-            z0 = [[0.0], [float(v) for v in np.linspace(-2 * z_sigma, 2 * z_sigma, 5)]]
-            base = {"space": ["helix"], "curvature": curv, "z0": z0, "z_scale": [0.05, 0.1, 0.3, 1.0],
-                    "max_hits": [None, 40]}
-        if method == "dbscan":
-            eps = [0.0003, 0.0005, 0.001, 0.002, 0.004] if straight else [0.005, 0.01, 0.02, 0.03, 0.05]
-            return {**base, "eps": eps, "min_samples": [1, 2, 3], "min_hits": [3]}
-        return {**base, "min_cluster_size": [3, 4], "min_samples": [1, 2, 3], "selection_eps": [0.0, 0.002, 0.01],
-                "min_hits": [3]}
-    raise ConfigError(f"no default search space for method `{method}`; tune one of hough, dbscan, hdbscan")
+    if straight:
+        z0 = [[float(v) for v in np.linspace(-3 * z_sigma, 3 * z_sigma, k)] for k in (25, 49, 97)]
+        base: dict[str, list[Any]] = {"space": ["direction"], "z0": z0, "max_hits": [None, 40]}
+    else:
+        curvs = [[0.0]] + [[round(float(k), 9) for k in np.linspace(-kmax, kmax, n)] for n in (9, 21)]
+        z0 = [[0.0]] + [[float(v) for v in np.linspace(-2 * z_sigma, 2 * z_sigma, n)] for n in (5, 9)]
+        base = {"space": ["helix"], "curvature": curvs, "z0": z0, "z_scale": [0.05, 0.1, 0.3, 1.0],
+                "max_hits": [None, 40]}
+    if method == "dbscan":
+        eps = [0.0003, 0.0005, 0.001, 0.002, 0.004] if straight else [0.005, 0.01, 0.02, 0.03, 0.05]
+        return {**base, "eps": eps, "min_samples": [1, 2, 3], "min_hits": [3]}
+    return {**base, "min_cluster_size": [3, 4], "min_samples": [1, 2, 3], "selection_eps": [0.0, 0.002, 0.01],
+            "min_hits": [3]}
 
 
 def write_settings(path: str | Path, method: str, options: Mapping[str, Any], metrics: Mapping[str, float],

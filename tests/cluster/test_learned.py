@@ -42,7 +42,8 @@ def test_file_sources_get_defaults_from_the_recorded_detector_not_their_name():
         return {"source": {"name": "trackml"}, "extra": extra}
 
     helix = build_clusterer("dbscan", manifest=m(2.0))
-    assert helix.space == "helix" and max(helix.curvature) == pytest.approx(2e-3)
+    # p_T >= 0.3 GeV in 2 T: R = p_T / (0.3 B) = 0.5 m
+    assert helix.space == "helix" and max(helix.curvature) == pytest.approx(0.299792458 * 2.0 / 0.3 / 1000, rel=1e-6)
     straight = build_clusterer("dbscan", manifest=m(0.0, sigma=50.0))
     assert straight.space == "direction" and min(straight.z0) == -150.0 and len(straight.z0) == 25
     assert build_clusterer("dbscan", manifest=m(None)).space == "xyz"        # unknown field

@@ -16,7 +16,7 @@ from hepgraph.errors import ConfigError, OutputExistsError
 from hepgraph.registry import CLUSTERERS
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _tracks import straight_event  # noqa: E402
+from _tracks import curved_event, forward_event, straight_event  # noqa: E402
 
 
 def test_search_finds_the_eps_that_separates_the_tracks():
@@ -58,10 +58,32 @@ def test_default_spaces_follow_the_field():
     straight = default_space("hough", {"extra": {"field_T": 0.0, "luminous_region": {"sigma": [0, 0, 40.0]}}})
     assert straight["field_T"] == [0.0] and 120.0 in straight["z0_max"] and "pt_min" not in straight
     curved = default_space("dbscan", {"extra": {"field_T": 2.0}})
-    assert curved["space"] == ["helix"] and max(max(c) for c in curved["curvature"]) == pytest.approx(2e-3)
+    kmax = 0.299792458 * 2.0 / 0.3 / 1000          # 1/mm: p_T >= 0.3 GeV in 2 T, R = p_T / (0.3 B)
+    assert curved["space"] == ["helix"] and max(max(c) for c in curved["curvature"]) == pytest.approx(kmax, rel=1e-6)
     assert default_space("dbscan", {"extra": {"field_T": 0.0}})["space"] == ["direction"]
     with pytest.raises(ConfigError, match="default search space"):
         default_space("gnn", {})
+
+
+def test_without_a_recorded_field_the_curvature_range_is_measured_on_truth():
+    """No `field_T` in the manifest: the space covers the curvatures of the validation
+    particles (here 0.8-3 GeV in 1 T, the smallest p_T sets the range), not an assumed field."""
+    events = [curved_event(field=1.0)]
+    with pytest.raises(ConfigError, match="no magnetic field"):
+        default_space("dbscan", {"extra": {}})
+    from hepgraph.cluster.fit import truth_curvature
+
+    k = truth_curvature(events, quantile=1.0)
+    assert k == pytest.approx(0.299792458 * 1.0 / 0.8 / 1000, rel=1e-6)
+    dbscan = default_space("dbscan", {"extra": {}}, events)
+    assert dbscan["space"] == ["helix"]
+    assert max(max(c) for c in dbscan["curvature"]) == pytest.approx(truth_curvature(events), rel=1e-6)
+    hough = default_space("hough", {"extra": {}}, events)
+    assert "pt_min" not in hough and truth_curvature(events) * 2 == pytest.approx(max(hough["kappa_max"]))
+    # straight tracks (no field, unknown to the manifest): the straight-line spaces
+    straight = [forward_event([(0.3, 0.05, -80.0), (2.0, 0.04, 0.0)])]
+    assert default_space("dbscan", {"extra": {}}, straight)["space"] == ["direction"]
+    assert default_space("hough", {"extra": {}}, straight)["field_T"] == [0.0]
 
 
 class _Chain(torch.nn.Module):
