@@ -105,12 +105,13 @@ def open_eval_data(data: str | Path, split: str | None = None, max_events: int |
 def iterate(loaded: LoadedRun, dataset: Any, batch_size: int, workers: int = 0,
             device: str | torch.device = "cpu") -> Iterator[tuple[HitBatch, dict[str, torch.Tensor]]]:
     """Yield ``(batch, model outputs)`` over a dataset in storage order, without gradients."""
-    from hepgraph.store import make_loader
+    from hepgraph.store import EventDataset, make_loader
 
     manifest = getattr(dataset, "manifest", None)
     columns = None if manifest is None else loader_columns(loaded.task, loaded.model, manifest,
                                                            loaded.config.data.columns)
-    loader = make_loader(dataset, batch_size, features=loaded.features, num_workers=workers, columns=columns)
+    loader = make_loader(dataset, batch_size, features=loaded.features, num_workers=workers, columns=columns,
+                         max_hits=loaded.config.train.max_batch_hits if isinstance(dataset, EventDataset) else None)
     with torch.no_grad():
         for batch in loader:
             batch = batch.to(device)

@@ -14,6 +14,7 @@ within cached row groups costs microseconds and memory does not grow with datase
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -43,6 +44,10 @@ def _parquet(path: Path, entry: dict[str, Any], read: Any) -> Any:
         check_shard(path, entry)  # a checksum mismatch is the clearer message
         first = (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
         raise DataError(f"shard `{path}` cannot be read as Parquet ({first}); rebuild the dataset") from None
+
+
+def _read_x(f: pq.ParquetFile, row_group: int, _path: Path) -> pa.Table:
+    return f.read_row_group(row_group, columns=["x"], use_threads=False)
 
 
 class EventDataset(Dataset):
@@ -98,6 +103,7 @@ class EventDataset(Dataset):
         np.cumsum(rg_rows, out=self._rg_start[1:])
         self._indices: np.ndarray | None = None
         self._event_ids: np.ndarray | None = None
+        self._hits_per_event: list[np.ndarray] = []  # shared with views: read once per process
         self._reset()
 
     def _checked(self, columns: Sequence[str] | None) -> list[str] | None:
@@ -243,6 +249,41 @@ class EventDataset(Dataset):
             self._event_ids = (np.concatenate(parts).astype(np.int64) if parts
                                else np.zeros(0, np.int64))
         return self._event_ids if self._indices is None else self._event_ids[self._indices]
+
+    def hit_counts(self) -> np.ndarray:
+        """(len,) int64 hits of each event of this dataset (or view), in index order.
+
+        Read once per process (and shared with this dataset's views) from the list offsets
+        of the ``x`` column, one row group at a time: no other column is read and memory
+        stays at one row group's ``x``. The loader's hit budget (``make_loader(max_hits=)``)
+        uses it to size batches without reading events.
+
+        Raises:
+            DataError: a shard is unreadable or does not match its checksum.
+        """
+        if not self._hits_per_event:
+            import pyarrow.compute as pc
+
+            parts = []
+            for si, (path, entry) in enumerate(zip(self._shard_paths, self.manifest["shards"])):
+                check_shard(path, entry)
+                f = _parquet(path, entry, pq.ParquetFile)
+                for local in self._rg_local[self._rg_shard == si].tolist():
+                    x = _parquet(path, entry, functools.partial(_read_x, f, local)).column(0)
+                    n = pc.list_value_length(x).fill_null(0)
+                    parts.append(n.to_numpy(zero_copy_only=False))
+            counts = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+            self._hits_per_event.append(counts)  # in place: views made before now see it too
+        counts = self._hits_per_event[0]
+        return counts if self._indices is None else counts[self._indices]
+
+    def max_event_hits(self) -> int | None:
+        """Hits of the dataset's largest event, from the manifest (None if it has no record).
+
+        For a view it is an upper bound: the largest event may lie outside the view.
+        """
+        most = self.manifest.get("stats", {}).get("hits_per_event", {}).get("max")
+        return int(most) if isinstance(most, (int, float)) else None
 
     def subset(self, indices: Sequence[int] | np.ndarray) -> EventDataset:
         """A view on some events (indices into this dataset/view); shares no cache."""

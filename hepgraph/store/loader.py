@@ -37,6 +37,7 @@ def make_loader(
     world_size: int = 1,
     pin_memory: bool = False,
     columns: Sequence[str] | None = None,
+    max_hits: int | None = None,
     **kwargs: Any,
 ) -> DataLoader:
     """A DataLoader yielding ``HitBatch`` objects.
@@ -57,6 +58,11 @@ def make_loader(
         columns: the hit/event/particle columns batches carry besides ``pos``, ``feats`` and
             ``event_id`` (None = all). An :class:`EventDataset` then reads only these and the
             feature columns, which makes every batch cheaper to read, pack and send.
+        max_hits: most hits per batch (None = no limit): a batch closes at ``batch_size``
+            events or before the event that would take it over ``max_hits`` hits; an event
+            over the limit is a batch alone (see
+            :class:`~hepgraph.store.batching.EpochBatchSampler`, also for ``drop_last`` and
+            DDP). :class:`EventDataset` only.
         **kwargs: passed to ``DataLoader`` (``prefetch_factor``, ``multiprocessing_context``, ...).
 
     Returns:
@@ -70,6 +76,12 @@ def make_loader(
         raise ConfigError(f"batch_size `{batch_size}` must be >= 1")
     if num_workers < 0:
         raise ConfigError(f"num_workers `{num_workers}` must be >= 0")
+    if max_hits is not None and max_hits < 1:
+        raise ConfigError(f"max_hits `{max_hits}` must be >= 1 hit per batch, or None")
+    if max_hits is not None and not isinstance(dataset, EventDataset):
+        raise ConfigError(f"max_hits `{max_hits}` needs an EventDataset (a dataset directory "
+                          f"opened with hepgraph.open_dataset), not `{type(dataset).__name__}`; "
+                          "batch by events only with max_hits=None")
     spec = FeatureSpec.parse(features) if features is not None else None
     if num_workers > 0 and hasattr(dataset, "check_shards"):
         dataset.check_shards()  # here, not in a worker: a damaged shard is one clear error
@@ -84,7 +96,12 @@ def make_loader(
         kwargs.setdefault("persistent_workers", True)
     if isinstance(dataset, EventDataset):
         # shuffle=False keeps storage order, so batches are not made worker-affine then.
-        batches = EpochBatchSampler(sampler, batch_size, drop_last, num_workers if shuffle else 0)
+        most = dataset.max_event_hits()
+        if max_hits is not None and most is not None and most * batch_size <= max_hits:
+            max_hits = None  # no batch can reach the limit: skip reading the hit counts
+        batches = EpochBatchSampler(sampler, batch_size, drop_last, num_workers if shuffle else 0,
+                                    max_hits=max_hits,
+                                    hit_counts=None if max_hits is None else dataset.hit_counts())
         if columns is not None:
             # No spec: pack_flat uses DEFAULT_FEATURES when the data have them.
             feats = spec.names if spec is not None else [c for c in DEFAULT_FEATURES.names

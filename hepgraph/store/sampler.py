@@ -96,14 +96,22 @@ class BlockShuffleSampler(Sampler[int]):
             parts.append(rng.permutation(chunk))
         return np.concatenate(parts).astype(np.int64)
 
-    def rank_indices(self) -> np.ndarray:
-        """This rank's indices for the current epoch."""
+    def rank_indices(self, rank: int | None = None) -> np.ndarray:
+        """This rank's (or rank ``rank``'s) indices for the current epoch."""
+        return self.all_rank_indices()[self.rank if rank is None else rank]
+
+    def all_rank_indices(self) -> list[np.ndarray]:
+        """Every rank's indices for the current epoch, in rank order (one shuffle for all).
+
+        The order depends on ``(seed, epoch)`` only, so each rank can compute the others'
+        share; the hit-budget batcher uses this to give all ranks the same number of batches.
+        """
         order = self.order()
         n = len(self)
         need = n * self.world_size
         if need > len(order) and len(order):
             order = np.resize(order, need)  # wrap around to pad
-        return order[self.rank * n : (self.rank + 1) * n]
+        return [order[r * n : (r + 1) * n] for r in range(self.world_size)]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.rank_indices().tolist())

@@ -135,8 +135,11 @@ def _loaders(s: Setup, info: DistInfo, device: torch.device) -> tuple[Any, int, 
     train_loader = make_loader(s.train_ds, bs, shuffle=True, features=s.features, num_workers=workers,
                                seed=epoch_seed(cfg.seed, 0), rank=info.rank, world_size=info.world_size,
                                columns=loader_columns(s.task, s.model, s.train_ds.manifest, cfg.data.columns),
-                               pin_memory=pin)
-    steps = len(train_loader)
+                               pin_memory=pin, max_hits=cfg.train.max_batch_hits)
+    # With a hit budget (or worker streams) the batch count changes with the shuffle: size
+    # the epoch (and the lr schedule) by the largest, so no epoch is cut and no schedule overruns.
+    batches = train_loader.sampler
+    steps = batches.max_len(range(cfg.train.epochs)) if hasattr(batches, "max_len") else len(train_loader)
     if cfg.train.max_steps_per_epoch:
         steps = min(steps, cfg.train.max_steps_per_epoch)
     if steps == 0:
@@ -145,7 +148,7 @@ def _loaders(s: Setup, info: DistInfo, device: torch.device) -> tuple[Any, int, 
         return train_loader, steps, None
     vsampler = ShardedSampler(len(s.val_ds), info.rank, info.world_size, shuffle=False, pad=False)
     val_loader = make_loader(s.val_ds, cfg.eval.batch_size or bs, features=s.features, num_workers=workers,
-                             sampler=vsampler, pin_memory=pin,
+                             sampler=vsampler, pin_memory=pin, max_hits=cfg.train.max_batch_hits,
                              columns=loader_columns(s.task, s.model, s.val_ds.manifest, cfg.data.columns))
     return train_loader, steps, val_loader
 

@@ -29,6 +29,24 @@ def test_types_are_coerced_and_checked():
         validate({"train": {"lr": 0}})
 
 
+def test_max_batch_hits_default_set_and_checked():
+    from hepgraph.cli.flags import cli_message
+    from hepgraph.train.run import resolve
+
+    assert validate({}).train.max_batch_hits == 250_000
+    assert validate({"train": {"max_batch_hits": "1e5"}}).train.max_batch_hits == 100_000
+    assert validate({"train": {"max_batch_hits": None}}).train.max_batch_hits is None
+    assert resolve(None, {}, ["train.max_batch_hits=5000"]).train.max_batch_hits == 5000
+    for bad in (0, -3):
+        with pytest.raises(ConfigError) as info:
+            validate({"train": {"max_batch_hits": bad}})
+        assert str(info.value).startswith(f"`train.max_batch_hits={bad}` must be a positive number of hits")
+        assert "--" not in str(info.value)
+        assert cli_message(info.value).startswith(f"--set train.max_batch_hits={bad} ")
+    with pytest.raises(ConfigError, match="train.max_batch_hits: `many` is not a valid int"):
+        validate({"train": {"max_batch_hits": "many"}})
+
+
 def test_round_trip_to_dict():
     cfg = validate({"model": {"name": "m", "k": 4}, "task": "regression",
                     "train": {"scheduler": {"name": "cosine", "eta_min": 0.1}}})

@@ -67,6 +67,30 @@ def test_config_yaml_set_and_scheduler(toy_data, tmp_path):
     assert resolved["task"]["class_names"] == ["low", "high"]
 
 
+def test_hit_budget_every_event_every_epoch_and_schedule_fits(toy_data, tmp_path):
+    """With train.max_batch_hits the batch count changes with the shuffle: the epoch is sized
+    by the largest, so no epoch is cut short and onecycle (which refuses to step past its
+    end) finishes."""
+    from hepgraph.store import EventDataset, make_loader
+    from hepgraph.train.trainer import epoch_seed
+
+    run = tmp_path / "run"
+    res = runner.invoke(app, ["train", "--model", TOY_MODEL, "--data", str(toy_data), "--out", str(run),
+                              "--epochs", "4", "--batch-size", "8", "--set", "train.max_batch_hits=60",
+                              "--set", "train.scheduler=onecycle"])
+    assert res.exit_code == 0, res.output
+    train = EventDataset(toy_data).split("train")
+    loader = make_loader(train, 8, shuffle=True, max_hits=60, seed=epoch_seed(0, 0))  # as the run's
+    lens = []
+    for e in range(4):
+        loader.sampler.set_epoch(e)
+        lens.append(len(loader))
+    assert min(lens) > -(-len(train) // 8)     # the budget binds (8 events would make 5 batches)
+    recs = _records(run)
+    assert [r["train_events"] for r in recs] == [len(train)] * 4
+    assert recs[-1]["step"] == sum(lens)
+
+
 def test_early_stopping_and_plateau(toy_data, tmp_path):
     run = tmp_path / "run"
     # lr so small nothing improves in accuracy -> stop after patience
