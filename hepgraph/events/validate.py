@@ -7,7 +7,8 @@
 - hit columns of different lengths within an event (likewise particle columns);
 - NaN or infinite coordinates, times or charges;
 - ``track_id`` values pointing at no particle of the event (``-1`` = noise is allowed);
-- values that cannot be cast safely (strings, fractional ids, overflowing integers);
+- values that cannot be cast safely (strings, fractional ids, overflowing integers, floats
+  beyond the float32 range);
 - duplicate ``event_id`` within a chunk.
 
 A source may choose another dtype for a column (for example ``float64`` for an extra
@@ -33,16 +34,23 @@ _WARNED: set[str] = set()
 
 #: |value| from which float32 cannot hold every integer (its step becomes >= 1).
 FLOAT32_EXACT = float(2**24)
+#: The largest finite float32: a float64 value above it would be stored as infinity.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _check_precision(name: str, col: pa.ChunkedArray, target: pa.DataType) -> None:
     inner = col.type.value_type if pa.types.is_list(col.type) else col.type
     tinner = target.value_type if pa.types.is_list(target) else target
-    if not (pa.types.is_float64(inner) and pa.types.is_float32(tinner)) or name in _WARNED:
+    if not (pa.types.is_float64(inner) and pa.types.is_float32(tinner)):
         return
     vals = pc.list_flatten(col) if pa.types.is_list(col.type) else col
-    big = pc.max(pc.abs(vals)).as_py() if len(vals) else None
-    if big is not None and big >= FLOAT32_EXACT:
+    finite = pc.filter(vals, pc.is_finite(vals)) if len(vals) else vals
+    big = pc.max(pc.abs(finite)).as_py() if len(finite) else None  # NaN/inf are refused later, by event
+    if big is not None and big > FLOAT32_MAX:
+        raise DataError(f"column `{name}` holds {big:.6g}, beyond the float32 range (about 3.4e38) it is stored "
+                        "in; check the units of the input and the mapping's `scale`, or keep the column as "
+                        f"float64 (root/hdf5 mapping: `dtypes: {{{name}: float64}}`)")
+    if big is not None and big >= FLOAT32_EXACT and name not in _WARNED:
         _WARNED.add(name)
         log.warning("column `%s` holds values up to %.6g, stored as float32 (step %.3g there); keep full "
                     "precision with `dtypes: {%s: float64}` in the mapping", name, big,

@@ -73,3 +73,20 @@ def test_duplicate_event_id(tiny_hits):
     tiny_hits[1]["event_id"] = 0
     with pytest.raises(DataError, match="event_id 0"):
         validate_table(table_from_events(tiny_hits))
+
+
+def test_float64_beyond_float32_range_is_refused_not_stored_as_inf(tiny_hits):
+    x = tiny_hits[1]["x"].astype(np.float64)
+    x[2] = 1e40  # finite in the file, infinity once stored as float32
+    tiny_hits[1]["x"] = x
+    with pytest.raises(DataError, match=r"`x` holds 1e\+40, beyond the float32 range.*units.*scale"):
+        validate_table(table_from_events(tiny_hits))
+
+
+def test_non_finite_float64_gives_the_nan_error_without_a_precision_warning(tiny_hits, caplog):
+    x = tiny_hits[1]["x"].astype(np.float64)
+    x[4] = np.inf
+    tiny_hits[1]["x"] = x
+    with caplog.at_level("WARNING"), pytest.raises(DataError, match=r"event_id=1.*`x`.*NaN or infinite.*hit 4"):
+        validate_table(table_from_events(tiny_hits))
+    assert "precision" not in caplog.text
