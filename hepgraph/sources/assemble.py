@@ -86,8 +86,12 @@ def _np(x: Any) -> np.ndarray:
     return np.asarray(ak.to_numpy(x)) if isinstance(x, ak.Array) else np.asarray(x)
 
 
-def _lists(kind: str, cols: dict[str, Any], spec: MappingT[str, Any], nested_index: str | None) -> dict[str, Any]:
-    """Evaluated columns -> awkward lists per event (nested lists flattened, scalars broadcast)."""
+def _lists(kind: str, cols: dict[str, Any], spec: MappingT[str, Any], nested_index: str | None,
+           where: Any = None) -> dict[str, Any]:
+    """Evaluated columns -> awkward lists per event (nested lists flattened, scalars broadcast).
+
+    ``where(i)`` names event ``i`` of the chunk in messages (its entry of the file).
+    """
     ak = _ak()
     arrays = {k: v for k, v in cols.items() if _ndim(v) >= 1}
     deep = {k: v for k, v in arrays.items() if _ndim(v) >= 3}
@@ -132,8 +136,10 @@ def _lists(kind: str, cols: dict[str, Any], spec: MappingT[str, Any], nested_ind
         c = _np(ak.num(v, axis=1))
         if not np.array_equal(c, counts):
             i = int(np.flatnonzero(c != counts)[0])
-            raise DataError(f"{kind} column `{k}` (`{spec.get(k, k)}`) has {c[i]} entries in event {i} of the chunk "
-                            f"but `{rk}` has {counts[i]}")
+            at = where(i) if where is not None else f"event {i} of the chunk"
+            raise DataError(f"{kind} column `{k}` (`{spec.get(k, k)}`) has {c[i]} values at {at} but `{rk}` "
+                            f"(`{spec.get(rk, rk)}`) has {counts[i]}; map the {kind} columns from branches or arrays "
+                            f"of one collection (one value per {kind}), or select those entries out")
     for k, v in cols.items():
         if k not in out and _ndim(v) <= 1:  # per-entry values and constants: one per hit
             out[k] = ak.broadcast_arrays(ak.Array(np.broadcast_to(np.asarray(v), (len(ref),))) if _ndim(v) == 0
@@ -237,7 +243,11 @@ def assemble(m: Mapping, comp: Compiled, got: dict[str, Any], entries: np.ndarra
     if n == 0:
         return None
     hit_vals = {k: ev[f"hit:{k}"] if isinstance(v, str) else v for k, v in m.hits.items()}
-    hits = {**(base_hits or {}), **_lists("hit", hit_vals, m.hits, m.nested_index)} if hit_vals else dict(base_hits or {})
+    def where(i: int) -> str:
+        return f"{'group' if flat else 'entry'} {entries[i]}"
+
+    hits = ({**(base_hits or {}), **_lists("hit", hit_vals, m.hits, m.nested_index, where)} if hit_vals
+            else dict(base_hits or {}))
     if geometry is not None:
         hits = _geometry(m, geometry, hits)
     hits = _scaled(m, hits)
@@ -248,7 +258,7 @@ def assemble(m: Mapping, comp: Compiled, got: dict[str, Any], entries: np.ndarra
         elif _ndim(mask) <= 1 and hits:  # per-event values only: the same for all hits of an event
             mask = ak.broadcast_arrays(ak.Array(np.broadcast_to(_np(mask), (n,))), next(iter(hits.values())))[0]
         hits = {k: v[mask] for k, v in hits.items()}
-    parts = _scaled(m, _lists("particle", {k: ev[f"particle:{k}"] for k in m.particles}, m.particles, None))
+    parts = _scaled(m, _lists("particle", {k: ev[f"particle:{k}"] for k in m.particles}, m.particles, None, where))
     if m.event_id:
         ids = ev["event_id"]
         raw_ids = _np(ak.firsts(ids, axis=1) if _ndim(ids) > 1 else np.broadcast_to(_np(ids), (n,))).astype(np.int64)

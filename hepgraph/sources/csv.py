@@ -38,7 +38,7 @@ from hepgraph.events.table import table_from_flat
 from hepgraph.registry import SOURCES
 from hepgraph.sources._common import check_keys, close_matches, expand_inputs
 from hepgraph.sources.base import Source, SourceInfo
-from hepgraph.sources.mapping import check_class_names
+from hepgraph.sources.mapping import check_class_names, check_types
 
 KEYS = ("pattern", "delimiter", "event_id", "hits", "event", "noise_track", "scale", "events_per_shard",
         "label_names", "semantic_names", "default_task", "units", "default_features", "extra")
@@ -54,7 +54,23 @@ def _read(path: str, delimiter: str) -> pa.Table:
         t = pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=delimiter))
     except (pa.ArrowInvalid, OSError, EOFError) as err:
         raise DataError(f"cannot read CSV `{path}`: {str(err).splitlines()[0]}") from None
-    return t.rename_columns([c.strip() for c in t.column_names])
+    names = [c.strip() for c in t.column_names]
+    twice = sorted({c for c in names if names.count(c) > 1})
+    if twice:
+        raise DataError(f"CSV `{path}` has the column name(s) {', '.join(twice)} more than once in its header; "
+                        "give every column its own name")
+    return t.rename_columns(names)
+
+
+def _delimiter_hint(have: list[str], delimiter: str) -> str:
+    """A hint when the header parsed as one column that holds another separator."""
+    if len(have) != 1:
+        return ""
+    for sep in (";", "\t", ",", "|", " "):
+        if sep != delimiter and sep in have[0]:
+            shown = sep.encode("unicode_escape").decode()
+            return f"; the file looks `{shown}`-separated: set `delimiter: \"{shown}\"` in the mapping"
+    return ""
 
 
 @SOURCES.register("csv", description="one CSV file per event through a column mapping")
@@ -77,6 +93,11 @@ class CsvSource(Source):
         m = deep_merge(load_yaml(mapping), params or {})
         check_keys(m, KEYS, f"csv mapping `{mapping}`")
         check_class_names(m, f"`{mapping}`")
+        check_types(m, f"`{mapping}`")
+        delimiter = m.get("delimiter", ",")
+        if not isinstance(delimiter, str) or len(delimiter) != 1:
+            raise ConfigError(f"csv mapping `{mapping}`: delimiter `{delimiter}` must be one character, "
+                              "e.g. delimiter: \";\"")
         hits = dict(m.get("hits") or {})
         if not all(c in hits for c in ("x", "y", "z")):
             raise ConfigError(f"csv mapping `{mapping}`: hits must map x, y and z (numbers allowed)")
@@ -142,7 +163,8 @@ class CsvSource(Source):
     def read_event(self, i: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Hit columns and event scalars of file ``i``."""
         path = self.files[i]
-        t = _read(path, self.m.get("delimiter", ","))
+        delimiter = self.m.get("delimiter", ",")
+        t = _read(path, delimiter)
         have = t.column_names
         hit_map = self.m["hits"]
         ev_map = self.m.get("event") or {}
@@ -154,7 +176,8 @@ class CsvSource(Source):
         missing = [c for c in dict.fromkeys(need) if c not in have]
         if missing:
             raise DataError(f"CSV `{path}` lacks column(s) {', '.join(missing)}{close_matches(missing[0], have)} "
-                            f"(has: {', '.join(have)}); fix the file or the mapping")
+                            f"(has: {', '.join(have)}); fix the file or the mapping"
+                            f"{_delimiter_hint(have, delimiter)}")
         n = t.num_rows
         scale = self.m.get("scale") or {}
         hits: dict[str, np.ndarray] = {}

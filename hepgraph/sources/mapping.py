@@ -43,6 +43,16 @@ SELECT_KEYS = ("hits", "events")
 GEOMETRY_KEYS = ("file", "tree", "id", "hit_column", "columns", "missing")
 ARRAY_KEYS = ("dataset", "width", "counts", "offsets", "index", "field")
 DTYPES = ("float32", "float64", "int32", "int64")
+#: The YAML type each top-level key must have (checked before anything reads it).
+KEY_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
+    **{k: ("a mapping", (dict,)) for k in ("hits", "particles", "event", "scale", "dtypes", "units", "extra",
+                                            "join", "image", "select", "geometry", "arrays")},
+    **{k: ("a list", (list,)) for k in ("friends", "default_features")},
+    **{k: ("a name", (str,)) for k in ("tree", "layout", "nested_index", "default_task")},
+    **{k: ("an expression", (str, int, float)) for k in ("group_by", "event_id", "selection")},
+    **{k: ("a whole number", (int,)) for k in ("step_size", "entries_per_shard", "events_per_shard")},
+    "file_id_offset": ("true or false", (bool,)),
+}
 #: Names ``select.events`` may use besides the event columns.
 EVENT_COUNTS = ("n_hits", "n_particles")
 
@@ -196,6 +206,37 @@ def check_class_names(data: dict[str, Any], where: str) -> None:
                               f"(class 0 first), e.g. {key}: [electron, muon]")
 
 
+def check_types(data: dict[str, Any], where: str) -> None:
+    """Each key holds the YAML type it needs; expressions, hit/particle values and scale factors too.
+
+    Raises:
+        ConfigError: a key of the wrong type (``scale: 5``, ``step_size: abc``, ``hits.z: [1, 2]``).
+    """
+    for key, value in data.items():
+        if key not in KEY_TYPES or value is None:
+            continue
+        what, types = KEY_TYPES[key]
+        ok = isinstance(value, types) and (bool in types or not isinstance(value, bool))
+        if not ok:
+            raise ConfigError(f"mapping {where}: `{key}` must be {what}, got {type(value).__name__} `{value}` "
+                              "(reference: docs/mapping.md)")
+    for key in ("hits", "particles"):
+        for col, v in (data.get(key) or {}).items():
+            if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+                raise ConfigError(f"mapping {where}: {key}.{col} `{v}` must be an expression (a branch or array "
+                                  "name, or a formula) or a number (the same value for every hit)")
+    for col, v in (data.get("event") or {}).items():
+        if isinstance(v, bool) or not isinstance(v, (str, int, float, dict)):
+            raise ConfigError(f"mapping {where}: event.{col} `{v}` must be an expression or "
+                              "{expr, reduce, map, default}")
+    for col, v in (data.get("scale") or {}).items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ConfigError(f"mapping {where}: scale.{col} `{v}` must be a number (e.g. 10.0 for cm -> mm)")
+    for col in data.get("friends") or []:
+        if not isinstance(col, str):
+            raise ConfigError(f"mapping {where}: friends `{data['friends']}` must be a list of tree names")
+
+
 def parse_mapping(data: dict[str, Any], origin: str | Path = "<mapping>", source: str = "root") -> Mapping:
     """Validate a mapping dict for the ``root`` or ``hdf5`` source.
 
@@ -206,6 +247,7 @@ def parse_mapping(data: dict[str, Any], origin: str | Path = "<mapping>", source
     where = f"`{origin}`"
     own = ROOT_KEYS if source == "root" else HDF5_KEYS
     check_keys(data, (*own, *COMMON_KEYS), f"mapping {where}")
+    check_types(data, where)
     if source == "root" and not data.get("tree"):
         raise ConfigError(f"mapping {where} needs `tree: <TTree name>`")
     if source == "hdf5":
@@ -214,6 +256,9 @@ def parse_mapping(data: dict[str, Any], origin: str | Path = "<mapping>", source
             raise ConfigError(f"mapping {where} needs `arrays: {{name: {{dataset: ...}}}}` (see docs/mapping.md)")
         for name, spec in arrays.items():
             spec = {"dataset": spec} if isinstance(spec, str) else spec
+            if not isinstance(spec, dict):
+                raise ConfigError(f"mapping {where} arrays.{name} `{spec}` must be a dataset path or "
+                                  "{dataset, width, counts | offsets | index, field}")
             check_keys(spec, ARRAY_KEYS, f"mapping {where} arrays.{name}")
             if not spec.get("dataset"):
                 raise ConfigError(f"mapping {where} arrays.{name} needs `dataset: <path in the file>`")

@@ -66,7 +66,11 @@ def get_tree(fh: Any, name: str, path: str | Path) -> Any:
     except Exception as err:
         raise DataError(f"cannot read tree `{name}` of `{path}` ({short_error(err)}); is the file truncated?") from None
     if not isinstance(obj, uproot.behaviors.TTree.TTree):
-        raise DataError(f"`{name}` in `{path}` is a {type(obj).__name__}, not a TTree; trees: {', '.join(trees)}")
+        kind = "an RNTuple" if "RNTuple" in type(obj).__name__ else f"a {type(obj).__name__}"
+        fix = ("the root source reads TTrees only: write the data as a TTree (uproot: `f.mktree(name, "
+               "types).extend(data)`; ROOT: RDataFrame Snapshot to a TTree)") if "RNTuple" in kind else \
+            "name a TTree in the mapping's `tree`"
+        raise DataError(f"`{name}` in `{path}` is {kind}, not a TTree; {fix}; trees: {', '.join(trees) or 'none'}")
     return obj
 
 

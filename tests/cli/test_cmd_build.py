@@ -206,3 +206,84 @@ def test_help_names_every_built_in_source_without_importing_them():
                          env={**__import__("os").environ, "PYTHONPATH": root})
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("over, needle", [
+    ({"scale": 5}, "`scale` must be a mapping, got int `5`"),
+    ({"scale": {"x": "ten"}}, "scale.x `ten` must be a number"),
+    ({"step_size": "abc"}, "`step_size` must be a whole number, got str `abc`"),
+    ({"dtypes": ["float64"]}, "`dtypes` must be a mapping"),
+    ({"event": ["label"]}, "`event` must be a mapping"),
+    ({"units": "MeV"}, "`units` must be a mapping"),
+    ({"extra": 5}, "`extra` must be a mapping"),
+    ({"friends": "other"}, "`friends` must be a list"),
+    ({"file_id_offset": "maybe"}, "`file_id_offset` must be true or false"),
+    ({"tree": ["events"]}, "`tree` must be a name"),
+    ({"hits": {"x": "hit_x", "y": "hit_y", "z": [1, 2]}}, "hits.z `[1, 2]` must be an expression"),
+    ({"hits": {"x": "hit_x", "y": "hit_y", "z": None}}, "hits.z `None` must be an expression"),
+])
+def test_root_mapping_values_of_the_wrong_type(tiny_root_file, tmp_path, over, needle):
+    m = _root_mapping(tmp_path, **over)
+    res = run("build-dataset", "--source", "root", "--mapping", m, "--input", tiny_root_file,
+              "--out", tmp_path / "out" / "ds")
+    one_line_error(res, needle)
+    assert not (tmp_path / "out").exists()
+
+
+def test_root_jagged_branches_of_different_lengths_name_the_entry(tmp_path):
+    import awkward as ak
+    import uproot
+
+    from tests.conftest import write_ttree
+
+    path = tmp_path / "f.root"
+    with uproot.recreate(path) as f:
+        def jag(*lists):
+            return ak.unflatten(_f32([v for lst in lists for v in lst]), [len(lst) for lst in lists])
+
+        write_ttree(f, "events", {"hit_x": jag([1, 2], [3], [4]), "hit_y": jag([1, 2], [3], [4, 5]),
+                                  "hit_z": jag([1, 2], [3], [4])})
+    res = run("build-dataset", "--source", "root", "--mapping", _root_mapping(tmp_path), "--input", path,
+              "--out", tmp_path / "out" / "ds")
+    one_line_error(res, "`y` (`hit_y`) has 2 values at entry 2", "`x` (`hit_x`) has 1", "one collection")
+    assert not (tmp_path / "out").exists()
+
+
+def test_root_rntuple_is_named_with_the_fix(tmp_path):
+    import awkward as ak
+    import uproot
+
+    path = tmp_path / "rn.root"
+    with uproot.recreate(path) as f:
+        f["events"] = ak.Array({"hit_x": [[1.0]], "hit_y": [[1.0]], "hit_z": [[1.0]]})  # uproot's default: RNTuple
+    res = run("build-dataset", "--source", "root", "--mapping", _root_mapping(tmp_path), "--input", path,
+              "--out", tmp_path / "out" / "ds")
+    one_line_error(res, "`events` in", "is an RNTuple, not a TTree", "write the data as a TTree")
+    assert not (tmp_path / "out").exists()
+
+
+def _csv_build(tmp_path, text, mapping):
+    (tmp_path / "in").mkdir(exist_ok=True)
+    (tmp_path / "in" / "ev1.csv").write_text(text)
+    (tmp_path / "m.yaml").write_text(mapping)
+    return run("build-dataset", "--source", "csv", "--mapping", tmp_path / "m.yaml", "--input", tmp_path / "in",
+               "--out", tmp_path / "out" / "ds")
+
+
+@pytest.mark.parametrize("text, mapping, needles", [
+    ("X;Y;Z\n1;2;3\n", "hits: {x: X, y: Y, z: Z}\n", ["lacks column(s) X, Y, Z", 'set `delimiter: ";"`']),
+    ("X\tY\tZ\n1\t2\t3\n", "hits: {x: X, y: Y, z: Z}\n", ['set `delimiter: "\\t"`']),
+    ("X,Y,X\n1,2,3\n", "hits: {x: X, y: Y, z: 0.0}\n", ["column name(s) X more than once", "its own name"]),
+    ("X,Y,Z\n1,2,3\n", 'delimiter: ";;"\nhits: {x: X, y: Y, z: Z}\n', ["delimiter `;;` must be one character"]),
+    ("X,Y,Z\n1,2,3\n", "hits: {x: X, y: Y, z: Z}\nscale: {x: ten}\n", ["scale.x `ten` must be a number"]),
+    ("X,Y,Z\n1,2,3\n", "hits: {x: X, y: Y, z: Z}\nevents_per_shard: many\n", ["`events_per_shard` must be a whole"]),
+    ("X,Y,Z\n1e40,2,3\n", "hits: {x: X, y: Y, z: Z}\n", ["`x` holds 1e+40, beyond the float32 range"]),
+])
+def test_csv_hostile_files_and_mappings(tmp_path, text, mapping, needles):
+    one_line_error(_csv_build(tmp_path, text, mapping), *needles)
+    assert not (tmp_path / "out").exists()
+
+
+def test_csv_tab_separated_file_builds_with_the_suggested_delimiter(tmp_path):
+    res = _csv_build(tmp_path, "X\tY\tZ\n1\t2\t3\n", 'delimiter: "\\t"\nhits: {x: X, y: Y, z: Z}\n')
+    assert res.exit_code == 0, res.output
