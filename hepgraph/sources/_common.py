@@ -40,6 +40,9 @@ def expand_inputs(
             out.extend(found)
         elif p.is_file():
             out.append(p)
+        elif p.exists():
+            raise DataError(f"input `{p}` is not a regular file or directory (a device, socket or pipe); "
+                            f"give files or directories in {setting('input')}")
         else:
             raise DataError(f"input file `{p}` does not exist; check {setting('input')}")
     seen: set[Path] = set()

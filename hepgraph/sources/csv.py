@@ -52,8 +52,12 @@ def _read(path: str, delimiter: str) -> pa.Table:
 
     try:
         t = pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=delimiter))
+        t.column_names  # noqa: B018  (the header is decoded here: a binary file fails now)
     except (pa.ArrowInvalid, OSError, EOFError) as err:
         raise DataError(f"cannot read CSV `{path}`: {str(err).splitlines()[0]}") from None
+    except UnicodeDecodeError as err:
+        raise DataError(f"`{path}` is not a text CSV file (byte {err.start} is not UTF-8); is it the right file, "
+                        "or binary data under a .csv name?") from None
     names = [c.strip() for c in t.column_names]
     twice = sorted({c for c in names if names.count(c) > 1})
     if twice:

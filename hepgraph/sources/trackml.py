@@ -67,8 +67,12 @@ def read_csv(path: str | Path, required: Sequence[str]) -> pa.Table:
 
     try:
         table = pcsv.read_csv(str(path))
+        table.column_names  # noqa: B018  (the header is decoded here: a binary file fails now)
     except (pa.ArrowInvalid, OSError, EOFError) as err:
         raise DataError(f"cannot read CSV `{path}`: {str(err).splitlines()[0]}") from None
+    except UnicodeDecodeError as err:
+        raise DataError(f"`{path}` is not a text CSV file (byte {err.start} is not UTF-8); is it the right file, "
+                        "or binary data under a .csv name?") from None
     missing = [c for c in required if c not in table.column_names]
     if missing:
         raise DataError(
@@ -148,7 +152,10 @@ class TrackMLSource(Source):
                     if kind not in parts and Path(f"{prefix}-{kind}{ext}").is_file():
                         parts[kind] = f"{prefix}-{kind}{ext}"
                 if kind not in parts and kind != "cells":
-                    raise DataError(f"TrackML event `{prefix}` has no {kind} file ({prefix}-{kind}.csv[.gz])")
+                    raise DataError(f"TrackML event `{prefix}` has no {kind} file ({prefix}-{kind}.csv[.gz]); "
+                                    "the trackml source needs the hits, truth and particles files of every event "
+                                    "(a test set with hits only cannot be built): add the file, or leave the "
+                                    f"event out of {setting('input')}")
             out.append(parts)
         return out
 

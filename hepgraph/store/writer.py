@@ -156,13 +156,13 @@ def build_dataset(
         DataError: no events selected, no hits at all, or the source's events break the schema.
     """
     out = Path(out)
+    if out.exists() and not out.is_dir():  # before the overwrite hint: overwrite would not help
+        raise ConfigError(
+            f"output path `{out}` is a file, not a dataset directory; choose another output directory"
+        )
     if out.exists() and not overwrite:
         raise ConfigError(
             f"output directory `{out}` already exists; pass {setting('overwrite', True)} to replace it"
-        )
-    if out.exists() and not out.is_dir():
-        raise ConfigError(
-            f"output path `{out}` is a file, not a dataset directory; choose another output directory"
         )
     if max_events is not None and max_events <= 0:
         raise DataError(f"zero events selected ({setting('events', max_events)}); ask for at least one event")

@@ -287,3 +287,40 @@ def test_csv_hostile_files_and_mappings(tmp_path, text, mapping, needles):
 def test_csv_tab_separated_file_builds_with_the_suggested_delimiter(tmp_path):
     res = _csv_build(tmp_path, "X\tY\tZ\n1\t2\t3\n", 'delimiter: "\\t"\nhits: {x: X, y: Y, z: Z}\n')
     assert res.exit_code == 0, res.output
+
+
+def test_binary_file_under_a_csv_name(tml, tmp_path):
+    (tml / "event000000001-hits.csv.gz").unlink()
+    (tml / "event000000001-hits.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
+    one_line_error(run("build-dataset", "--source", "trackml", "--input", tml, "--out", tmp_path / "ds"),
+                   "event000000001-hits.csv` is not a text CSV file", "byte 0")
+    _nothing_written(tmp_path)
+    res = _csv_build(tmp_path, "", "hits: {x: X, y: Y, z: Z}\n")
+    (tmp_path / "in" / "ev1.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
+    res = run("build-dataset", "--source", "csv", "--mapping", tmp_path / "m.yaml", "--input", tmp_path / "in",
+              "--out", tmp_path / "out" / "ds")
+    one_line_error(res, "ev1.csv` is not a text CSV file")
+    assert not (tmp_path / "out").exists()
+
+
+def test_trackml_hits_without_truth_says_what_is_needed(tml, tmp_path):
+    for f in tml.glob("event000000001-truth*"):
+        f.unlink()
+    one_line_error(run("build-dataset", "--source", "trackml", "--input", tml, "--out", tmp_path / "ds"),
+                   "no truth file", "needs the hits, truth and particles files", "--input")
+    _nothing_written(tmp_path)
+
+
+def test_output_that_is_a_file_is_refused_without_the_overwrite_hint(tml, tmp_path):
+    (tmp_path / "ds").write_text("mine")
+    for extra in ([], ["--overwrite"]):
+        res = run("build-dataset", "--source", "trackml", "--input", tml, "--out", tmp_path / "ds", *extra)
+        one_line_error(res, "`" + str(tmp_path / "ds") + "` is a file, not a dataset directory")
+        assert "--overwrite" not in res.output
+    assert (tmp_path / "ds").read_text() == "mine"
+
+
+def test_input_that_is_a_device(tmp_path):
+    one_line_error(run("build-dataset", "--source", "trackml", "--input", "/dev/null", "--out", tmp_path / "ds"),
+                   "`/dev/null` is not a regular file or directory")
+    assert list(tmp_path.iterdir()) == []
