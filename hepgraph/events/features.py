@@ -53,11 +53,18 @@ class FeatureSpec:
         """
         if isinstance(spec, FeatureSpec):
             return spec
+        if isinstance(spec, (str, bytes)) or not isinstance(spec, Sequence):
+            raise ConfigError(f"the feature spec `{spec}` must be a list of columns, e.g. "
+                              f"{setting('data.features', '[[x, auto, auto], [y, auto, auto], charge]')}")
         feats = []
         for entry in spec:
             if isinstance(entry, str):
                 feats.append(Feature(entry))
             elif isinstance(entry, Mapping):
+                unknown = sorted(set(map(str, entry)) - {"column", "centre", "scale", "clip"})
+                if unknown or "column" not in entry:
+                    raise ConfigError(f"feature entry `{dict(entry)}` needs `column` and may have centre, scale "
+                                      f"and clip{f'; unknown key `{unknown[0]}`' if unknown else ''}")
                 feats.append(Feature(**entry))
             elif isinstance(entry, Sequence) and entry and isinstance(entry[0], str) and len(entry) <= 4:
                 vals = [_value(entry[0], v, i < 2) for i, v in enumerate(entry[1:])]

@@ -63,3 +63,16 @@ def test_unshifted_absolute_times_are_refused_with_the_setting():
     with pytest.raises(DataError, match=r"feature `x` lies around 10\d{4} .*inputs of ~1\.05e\+05"):
         FeatureSpec.parse(["x"]).fitted({"x": 1e5 + np.random.default_rng(2).uniform(0, 1e4, 500)})
     FeatureSpec.parse(["x"]).fitted({"x": 1e3 + np.random.default_rng(2).uniform(0, 1e3, 500)})
+
+
+@pytest.mark.parametrize("spec, needle", [
+    ("xyz", "the feature spec `xyz` must be a list of columns"),  # was read as columns x, y, z
+    ("[[x", "the feature spec `[[x` must be a list"),  # an unparsable --set value arrives as a string
+    (5, "the feature spec `5` must be a list"),
+    ([{"column": "x", "foo": 1}], "unknown key `foo`"),  # was a TypeError
+    ([{"centre": 0}], "needs `column`"),
+])
+def test_malformed_feature_specs_are_config_errors(spec, needle):
+    with pytest.raises(ConfigError) as err:
+        FeatureSpec.parse(spec)
+    assert needle in str(err.value)
