@@ -105,6 +105,14 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         ) from None
     if not isinstance(ckpt, dict) or any(k not in ckpt for k in REQUIRED_KEYS) or ckpt["format"] != FORMAT:
         raise DataError(f"checkpoint `{path}` is not a hepgraph checkpoint (missing keys or format)")
+    for key, kind in (("config", dict), ("features", list)):
+        try:
+            ok = isinstance(json.loads(ckpt[key]), kind)
+        except (TypeError, ValueError):  # not a string, or not JSON (an edited or damaged checkpoint)
+            ok = False
+        if not ok:
+            raise DataError(f"checkpoint `{path}` has a damaged `{key}` record (not the JSON {kind.__name__} "
+                            "training stores); use another checkpoint (checkpoints/best.pt or last.pt) or retrain")
     return ckpt
 
 

@@ -53,3 +53,12 @@ def test_corrupt_and_foreign_checkpoints(tmp_path):
         load_checkpoint(other)
     with pytest.raises(DataError, match="does not exist"):
         load_checkpoint(tmp_path / "nope.pt")
+
+
+@pytest.mark.parametrize("key, value", [("config", '{"model": {"name": "grav'), ("config", "[]"),
+                                        ("features", "not json"), ("features", '{"x": 1}')])
+def test_damaged_config_or_features_record(tmp_path, key, value):
+    _, state = _state()
+    p = save_checkpoint(tmp_path / "last.pt", {**state, key: value})  # an edited or cut record (was a JSONDecodeError)
+    with pytest.raises(DataError, match=rf"`{p}` has a damaged `{key}` record.*retrain"):
+        load_checkpoint(p)
