@@ -11,6 +11,10 @@ Spaces (``space=``):
   the origin of a circle through the origin of curvature ``curvature`` (1/mm) and s the
   transverse arc length to the hit along it (2·asin(κ·r/2)/κ; r when κ = 0); ``curvature``
   and ``z0`` may be lists (helix unrolling).
+- ``slope``: (x - t_x·z, y - t_y·z), where the line of slopes ``slope`` = (t_x, t_y) =
+  (dx/dz, dy/dz) through the hit crosses the plane z = 0; ``eps`` in mm. Straight tracks of
+  those slopes are points wherever they are (a test-beam telescope's parallel beam, tracks
+  that do not come from the beam axis); ``slope`` may be a list of (t_x, t_y) pairs to scan.
 - ``embedding``: a learned space, passed as ``cluster(event, embedding=(N, D) array)``.
 
 With lists, every combination is clustered; the clusters of the whole scan, largest first,
@@ -24,6 +28,7 @@ YAML::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -33,10 +38,11 @@ from hepgraph.cluster.hough import arc_length
 from hepgraph.errors import ConfigError, DataError
 from hepgraph.registry import CLUSTERERS
 
-SPACES = ("xyz", "direction", "helix", "embedding")
+SPACES = ("xyz", "direction", "helix", "slope", "embedding")
 
 _BUILTIN: dict[str, Any] = {"space": "xyz", "eps": 20.0, "min_samples": 3, "curvature": 0.0,
-                             "z_scale": 1.0, "max_hits": None, "min_hits": 3, "z0": 0.0}
+                             "z_scale": 1.0, "max_hits": None, "min_hits": 3, "z0": 0.0,
+                             "slope": [0.0, 0.0]}
 
 #: Per-detector defaults (``detector=`` picks one; explicit kwargs win). TrackML: helix
 #: unrolling over 13 curvatures |κ| <= 1.2e-3 /mm (p_T >= 0.5 GeV at 2 T), tuned on the
@@ -80,7 +86,7 @@ def spacing_eps(events: Any, min_samples: int = 3, max_events: int = 50) -> floa
 
 def hit_space(
     pos: np.ndarray, space: str, *, curvature: float = 0.0, z_scale: float = 1.0,
-    embedding: np.ndarray | None = None, z0: float = 0.0,
+    embedding: np.ndarray | None = None, z0: float = 0.0, slope: Sequence[float] = (0.0, 0.0),
 ) -> np.ndarray:
     """(N, D) coordinates of the hits in ``space`` (see the module docstring).
 
@@ -99,6 +105,8 @@ def hit_space(
         phi0 = np.arctan2(pos[:, 1], pos[:, 0]) + turn
         s = arc_length(r, curvature)                # z - z0 grows linearly with it on a helix
         return np.stack([np.cos(phi0), np.sin(phi0), z_scale * (pos[:, 2] - z0) / np.maximum(s, 1e-9)], 1)
+    if space == "slope":
+        return np.stack([pos[:, 0] - slope[0] * pos[:, 2], pos[:, 1] - slope[1] * pos[:, 2]], 1)
     if space == "embedding":
         if embedding is None:
             raise DataError("space `embedding` needs cluster(event, embedding=(N, D) array)")
@@ -114,7 +122,8 @@ class _Density(Clusterer):
         self, *, detector: str = "generic", space: str | None = None, eps: float | None = None,
         min_samples: int | None = None, curvature: float | list[float] | None = None,
         z_scale: float | None = None, min_hits: int | None = None, max_hits: int | None = None,
-        z0: float | list[float] | None = None, select: str = "track",
+        z0: float | list[float] | None = None, slope: list[float] | list[list[float]] | None = None,
+        select: str = "track",
     ) -> None:
         if select not in ("track", "hit"):
             raise ConfigError(f"`select` must be `track` or `hit`, got `{select}`")
@@ -126,7 +135,7 @@ class _Density(Clusterer):
             )
         d = {**_BUILTIN, **DETECTOR_DEFAULTS[detector]}
         given = dict(space=space, eps=eps, min_samples=min_samples, curvature=curvature,
-                     z_scale=z_scale, max_hits=max_hits, z0=z0)
+                     z_scale=z_scale, max_hits=max_hits, z0=z0, slope=slope)
         v = {k: (val if val is not None else d[k]) for k, val in given.items()}
         super().__init__(int(min_hits if min_hits is not None else d["min_hits"]))
         self.detector = detector
@@ -139,6 +148,10 @@ class _Density(Clusterer):
         self.z_scale = float(v["z_scale"])
         self.max_hits = None if v["max_hits"] is None else int(v["max_hits"])
         self.z0 = v["z0"]
+        slopes = np.asarray(v["slope"], np.float64)
+        if slopes.size == 0 or slopes.size % 2 or not np.isfinite(slopes).all():
+            raise ConfigError(f"`slope` must be a pair (t_x, t_y) of dx/dz, dy/dz or a list of pairs, got `{v['slope']}`")
+        self.slope = slopes.reshape(-1, 2).tolist()
         if self.eps <= 0 or not np.isfinite(self.eps):
             raise ConfigError(f"`eps` must be a positive number, got `{self.eps}`")
         import sklearn.cluster  # noqa: F401  (load now, so per-event timings exclude the import)
@@ -151,20 +164,19 @@ class _Density(Clusterer):
         curv = np.atleast_1d(np.asarray(self.curvature, np.float64))
         z0 = np.atleast_1d(np.asarray(self.z0, np.float64))
         scan = {"helix": [{"curvature": float(c), "z0": float(z)} for c in curv for z in z0],
-                "direction": [{"z0": float(z)} for z in z0]}.get(self.space, [{}])
+                "direction": [{"z0": float(z)} for z in z0],
+                "slope": [{"slope": tuple(t)} for t in self.slope]}.get(self.space, [{}])
         if len(scan) == 1:
-            x = hit_space(pos, self.space, z_scale=self.z_scale, embedding=emb,
-                          curvature=float(curv[0]), z0=float(z0[0]))
-            return self._labels(x)
+            return self._labels(hit_space(pos, self.space, z_scale=self.z_scale, embedding=emb, **scan[0]))
         if self.select == "hit":
             return self._best_per_hit(pos, emb, scan)
         return self._best_tracks(pos, emb, scan)
 
-    def _scan_labels(self, pos: np.ndarray, emb: Any, kw: dict[str, float]) -> np.ndarray:
+    def _scan_labels(self, pos: np.ndarray, emb: Any, kw: dict[str, Any]) -> np.ndarray:
         return compact_labels(self._labels(hit_space(pos, self.space, z_scale=self.z_scale, embedding=emb, **kw)),
                               self.min_hits)
 
-    def _best_per_hit(self, pos: np.ndarray, emb: Any, scan: list[dict[str, float]]) -> np.ndarray:
+    def _best_per_hit(self, pos: np.ndarray, emb: Any, scan: list[dict[str, Any]]) -> np.ndarray:
         """Each hit keeps the largest cluster it was in over the scan."""
         best = np.full(pos.shape[0], -1, np.int64)
         best_size = np.zeros(pos.shape[0], np.int64)
@@ -180,7 +192,7 @@ class _Density(Clusterer):
             offset += int(lab.max()) + 1 if (lab >= 0).any() else 0
         return best
 
-    def _best_tracks(self, pos: np.ndarray, emb: Any, scan: list[dict[str, float]]) -> np.ndarray:
+    def _best_tracks(self, pos: np.ndarray, emb: Any, scan: list[dict[str, Any]]) -> np.ndarray:
         """Whole clusters of the scan, largest first, each taking the hits no larger one took
         (kept when at least ``min_hits`` and half of its hits are still free)."""
         cands: list[np.ndarray] = []
@@ -214,6 +226,7 @@ class DBSCANClusterer(_Density):
         min_samples: neighbours (self included) that make a core hit.
         curvature: κ in 1/mm for the ``helix`` space, or a list to scan.
         z0: vertex z (mm) of the ``direction`` space, or a list to scan.
+        slope: (dx/dz, dy/dz) of the ``slope`` space, or a list of pairs to scan.
         z_scale: weight of z/r in the ``helix`` space.
         min_hits: smaller clusters become noise.
         max_hits: in a curvature or z0 scan, clusters larger than this never win a hit.

@@ -16,7 +16,7 @@ momentum direction at P, i.e. (p × P)_z > 0); z₀ is z at the perigee.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ import numpy as np
 from hepgraph.constants import C_CURV, M
 from hepgraph.errors import ConfigError, DataError
 
-__all__ = ["fit_circle_kasa", "fit_circle_taubin", "fit_helix", "fit_tracks", "truth_curvature", "FIT_FIELDS"]
+__all__ = ["fit_circle_kasa", "fit_circle_taubin", "fit_helix", "fit_tracks", "truth_curvature", "truth_lines", "FIT_FIELDS"]
 
 #: Keys of the dict returned by :func:`fit_tracks` (each (T,)).
 FIT_FIELDS = ("track_id", "nhits", "pt", "pz", "q", "d0", "z0", "phi0", "cot_theta", "radius", "xc", "yc")
@@ -59,24 +59,57 @@ def truth_curvature(events: Sequence[Mapping[str, Any]], quantile: float = 0.95,
         DataError: no particle with ``min_hits`` hits.
     """
     kappas = []
-    for ev in events:
-        tid = np.asarray(ev["track_id"], np.int64)
-        xy = np.stack([np.asarray(ev["x"], np.float64), np.asarray(ev["y"], np.float64)], 1)
-        order = np.argsort(tid, kind="stable")
-        for idx in np.split(order, np.flatnonzero(np.diff(tid[order])) + 1):
-            if idx.size < max(min_hits, 3) or tid[idx[0]] < 0:
-                continue
-            p = xy[idx] - xy[idx].mean(0)
-            axis = np.linalg.svd(p, full_matrices=False)[2][0]
-            p = p[np.argsort(p @ axis)]
-            a, b, c = p[0], p[len(p) // 2], p[-1]
-            cross = abs((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
-            sides = np.linalg.norm(b - a) * np.linalg.norm(c - b) * np.linalg.norm(c - a)
-            if sides > 0:
-                kappas.append(2.0 * cross / sides)
+    for hits in _particles(events, max(min_hits, 3)):
+        p = hits[:, :2] - hits[:, :2].mean(0)
+        axis = np.linalg.svd(p, full_matrices=False)[2][0]
+        p = p[np.argsort(p @ axis)]
+        a, b, c = p[0], p[len(p) // 2], p[-1]
+        cross = abs((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
+        sides = np.linalg.norm(b - a) * np.linalg.norm(c - b) * np.linalg.norm(c - a)
+        if sides > 0:
+            kappas.append(2.0 * cross / sides)
     if not kappas:
         raise DataError(f"no true particle with {min_hits} or more hits to measure track curvatures from")
     return float(np.quantile(kappas, quantile))
+
+
+def _particles(events: Sequence[Mapping[str, Any]], min_hits: int) -> Iterator[np.ndarray]:
+    """(n, 3) hits (mm) of each true particle with ``min_hits`` hits or more."""
+    for ev in events:
+        tid = np.asarray(ev["track_id"], np.int64)
+        pos = np.stack([np.asarray(ev[c], np.float64) for c in ("x", "y", "z")], 1)
+        order = np.argsort(tid, kind="stable")
+        for idx in np.split(order, np.flatnonzero(np.diff(tid[order])) + 1):
+            if idx.size >= max(min_hits, 2) and tid[idx[0]] >= 0:
+                yield pos[idx]
+
+
+def truth_lines(events: Sequence[Mapping[str, Any]], min_hits: int = 3,
+                z_range: tuple[float, float] = (-np.inf, np.inf)) -> dict[str, np.ndarray]:
+    """Straight-line fits of the true particles, to tell how tracks sit in the detector.
+
+    Per particle (``min_hits`` hits or more): the principal axis of its hits, its slopes
+    ``tx, ty`` = dx/dz, dy/dz (inf for a line in a plane z = const), and ``pointing``: the
+    angle (rad) under which the line misses the point v of the z axis closest to it, with
+    v's z kept inside ``z_range`` (mm, where vertices may be), seen from v towards the hits'
+    centre. 0 for a track from a vertex on the beam line in that range.
+
+    Returns:
+        ``{"tx", "ty", "pointing"}``, each (P,).
+    """
+    tx, ty, point = [], [], []
+    for p in _particles(events, min_hits):
+        c = p.mean(0)
+        d = np.linalg.svd(p - c, full_matrices=False)[2][0]
+        flat = abs(d[2]) < 1e-12
+        tx.append(np.inf if flat else d[0] / d[2])
+        ty.append(np.inf if flat else d[1] / d[2])
+        dt2 = d[0] ** 2 + d[1] ** 2
+        t = 0.0 if dt2 < 1e-18 else -(c[0] * d[0] + c[1] * d[1]) / dt2   # closest to the axis: c + t d
+        v = np.array([0.0, 0.0, np.clip(c[2] + t * d[2], *z_range)])
+        miss = np.linalg.norm(np.cross(v - c, d))                          # distance of v to the line
+        point.append(float(np.arctan2(miss, np.linalg.norm(c - v))))
+    return {"tx": np.asarray(tx), "ty": np.asarray(ty), "pointing": np.asarray(point)}
 
 
 def fit_circle_taubin(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:

@@ -136,7 +136,10 @@ def default_space(method: str, manifest: Mapping[str, Any] | None,
 
     The curvature range covers p_T >= 0.3 GeV in the field the dataset records; where it
     records none, the range is measured on ``events`` (validation events with truth):
-    95 % of their particles' circles through the origin (:func:`~hepgraph.cluster.fit.truth_curvature`).
+    95 % of their particles' curvatures (:func:`~hepgraph.cluster.fit.truth_curvature`).
+    Straight tracks whose lines miss the beam (z) axis (:func:`~hepgraph.cluster.fit.truth_lines`,
+    median above :data:`POINTING_RAD`) are searched in dbscan's ``slope`` space over their
+    slopes; hough, which assumes tracks from the beam line, is refused for them.
 
     Raises:
         ConfigError: a method without a default space (give one in Python), or no recorded
@@ -159,6 +162,8 @@ def default_space(method: str, manifest: Mapping[str, Any] | None,
         raise ConfigError("the dataset records no magnetic field (`extra.field_T` in its manifest) and no "
                           "validation events with truth were given to measure track curvatures on")
     straight = kmax < STRAIGHT_KAPPA
+    if straight and events and not _point_to_beam(events, 3 * z_sigma):
+        return _slope_space(method, events)
     if method == "hough":
         if straight:
             return {"field_T": [0.0], "n_phi": [128, 256, 512, 1024, 2048], "theta_tol": [0.001, 0.002, 0.004, 0.008],
@@ -172,7 +177,7 @@ def default_space(method: str, manifest: Mapping[str, Any] | None,
         z0 = [[float(v) for v in np.linspace(-3 * z_sigma, 3 * z_sigma, k)] for k in (25, 49, 97)]
         base: dict[str, list[Any]] = {"space": ["direction"], "z0": z0, "max_hits": [None, 40]}
     else:
-        curvs = [[0.0]] + [[round(float(k), 9) for k in np.linspace(-kmax, kmax, n)] for n in (9, 21)]
+        curvs = [[0.0]] + [[round(float(k), 9) for k in np.linspace(-kmax, kmax, n)] for n in (9, 21, 41)]
         z0 = [[0.0]] + [[float(v) for v in np.linspace(-2 * z_sigma, 2 * z_sigma, n)] for n in (5, 9)]
         base = {"space": ["helix"], "curvature": curvs, "z0": z0, "z_scale": [0.05, 0.1, 0.3, 1.0],
                 "max_hits": [None, 40]}
@@ -181,6 +186,41 @@ def default_space(method: str, manifest: Mapping[str, Any] | None,
         return {**base, "eps": eps, "min_samples": [1, 2, 3], "min_hits": [3]}
     return {**base, "min_cluster_size": [3, 4], "min_samples": [1, 2, 3], "selection_eps": [0.0, 0.002, 0.01],
             "min_hits": [3]}
+
+
+#: Straight tracks "come from the beam line" when their lines miss the z axis within the
+#: scanned vertex range (3 σ of the luminous region) by less than this angle (rad, median
+#: over the validation particles; the largest ``direction`` eps).
+POINTING_RAD = 2e-3
+
+
+def _point_to_beam(events: Sequence[Mapping[str, Any]], z_half: float) -> bool:
+    from hepgraph.cluster.fit import truth_lines
+
+    pointing = truth_lines(events, z_range=(-z_half, z_half))["pointing"]
+    return bool(pointing.size == 0 or np.median(pointing) < POINTING_RAD)
+
+
+def _slope_space(method: str, events: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Straight tracks that do not come from the beam line (a telescope's parallel beam):
+    dbscan in the ``slope`` space, scanning the slopes the validation particles have."""
+    from hepgraph.cluster.fit import truth_lines
+
+    if method == "hough":
+        raise ConfigError("these straight tracks do not come from the beam line (z axis), which hough's "
+                          "straight-line transform assumes; tune dbscan (its `slope` space) instead")
+    lines = truth_lines(events)
+    ok = np.isfinite(lines["tx"]) & np.isfinite(lines["ty"])
+    t = np.stack([lines["tx"][ok], lines["ty"][ok]], 1) if ok.any() else np.zeros((1, 2))
+    lo, mid, hi = np.quantile(t, [0.02, 0.5, 0.98], axis=0)
+    grids = []
+    for n in (1, 3, 7):
+        gx, gy = ([m] if n == 1 else np.linspace(a, b, n) for m, a, b in zip(mid, lo, hi, strict=True))
+        grids.append([[round(float(x), 9), round(float(y), 9)] for x in gx for y in gy])
+    base: dict[str, list[Any]] = {"space": ["slope"], "slope": grids, "max_hits": [None, 40], "min_hits": [3]}
+    if method == "dbscan":
+        return {**base, "eps": [0.1, 0.3, 1.0, 3.0, 10.0], "min_samples": [1, 2, 3]}
+    return {**base, "min_cluster_size": [3, 4], "min_samples": [1, 2, 3], "selection_eps": [0.0, 0.3, 1.0]}
 
 
 def write_settings(path: str | Path, method: str, options: Mapping[str, Any], metrics: Mapping[str, float],

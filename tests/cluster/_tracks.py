@@ -61,3 +61,15 @@ def same_partition(a, b):
         return False
     pairs = set(zip(a[a >= 0].tolist(), b[b >= 0].tolist()))
     return len(pairs) == len(set(a[a >= 0].tolist())) == len(set(b[b >= 0].tolist()))
+
+
+def telescope_event(tracks, planes=np.arange(0.0, 501.0, 50.0)):
+    """Straight tracks ``(x0, y0, tx, ty)`` (mm at z = 0, dx/dz, dy/dz) of a parallel beam through
+    planes along z (mm): lines that do not come from the beam axis."""
+    x, y, z, t = [], [], [], []
+    for i, (x0, y0, tx, ty) in enumerate(tracks):
+        x += list(x0 + tx * planes)
+        y += list(y0 + ty * planes)
+        z += list(planes)
+        t += [i] * planes.size
+    return {"x": np.array(x), "y": np.array(y), "z": np.array(z), "track_id": np.array(t)}

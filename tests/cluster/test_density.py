@@ -153,3 +153,16 @@ def test_scan_keeps_whole_clusters_largest_first():
     assert same_partition(big, np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, -1]))
     with pytest.raises(ConfigError, match="select"):
         DBSCANClusterer(select="best")
+
+
+def test_slope_space_holds_parallel_tracks_wherever_they_are():
+    from _tracks import telescope_event
+
+    tracks = [(-5.0, 2.0, 0.01, 0.0), (-4.2, 2.0, -0.01, 0.0), (3.0, -1.0, 0.0, 0.02), (3.5, -1.5, 0.0, 0.02)]
+    ev = telescope_event(tracks)
+    # the first two cross at z = 40 mm, between planes, and are 10 mm apart at the far ones
+    slopes = [[0.01, 0.0], [-0.01, 0.0], [0.0, 0.02]]
+    lab = DBSCANClusterer(space="slope", slope=slopes, eps=0.1, min_samples=2).cluster(ev)
+    assert same_partition(lab, ev["track_id"])
+    with pytest.raises(ConfigError, match="slope"):
+        DBSCANClusterer(space="slope", slope=[0.1, 0.2, 0.3])

@@ -16,7 +16,7 @@ from hepgraph.errors import ConfigError, OutputExistsError
 from hepgraph.registry import CLUSTERERS
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _tracks import curved_event, forward_event, straight_event  # noqa: E402
+from _tracks import curved_event, forward_event, straight_event, telescope_event  # noqa: E402
 
 
 def test_search_finds_the_eps_that_separates_the_tracks():
@@ -128,3 +128,39 @@ def test_settings_file_refuses_keys_it_would_ignore(tmp_path):
         read_settings(p)
     write_settings(tmp_path / "w.yaml", "dbscan", {"eps": 0.1}, {"efficiency": 1.0}, extra={"chosen_on": {"events": 3}})
     assert read_settings(tmp_path / "w.yaml") == ("dbscan", {"eps": 0.1})
+
+
+def _beam(seed=0, n=12, spread=0.0):
+    """A test-beam telescope: parallel tracks 1-8 mm from the axis, slopes about (2, -1) mrad."""
+    rng = np.random.default_rng(seed)
+    tracks = [(rng.uniform(-8, 8), rng.uniform(-8, 8), 2e-3 + rng.normal(0, spread), -1e-3 + rng.normal(0, spread))
+              for _ in range(n)]
+    return telescope_event(tracks), tracks
+
+
+def test_truth_lines_measure_slopes_and_pointing():
+    from hepgraph.cluster.fit import truth_lines
+
+    ev, tracks = _beam()
+    lines = truth_lines([ev], z_range=(-150.0, 150.0))
+    np.testing.assert_allclose(lines["tx"], [t[2] for t in tracks], atol=1e-12)
+    np.testing.assert_allclose(lines["ty"], [t[3] for t in tracks], atol=1e-12)
+    assert (lines["pointing"] > 0.005).all()                    # mm off the axis where vertices may be
+    fwd = forward_event([(0.3, 0.05, -80.0), (2.0, 0.04, 0.0), (-1.5, 0.06, 30.0)])
+    assert truth_lines([fwd])["pointing"].max() < 1e-9          # from vertices on the z axis
+
+
+def test_tracks_off_the_beam_line_are_tuned_in_the_slope_space():
+    """Straight tracks that miss the z axis (a telescope's beam): the direction space from
+    vertices on the axis cannot hold them; the tune space is dbscan's slope space."""
+    events = [_beam(seed, spread=3e-3)[0] for seed in range(3)]
+    space = default_space("dbscan", {"extra": {"field_T": 0.0}}, events)
+    assert space["space"] == ["slope"] and [[pytest.approx(2e-3, abs=6e-3), pytest.approx(-1e-3, abs=6e-3)]] in space["slope"]
+    with pytest.raises(ConfigError, match="beam line"):
+        default_space("hough", {"extra": {"field_T": 0.0}}, events)
+    best, metrics, _ = search(events, lambda o: CLUSTERERS.build({"name": "dbscan", **o}), space, trials=30)
+    assert metrics["efficiency"] == 1.0 and metrics["fake_rate"] == 0.0
+    assert best["space"] == "slope"
+    # tracks from the beam line keep the direction space
+    fwd = [forward_event([(0.3, 0.05, -80.0), (2.0, 0.04, 0.0)])]
+    assert default_space("dbscan", {"extra": {"field_T": 0.0}}, fwd)["space"] == ["direction"]
