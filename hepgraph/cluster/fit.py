@@ -43,16 +43,30 @@ def fit_circle_kasa(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     return float(xc + mx), float(yc + my), float(np.sqrt(r2)) if r2 > 0 else float("nan")
 
 
-def truth_curvature(events: Sequence[Mapping[str, Any]], quantile: float = 0.95, min_hits: int = 3) -> float:
-    """The ``quantile`` of the true particles' transverse curvatures |κ| (1/mm): the range
-    track finding must search, measured without knowing the field.
+def _menger(p: np.ndarray) -> float:
+    """Curvature (1/length) of the circle through the first, middle and last of the points
+    ``p`` (n, D) ordered along their main axis: 2·|(b - a) × (c - a)| / (|b - a|·|c - b|·|c - a|)."""
+    q = p - p.mean(0)
+    q = q[np.argsort(q @ np.linalg.svd(q, full_matrices=False)[2][0])]
+    a, b, c = q[0], q[len(q) // 2], q[-1]
+    u, v = b - a, c - a
+    area2 = np.sqrt(max(float(u @ u) * float(v @ v) - float(u @ v) ** 2, 0.0))   # |u × v| in any D
+    sides = np.linalg.norm(u) * np.linalg.norm(c - b) * np.linalg.norm(v)
+    return 2.0 * area2 / sides if sides > 0 else 0.0
 
-    κ of a particle is the Menger curvature 2·|(b - a) × (c - a)| / (|b - a|·|c - b|·|c - a|)
-    of its first, middle and last hit along the main axis of its (x, y) hits: exact on a
-    circle (arcs under 180°), 0 on a straight line, wherever the track starts.
+
+def truth_curvature(events: Sequence[Mapping[str, Any]], quantile: float = 0.95, min_hits: int = 3) -> float:
+    """The ``quantile`` of the true particles' curvatures |κ| (1/mm): the range track
+    finding must search, measured without knowing the field.
+
+    κ of a particle is the Menger curvature of its first, middle and last hit along its main
+    axis (exact on a circular arc under 180°, 0 on a line, wherever the track starts): in
+    the transverse (x, y) plane, where a solenoid along z bends tracks, for particles that
+    cross it (transverse span at least 30 % of the 3D span); in 3D for tracks along z,
+    whose transverse projection is too short to measure a bend on.
 
     Args:
-        events: event dicts with ``x, y`` (mm) and truth ``track_id`` (-1 noise).
+        events: event dicts with ``x, y, z`` (mm) and truth ``track_id`` (-1 noise).
         quantile: fraction of the particles (with ``min_hits`` hits or more) inside the range.
 
     Raises:
@@ -60,14 +74,9 @@ def truth_curvature(events: Sequence[Mapping[str, Any]], quantile: float = 0.95,
     """
     kappas = []
     for hits in _particles(events, max(min_hits, 3)):
-        p = hits[:, :2] - hits[:, :2].mean(0)
-        axis = np.linalg.svd(p, full_matrices=False)[2][0]
-        p = p[np.argsort(p @ axis)]
-        a, b, c = p[0], p[len(p) // 2], p[-1]
-        cross = abs((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
-        sides = np.linalg.norm(b - a) * np.linalg.norm(c - b) * np.linalg.norm(c - a)
-        if sides > 0:
-            kappas.append(2.0 * cross / sides)
+        span = np.ptp(hits, axis=0)
+        across = np.hypot(span[0], span[1]) >= 0.3 * np.linalg.norm(span)
+        kappas.append(_menger(hits[:, :2] if across else hits))
     if not kappas:
         raise DataError(f"no true particle with {min_hits} or more hits to measure track curvatures from")
     return float(np.quantile(kappas, quantile))
