@@ -98,12 +98,13 @@ def event_vertex(event: Mapping[str, Any]) -> np.ndarray | None:
     pid = np.asarray(event["particle_id"], np.int64)
     vtx = np.stack([np.asarray(event[f"particle_v{c}"], np.float64) for c in "xyz"], 1)
     tid = np.asarray(event["track_id"], np.int64)
+    out = np.full((tid.size, 3), np.nan)
+    if pid.size == 0:  # an event without particles (no hits, or only noise)
+        return out
     srt = np.argsort(pid)
     j = np.searchsorted(pid[srt], tid)
-    ok = (tid >= 0) & (j < pid.size)
-    out = np.full((tid.size, 3), np.nan)
-    jj = srt[np.minimum(j, max(pid.size - 1, 0))]
-    ok &= pid[jj] == tid if pid.size else ok
+    jj = srt[np.minimum(j, pid.size - 1)]
+    ok = (tid >= 0) & (j < pid.size) & (pid[jj] == tid)
     out[ok] = vtx[jj[ok]]
     return out
 

@@ -116,3 +116,21 @@ def test_metric_learning_radius_graph(forward):
     fresh = MetricGraph(hidden_channels=32)
     fresh.load_state_dict(mg.state_dict())
     assert float(fresh.radius) == float(mg.radius)
+
+
+def test_event_vertex_per_hit_and_events_without_particles(forward):
+    from hepgraph.represent.module_map import event_vertex
+
+    ev = {"track_id": np.array([7, -1, 3, 7, 9]), "particle_id": np.array([3, 7]),
+          "particle_vx": np.array([1.0, 2.0]), "particle_vy": np.array([0.0, 0.5]), "particle_vz": np.array([-4.0, 8.0])}
+    v = event_vertex(ev)
+    np.testing.assert_array_equal(v[[0, 3]], [[2.0, 0.5, 8.0]] * 2)
+    np.testing.assert_array_equal(v[2], [1.0, 0.0, -4.0])
+    assert np.isnan(v[[1, 4]]).all()                         # noise, and a hit of an unlisted particle
+    empty = {**ev, "track_id": np.array([-1, -1]), **{k: np.zeros(0) for k in ev if k.startswith("particle_")}}
+    assert np.isnan(event_vertex(empty)).all() and event_vertex(empty).shape == (2, 3)
+    # a training split with events of noise only (no particles) still fits
+    evs, geo = forward
+    noise_only = {k: (np.asarray(v)[:0] if k.startswith("particle_") else v) for k, v in evs[1].items()}
+    noise_only["track_id"] = np.full_like(evs[1]["track_id"], -1)
+    assert ModuleMap.fit([noise_only, *evs[:6]], geo).fitted
