@@ -12,7 +12,9 @@ YAML file that ``hepgraph cluster --config FILE`` reads::
 
 The search spaces of the classical methods (:func:`default_space`) follow the detector
 the dataset records (field, luminous region; :mod:`hepgraph.events.geometry`):
-straight-line parameters without a field, curvature ranges with one.
+straight-line parameters without a field, curvature ranges with one. What the dataset does
+not record is measured on the validation truth: the curvature range without a field, and
+whether straight tracks come from the beam line (else dbscan's ``slope`` space).
 """
 
 from __future__ import annotations
@@ -174,7 +176,7 @@ def default_space(method: str, manifest: Mapping[str, Any] | None,
                 "theta_tol": [0.005, 0.01, 0.02, 0.05], "z0_max": [2 * z_sigma, 3 * z_sigma], "n_z0": [16, 32],
                 "min_hits": [3]}
     if straight:
-        z0 = [[float(v) for v in np.linspace(-3 * z_sigma, 3 * z_sigma, k)] for k in (25, 49, 97)]
+        z0 = [[float(v) for v in np.linspace(-3 * z_sigma, 3 * z_sigma, k)] for k in (25, 49, 97, 193)]
         base: dict[str, list[Any]] = {"space": ["direction"], "z0": z0, "max_hits": [None, 40]}
     else:
         curvs = [[0.0]] + [[round(float(k), 9) for k in np.linspace(-kmax, kmax, n)] for n in (9, 21, 41)]
