@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
         max_events: Annotated[Optional[int], typer.Option("--max-events", min=1, help="Cluster at most N events.")] = None,
         min_hits: Annotated[int, typer.Option("--min-hits", min=1, help="Hits of a reconstructable particle / a track.")] = 3,
         tune: Annotated[bool, typer.Option("--tune", help="Search the method's settings on the val split; write the best to --out (.yaml).")] = False,
-        trials: Annotated[int, typer.Option("--trials", min=1, help="With --tune: most settings tried (random sample of the grid beyond it).")] = 40,
+        trials: Annotated[int, typer.Option("--trials", min=1, help="With --tune: most settings tried (beyond the grid size: a random half, then hill climbing from the best, one option at a time).")] = 40,
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")] = False,
         json_: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON instead of a table.")] = False,
     ) -> None:

@@ -1,8 +1,8 @@
 """Choosing a clusterer's settings on validation events, scored with the tracking metrics.
 
 ``hepgraph cluster --tune`` and the end of a tracking-GNN training (:mod:`.calibrate`) both
-search a grid (or, when the grid is larger than ``trials``, a seeded random sample of it)
-of clusterer options, cluster the validation events with each, and keep the options with
+search a grid of clusterer options (or, when it is larger than ``trials``, a seeded random
+sample of it followed by hill climbing from the best), cluster the validation events with each, and keep the options with
 the highest ``efficiency - fake_rate`` (ties: the TrackML score). The result is a small
 YAML file that ``hepgraph cluster --config FILE`` reads::
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,36 +64,57 @@ def score(events: Sequence[Mapping[str, Any]], clusterer: Any, *, inputs: Sequen
                             min_hits=min_hits, min_track_hits=min_hits)
 
 
-def _grid(space: Mapping[str, Sequence[Any]], trials: int, seed: int) -> list[dict[str, Any]]:
-    keys = list(space)
-    sizes = [len(space[k]) for k in keys]
+def _combos(space: Mapping[str, Sequence[Any]], trials: int, seed: int) -> Generator[tuple[int, ...], bool | None, None]:
+    """Index tuples to try: the whole grid when it has at most ``trials`` combinations, else a
+    seeded random half of the budget, then hill climbing (see :func:`search`). The caller
+    sends back each tried tuple's result through ``generator.send(better: bool)``."""
+    sizes = [len(space[k]) for k in space]
     total = int(np.prod(sizes)) if sizes else 1
     if total <= trials:
-        return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(space[k] for k in keys))]
+        for idx in itertools.product(*(range(n) for n in sizes)):
+            yield idx               # (what is sent back does not change a full grid)
+        return
     rng = np.random.default_rng(seed)
-    picks = rng.choice(total, size=trials, replace=False)
-    out = []
-    for p in picks:
-        combo, rest = {}, int(p)
-        for k, n in zip(keys, sizes, strict=True):
-            combo[k] = space[k][rest % n]
-            rest //= n
-        out.append(combo)
-    return out
+    tried: set[tuple[int, ...]] = set()
+    best: tuple[int, ...] | None = None
+    for p in rng.choice(total, size=max(trials // 2, 1), replace=False):
+        idx = tuple(int(v) for v in np.unravel_index(int(p), sizes))
+        tried.add(idx)
+        if (yield idx) or best is None:
+            best = idx
+    while len(tried) < trials:
+        steps = [best[:j] + (best[j] + d,) + best[j + 1:] for j in range(len(sizes)) for d in (-1, 1)]
+        steps = [t for t in steps if all(0 <= t[j] < sizes[j] for j in range(len(sizes))) and t not in tried]
+        if not steps:                       # a local optimum: the rest of the budget at random
+            free = [int(p) for p in rng.permutation(total)
+                    if tuple(int(v) for v in np.unravel_index(int(p), sizes)) not in tried]
+            steps = [tuple(int(v) for v in np.unravel_index(free[0], sizes))] if free else []
+            if not steps:
+                return
+        for t in steps:
+            if len(tried) >= trials:
+                return
+            tried.add(t)
+            if (yield t):
+                best = t
+                break
 
 
 def search(events: Sequence[Mapping[str, Any]], build: Callable[[dict[str, Any]], Any],
            space: Mapping[str, Sequence[Any]], *, trials: int = 40, seed: int = 0,
            inputs: Sequence[Mapping[str, Any]] | None = None, min_hits: int = 3,
            progress: Callable[[int], None] | None = None) -> tuple[dict[str, Any], dict[str, float], list[dict[str, Any]]]:
-    """Grid or random search of ``space``.
+    """Grid search of ``space``, or, when the grid is larger than ``trials``, a seeded random
+    sample of half the budget followed by hill climbing: from the best so far, the
+    combinations that move one option to a neighbouring value of its list (lists are ordered,
+    so neighbours are similar settings), moving on at each improvement.
 
     Args:
         events: validation events with truth.
         build: options -> clusterer (raises ConfigError for an invalid combination, skipped).
-        space: option -> candidate values.
-        trials: most combinations tried (a seeded random sample beyond it).
-        seed: seed of that sample.
+        space: option -> candidate values (in order: neighbours are tried in the climb).
+        trials: most combinations tried.
+        seed: seed of the random sample.
         inputs: per-event inputs of ``cluster`` (precomputed model outputs).
         min_hits: as in :func:`score`.
         progress: called with 1 after each trial.
@@ -106,10 +127,19 @@ def search(events: Sequence[Mapping[str, Any]], build: Callable[[dict[str, Any]]
     """
     if not events:
         raise ConfigError("tuning needs validation events with truth; the split holds none")
+    keys = list(space)
     best: tuple[Any, ...] | None = None
     table = []
     first_error: ConfigError | None = None
-    for opts in _grid(space, trials, seed):
+    gen = _combos(space, trials, seed)
+    better = None
+    while True:
+        try:
+            idx = gen.send(better)
+        except StopIteration:
+            break
+        opts = {k: space[k][i] for k, i in zip(keys, idx, strict=True)}
+        better = False
         try:
             cl = build(dict(opts))
         except ConfigError as err:
@@ -118,7 +148,7 @@ def search(events: Sequence[Mapping[str, Any]], build: Callable[[dict[str, Any]]
         m = score(events, cl, inputs=inputs, min_hits=min_hits)
         table.append({"options": dict(opts), "metrics": m})
         if best is None or objective(m) > objective(best[1]):
-            best = (dict(opts), m)
+            best, better = (dict(opts), m), True
         if progress is not None:
             progress(1)
     if best is None:

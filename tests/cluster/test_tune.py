@@ -170,3 +170,22 @@ def test_tracks_off_the_beam_line_are_tuned_in_the_slope_space():
     # tracks from the beam line keep the direction space
     fwd = [forward_event([(0.3, 0.05, -80.0), (2.0, 0.04, 0.0)])]
     assert default_space("dbscan", {"extra": {"field_T": 0.0}}, fwd)["space"] == ["direction"]
+
+
+class _Bowl:
+    """Finds the first 10 - d of 10 tracks, d = |a - 7| + |b - 3|: one best setting (7, 3)."""
+
+    def __init__(self, a, b):
+        self.d = min(abs(a - 7) + abs(b - 3), 10)
+
+    def cluster(self, ev):
+        return np.where(ev["track_id"] < 10 - self.d, ev["track_id"], -1)
+
+
+def test_search_climbs_to_the_best_setting_beyond_the_random_sample():
+    ev = {"track_id": np.repeat(np.arange(10), 5)}
+    space = {"a": list(range(12)), "b": list(range(12))}          # 144 combinations
+    for seed in range(4):
+        best, m, table = search([ev], lambda o: _Bowl(**o), space, trials=40, seed=seed)
+        assert best == {"a": 7, "b": 3} and m["efficiency"] == 1.0
+        assert len(table) <= 40 and len({(t["options"]["a"], t["options"]["b"]) for t in table}) == len(table)
