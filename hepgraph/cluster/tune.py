@@ -2,8 +2,9 @@
 
 ``hepgraph cluster --tune`` and the end of a tracking-GNN training (:mod:`.calibrate`) both
 search a grid of clusterer options (or, when it is larger than ``trials``, a seeded random
-sample of it followed by hill climbing from the best), cluster the validation events with each, and keep the options with
-the highest ``efficiency - fake_rate`` (ties: the TrackML score). The result is a small
+sample of it followed by hill climbing from the best), cluster the validation events with
+each, and keep the options with the highest ``efficiency - fake_rate`` (ties: the TrackML
+score). The result is a small
 YAML file that ``hepgraph cluster --config FILE`` reads::
 
     method: hough
