@@ -39,19 +39,21 @@ from hepgraph.represent.graph_report import connected_tracks
 __all__ = ["CellPathClusterer", "longest_path", "path_turns"]
 
 
-def longest_path(dist: np.ndarray) -> np.ndarray:
+def longest_path(dist: Any) -> np.ndarray:
     """Hit indices of the path between the two hits furthest apart along links.
 
     Args:
-        dist: (m, m) link lengths, ``inf`` where two hits are not linked (one connected cluster).
+        dist: (m, m) link lengths of one connected cluster: a scipy sparse matrix (stored
+            entries are the links) or a dense array with ``inf`` where two hits are not linked.
 
     Returns:
         (L,) indices from one end to the other (a double sweep: the hit furthest from the
         first hit, then the hit furthest from that one).
     """
+    from scipy.sparse import issparse
     from scipy.sparse.csgraph import dijkstra
 
-    w = np.where(np.isfinite(dist), dist, 0.0)
+    w = dist if issparse(dist) else np.where(np.isfinite(dist), dist, 0.0)
     d0 = dijkstra(w, directed=False, indices=0)
     u = int(np.argmax(np.where(np.isfinite(d0), d0, -1)))
     du, pred = dijkstra(w, directed=False, indices=u, return_predecessors=True)
@@ -112,29 +114,36 @@ class CellPathClusterer(Clusterer):
         self.window, self.max_tracks = int(window), int(max_tracks)
 
     def _cluster(self, event: dict[str, Any], pos: np.ndarray, **inputs: Any) -> np.ndarray:
+        from scipy.sparse import coo_matrix
+        from scipy.spatial import cKDTree
+
         ax = AXES[self.wire_axis]
+        n = pos.shape[0]
         uv = pos[:, [i for i in range(3) if i != ax]]
         w = pos[:, ax]
-        dxy = np.hypot(uv[:, None, 0] - uv[None, :, 0], uv[:, None, 1] - uv[None, :, 1])
-        linked = (dxy <= self.link_dist) & (np.abs(w[:, None] - w[None, :]) <= self.z_link)
-        np.fill_diagonal(linked, False)
-        dist = np.where(linked, dxy, np.inf)
-        i, j = np.nonzero(np.triu(linked, 1))
-        comp = connected_tracks(np.stack([i, j]), pos.shape[0])
-        labels = np.full(pos.shape[0], -1, np.int64)
+        # links from a k-d tree: memory grows with the links, not with n² (large events)
+        i, j = cKDTree(uv).query_pairs(self.link_dist, output_type="ndarray").T.reshape(2, -1)
+        keep = np.abs(w[i] - w[j]) <= self.z_link
+        i, j = i[keep], j[keep]
+        # link lengths (mm); + 1e-9 so that two hits on one wire stay a stored (linked) entry
+        dxy = np.hypot(*(uv[i] - uv[j]).T) + 1e-9
+        dist = coo_matrix((np.concatenate([dxy, dxy]), (np.concatenate([i, j]), np.concatenate([j, i]))),
+                          shape=(n, n)).tocsr()
+        comp = connected_tracks(np.stack([i, j]), n)
+        labels = np.full(n, -1, np.int64)
         track = 0
-        for c in np.unique(comp):
-            members = np.flatnonzero(comp == c)
+        order = np.argsort(comp, kind="stable")
+        for members in np.split(order, np.flatnonzero(np.diff(comp[order])) + 1) if n else []:
             for part in self._split(members, pos, dist, self.max_tracks):
                 labels[part] = track
                 track += 1
         return labels
 
-    def _split(self, members: np.ndarray, pos: np.ndarray, dist: np.ndarray, budget: int) -> list[np.ndarray]:
+    def _split(self, members: np.ndarray, pos: np.ndarray, dist: Any, budget: int) -> list[np.ndarray]:
         """One cluster as tracks: itself, or its two sides at the sharpest turn, recursively."""
         if budget <= 1 or members.size < 2 * self.min_hits:
             return [members]
-        d = dist[np.ix_(members, members)]
+        d = dist[members][:, members]
         path = longest_path(d)
         turns = path_turns(pos[members[path]], self.window)
         k = int(np.argmax(turns))
@@ -143,9 +152,8 @@ class CellPathClusterer(Clusterer):
         from scipy.sparse.csgraph import dijkstra
 
         # every hit goes to the side it is closer to along links (the turning hit: first side)
-        w = np.where(np.isfinite(d), d, 0.0)
-        da = dijkstra(w, directed=False, indices=path[: k + 1], min_only=True)
-        db = dijkstra(w, directed=False, indices=path[k + 1:], min_only=True)
+        da = dijkstra(d, directed=False, indices=path[: k + 1], min_only=True)
+        db = dijkstra(d, directed=False, indices=path[k + 1:], min_only=True)
         side_a = da <= db
         a, b = members[side_a], members[~side_a]
         if a.size == 0 or b.size == 0:

@@ -44,3 +44,20 @@ def test_far_apart_cells_are_separate_tracks():
     xy = np.r_[a, b]
     lab = CellPathClusterer().cluster({"x": xy[:, 0], "y": xy[:, 1], "z": np.zeros(len(xy))})
     assert len(set(lab[: len(a)])) == 1 and len(set(lab[len(a):])) == 1 and lab[0] != lab[-1]
+
+
+def test_memory_grows_with_links_not_with_the_square_of_the_hits():
+    """20,000 hits: a dense n x n link matrix would take 0.4 GB (bool) to 3.2 GB (float)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    tracks = [_cells([(x, 0.0), (x + 200.0, 400.0)]) for x in np.arange(0.0, 100_000.0, 1000.0)]
+    xy = np.concatenate(tracks)
+    xy = np.r_[xy, rng.uniform([0, 0], [4e6, 4e4], (20_000 - len(xy), 2)) + [0, 3000]]  # sparse noise, far off
+    tracemalloc.start()
+    lab = CellPathClusterer().cluster({"x": xy[:, 0], "y": xy[:, 1], "z": np.zeros(len(xy))})
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 150e6
+    n0 = len(tracks[0])
+    assert len(set(lab[:n0])) == 1 and lab[0] >= 0 and lab[0] != lab[n0]   # first track whole, apart
