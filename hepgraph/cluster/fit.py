@@ -12,6 +12,10 @@ momentum direction at P, i.e. (p × P)_z > 0); z₀ is z at the perigee.
 - Kåsa: linear least squares of x² + y² + D·x + E·y + F = 0 (fast; biased for short arcs).
 - Taubin: the gradient-weighted algebraic fit, solved by SVD (Chernov's "TaubinSVD");
   nearly unbiased, the default.
+
+What the validation truth shows about a detector the dataset does not describe (read by
+``hepgraph cluster --tune``): :func:`truth_curvature` (how much tracks bend) and
+:func:`truth_lines` (their slopes, and whether they come from the beam line).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ import numpy as np
 from hepgraph.constants import C_CURV, M
 from hepgraph.errors import ConfigError, DataError
 
-__all__ = ["fit_circle_kasa", "fit_circle_taubin", "fit_helix", "fit_tracks", "truth_curvature", "truth_lines", "FIT_FIELDS"]
+__all__ = ["fit_circle_kasa", "fit_circle_taubin", "fit_helix", "fit_tracks", "truth_curvature", "truth_lines",
+           "FIT_FIELDS"]
 
 #: Keys of the dict returned by :func:`fit_tracks` (each (T,)).
 FIT_FIELDS = ("track_id", "nhits", "pt", "pz", "q", "d0", "z0", "phi0", "cot_theta", "radius", "xc", "yc")
@@ -41,6 +46,17 @@ def fit_circle_kasa(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     xc, yc = -d / 2, -e / 2
     r2 = xc * xc + yc * yc - f
     return float(xc + mx), float(yc + my), float(np.sqrt(r2)) if r2 > 0 else float("nan")
+
+
+def _particles(events: Sequence[Mapping[str, Any]], min_hits: int) -> Iterator[np.ndarray]:
+    """(n, 3) hits (mm) of each true particle with ``min_hits`` hits or more."""
+    for ev in events:
+        tid = np.asarray(ev["track_id"], np.int64)
+        pos = np.stack([np.asarray(ev[c], np.float64) for c in ("x", "y", "z")], 1)
+        order = np.argsort(tid, kind="stable")
+        for idx in np.split(order, np.flatnonzero(np.diff(tid[order])) + 1):
+            if idx.size >= max(min_hits, 2) and tid[idx[0]] >= 0:
+                yield pos[idx]
 
 
 def _menger(p: np.ndarray) -> float:
@@ -80,17 +96,6 @@ def truth_curvature(events: Sequence[Mapping[str, Any]], quantile: float = 0.95,
     if not kappas:
         raise DataError(f"no true particle with {min_hits} or more hits to measure track curvatures from")
     return float(np.quantile(kappas, quantile))
-
-
-def _particles(events: Sequence[Mapping[str, Any]], min_hits: int) -> Iterator[np.ndarray]:
-    """(n, 3) hits (mm) of each true particle with ``min_hits`` hits or more."""
-    for ev in events:
-        tid = np.asarray(ev["track_id"], np.int64)
-        pos = np.stack([np.asarray(ev[c], np.float64) for c in ("x", "y", "z")], 1)
-        order = np.argsort(tid, kind="stable")
-        for idx in np.split(order, np.flatnonzero(np.diff(tid[order])) + 1):
-            if idx.size >= max(min_hits, 2) and tid[idx[0]] >= 0:
-                yield pos[idx]
 
 
 def truth_lines(events: Sequence[Mapping[str, Any]], min_hits: int = 3,
