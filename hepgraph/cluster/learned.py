@@ -133,10 +133,10 @@ def build_clusterer(
             opts = {**geometry_defaults(method, manifest), **opts}
         if method == "hough" and "field_T" not in opts and _field_default(manifest) is not None:
             opts["field_T"] = _field_default(manifest)
-        if method == "hough" and "field_T" not in opts and opts["detector"] is None:
+        if method == "hough" and "field_T" not in opts and "kappa_max" not in opts and opts["detector"] is None:
             raise ConfigError(
                 "hough needs the magnetic field and this dataset records none (`extra.field_T`): give the "
-                "option `field_T` (T; 0 for straight tracks)")
+                "option `field_T` (T; 0 for straight tracks) or the largest curvature `kappa_max` (1/mm)")
         if opts["detector"] is None:
             del opts["detector"]
             if (method == "dbscan" and events is not None and "eps" not in opts

@@ -80,6 +80,11 @@ def test_without_a_recorded_field_the_curvature_range_is_measured_on_truth():
     assert max(max(c) for c in dbscan["curvature"]) == pytest.approx(truth_curvature(events), rel=1e-6)
     hough = default_space("hough", {"extra": {}}, events)
     assert "pt_min" not in hough and truth_curvature(events) * 2 == pytest.approx(max(hough["kappa_max"]))
+    from hepgraph.cluster.learned import build_clusterer
+
+    small = {**hough, "n_phi": [512], "n_kappa": [64], "n_z0": [16]}
+    best, m, _ = search(events, lambda o: build_clusterer("hough", o, manifest={"extra": {}}), small, trials=8)
+    assert m["efficiency"] == 1.0 and "field_T" not in best                 # no field needed
     # straight tracks (no field, unknown to the manifest): the straight-line spaces
     straight = [forward_event([(0.3, 0.05, -80.0), (2.0, 0.04, 0.0)])]
     assert default_space("dbscan", {"extra": {}}, straight)["space"] == ["direction"]
