@@ -1,7 +1,10 @@
 """The ``trackml`` source: TrackML challenge CSV events (plain or gzip-compressed).
 
 An event ``eventNNNNNNNNN`` is a set of files ``eventNNNNNNNNN-{hits,truth,particles}.csv``
-(``.csv.gz`` too), plus optional ``-cells.csv``. They become:
+(``.csv.gz`` too), plus optional ``-cells.csv``. The truth and particles files may both be
+absent (the challenge's test split, detector data): the events then have the hit columns only
+(no ``track_id``, ``pdg`` or particle columns, no default task, and the field is unknown unless
+``field_T`` is set). The events of one dataset all have truth or all lack it. They become:
 
 - hits: ``hit_id``, ``x, y, z`` (mm), ``layer`` (layer_id), ``module`` (module_id),
   ``hit_volume`` (volume_id); with cells: ``charge`` (sum of cell values) and ``hit_ncells``;
@@ -13,7 +16,7 @@ An event ``eventNNNNNNNNN`` is a set of files ``eventNNNNNNNNN-{hits,truth,parti
 - ``event_id`` = the event number of the file name, ``n_tracks`` = particles with hits.
 
 Config (``--set``): ``events_per_shard`` (default 50), ``cells`` (read cells when present,
-default true), ``noise`` (keep noise hits, default true), ``field_T`` (the solenoid field in T;
+default true), ``noise`` (keep noise hits, default true; needs truth), ``field_T`` (the solenoid field in T;
 default: estimated from the first event's truth tracks, see
 :func:`hepgraph.sources.field.estimate_field`, since the TrackML *format* is used
 for detectors other than the 2 T challenge detector).
@@ -86,6 +89,11 @@ def read_csv(path: str | Path, required: Sequence[str]) -> pa.Table:
     return table
 
 
+def _prefix(parts: dict[str, str]) -> str:
+    """``dir/eventNNN`` of an event's files."""
+    return parts["hits"].rsplit("-", 1)[0]
+
+
 def _np(table: pa.Table, name: str, dtype: Any) -> np.ndarray:
     return table.column(name).to_numpy().astype(dtype, copy=False)
 
@@ -132,6 +140,11 @@ class TrackMLSource(Source):
         self.inputs = [str(p) for p in (inputs or [])]
         self.seed = seed
         self.events = self._find_events(files)
+        #: Whether the events have truth and particles files (all do or none, see :meth:`_find_events`).
+        self.truth = "truth" in self.events[0]
+        if not self.truth and not self.params["noise"]:
+            raise ConfigError(f"trackml {setting('noise', 'false')} drops the noise hits of the truth files, but "
+                              f"`{_prefix(self.events[0])}` has hits only (no truth file); leave `noise` unset")
 
     @staticmethod
     def _find_events(files: list[Path]) -> list[dict[str, str]]:
@@ -151,12 +164,25 @@ class TrackMLSource(Source):
                 for ext in (".csv", ".csv.gz"):  # siblings of a globbed hits file
                     if kind not in parts and Path(f"{prefix}-{kind}{ext}").is_file():
                         parts[kind] = f"{prefix}-{kind}{ext}"
-                if kind not in parts and kind != "cells":
-                    raise DataError(f"TrackML event `{prefix}` has no {kind} file ({prefix}-{kind}.csv[.gz]); "
-                                    "the trackml source needs the hits, truth and particles files of every event "
-                                    "(a test set with hits only cannot be built): add the file, or leave the "
-                                    f"event out of {setting('input')}")
+            if "hits" not in parts:
+                raise DataError(f"TrackML event `{prefix}` has no hits file ({prefix}-hits.csv[.gz]); add the file, "
+                                f"or leave the event out of {setting('input')}")
+            if ("truth" in parts) != ("particles" in parts):  # truth needs both; hits alone are fine
+                kind = "particles" if "truth" in parts else "truth"
+                raise DataError(f"TrackML event `{prefix}` has no {kind} file ({prefix}-{kind}.csv[.gz]) but has "
+                                f"the {'truth' if kind == 'particles' else 'particles'} file: an event has either "
+                                "both (truth) or neither (hits only); add the file, or remove its partner to "
+                                "build the event from its hits alone")
             out.append(parts)
+        with_truth = [p for p in out if "truth" in p]
+        if with_truth and len(with_truth) < len(out):
+            bare = next(p for p in out if "truth" not in p)
+            raise DataError(
+                f"the TrackML inputs mix events with truth ({len(with_truth)}, e.g. "
+                f"`{_prefix(with_truth[0])}`) and events with hits only ({len(out) - len(with_truth)}, e.g. "
+                f"`{_prefix(bare)}`); a dataset has truth for every event or for none: build them as two "
+                f"datasets (give each its own {setting('input')})"
+            )
         return out
 
     def config(self) -> dict[str, Any]:
@@ -187,7 +213,7 @@ class TrackMLSource(Source):
         if first and len(first["x"]):
             extent = hits_extent([np.asarray(first[c], np.float64) for c in ("x", "y", "z")])
         return SourceInfo(
-            default_task="edge-classification",
+            default_task="edge-classification" if self.truth else None,  # every task needs truth to train
             units={"charge": "a.u."},
             default_features=[[c, (lo + hi) / 2, 2.0 / (hi - lo)] for c, (lo, hi) in zip("xyz", extent)],
             extra={"extent": extent, "field_T": None if field is None else float(field), "field_origin": origin,
@@ -219,11 +245,25 @@ class TrackMLSource(Source):
     def read_event(self, parts: dict[str, str]) -> pa.Table:
         """Read one event's files into a one-row chunk."""
         hits = read_csv(parts["hits"], REQUIRED_COLUMNS["hits"])
+        event_id = int(re.sub(r"\D", "", Path(parts["hits"]).name.split("-")[0]))
+        hit_id = _np(hits, "hit_id", np.int64)
+        cols: dict[str, np.ndarray] = {
+            "hit_id": hit_id,
+            "x": _np(hits, "x", np.float32), "y": _np(hits, "y", np.float32), "z": _np(hits, "z", np.float32),
+            "layer": _np(hits, "layer_id", np.int32), "module": _np(hits, "module_id", np.int32),
+            "hit_volume": _np(hits, "volume_id", np.int64),
+        }
+        if self.params["cells"] and "cells" in parts:
+            cols.update(_cell_columns(parts["cells"], hit_id))
+        if "truth" not in parts:  # a test split or detector data: hits only, no truth or particle columns
+            return table_from_flat(np.array([len(hit_id)]), cols, {"event_id": np.array([event_id], np.int64)})
+        return self._add_truth(parts, cols, event_id)
+
+    def _add_truth(self, parts: dict[str, str], cols: dict[str, np.ndarray], event_id: int) -> pa.Table:
+        """The one-row chunk of an event's hit columns ``cols`` with its truth and particles."""
         truth = read_csv(parts["truth"], REQUIRED_COLUMNS["truth"])
         parts_t = read_csv(parts["particles"], REQUIRED_COLUMNS["particles"])
-        event_id = int(re.sub(r"\D", "", Path(parts["hits"]).name.split("-")[0]))
-
-        hit_id = _np(hits, "hit_id", np.int64)
+        hit_id = cols["hit_id"]
         t_hit = _np(truth, "hit_id", np.int64)
         t_sort = np.argsort(t_hit, kind="stable")
         pos = np.searchsorted(t_hit, hit_id, sorter=t_sort)
@@ -233,24 +273,7 @@ class TrackMLSource(Source):
         pid = _np(truth, "particle_id", np.int64)[t_idx]
         weight = _np(truth, "weight", np.float32)[t_idx]
 
-        cols: dict[str, np.ndarray] = {
-            "hit_id": hit_id,
-            "x": _np(hits, "x", np.float32), "y": _np(hits, "y", np.float32), "z": _np(hits, "z", np.float32),
-            "layer": _np(hits, "layer_id", np.int32), "module": _np(hits, "module_id", np.int32),
-            "hit_volume": _np(hits, "volume_id", np.int64),
-            "track_id": np.where(pid == 0, -1, pid), "hit_weight": weight,
-        }
-        if self.params["cells"] and "cells" in parts:
-            cells = read_csv(parts["cells"], REQUIRED_COLUMNS["cells"])
-            c_hit = _np(cells, "hit_id", np.int64)
-            uniq = np.sort(hit_id)
-            c_pos = np.searchsorted(uniq, c_hit)
-            ok = (c_pos < len(uniq)) & (uniq[np.minimum(c_pos, len(uniq) - 1)] == c_hit)
-            charge_sorted = np.bincount(c_pos[ok], weights=_np(cells, "value", np.float64)[ok], minlength=len(uniq))
-            ncells_sorted = np.bincount(c_pos[ok], minlength=len(uniq))
-            back = np.searchsorted(uniq, hit_id)
-            cols["charge"] = charge_sorted[back].astype(np.float32)
-            cols["hit_ncells"] = ncells_sorted[back].astype(np.int64)
+        cols["track_id"], cols["hit_weight"] = np.where(pid == 0, -1, pid), weight
         if not self.params["noise"]:
             keep = cols["track_id"] != -1
             cols = {k: v[keep] for k, v in cols.items()}
@@ -288,6 +311,19 @@ class TrackMLSource(Source):
         events = {"event_id": np.array([event_id], np.int64),
                   "n_tracks": np.array([int((nhits > 0).sum())], np.int32)}
         return table_from_flat(np.array([n]), cols, events, np.array([len(all_pid)]), particles)
+
+
+def _cell_columns(path: str, hit_id: np.ndarray) -> dict[str, np.ndarray]:
+    """``charge`` (sum of cell values) and ``hit_ncells`` of each hit from a cells file."""
+    cells = read_csv(path, REQUIRED_COLUMNS["cells"])
+    c_hit = _np(cells, "hit_id", np.int64)
+    uniq = np.sort(hit_id)
+    c_pos = np.searchsorted(uniq, c_hit)
+    ok = (c_pos < len(uniq)) & (uniq[np.minimum(c_pos, len(uniq) - 1)] == c_hit)
+    charge_sorted = np.bincount(c_pos[ok], weights=_np(cells, "value", np.float64)[ok], minlength=len(uniq))
+    ncells_sorted = np.bincount(c_pos[ok], minlength=len(uniq))
+    back = np.searchsorted(uniq, hit_id)
+    return {"charge": charge_sorted[back].astype(np.float32), "hit_ncells": ncells_sorted[back].astype(np.int64)}
 
 
 def detector_surfaces(path: str | Path) -> list[dict[str, Any]]:

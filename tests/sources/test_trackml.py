@@ -171,3 +171,40 @@ def test_a_detector_far_from_the_origin_gets_its_own_box_and_centred_features(tm
     # at the origin the telescope's x and y surround 0 but z does not: the same box either way, up to the
     # float32 hit columns the box is read from (8 um steps at 1e5 mm over half-widths of ~10 mm)
     np.testing.assert_allclose(feats[0], feats[1], atol=2e-3)
+
+
+def test_hits_only_events_build_without_truth(tmp_path):
+    for n in (1, 2):
+        write_event(tmp_path / "d", n, gz=n == 2)
+        for kind in ("truth", "particles"):
+            (tmp_path / "d" / f"event{n:09d}-{kind}.csv{'.gz' if n == 2 else ''}").unlink()
+    out = build_dataset(make([tmp_path / "d"]), tmp_path / "ds")
+    ds = hepgraph.open_dataset(out)
+    assert len(ds) == 2
+    ev = ds[0]
+    assert ev["event_id"] == 1
+    np.testing.assert_array_equal(ev["hit_id"], [3, 1, 2, 4])
+    np.testing.assert_allclose(ev["z"], [-10.0, 20.0, 5.0, 9.0])
+    np.testing.assert_array_equal(ev["hit_volume"], [7, 8, 8, 9])
+    np.testing.assert_array_equal(ev["module"], [11, 12, 13, 14])
+    np.testing.assert_allclose(ev["charge"], [1.0, 0.75, 0.0, 0.0])          # cells still read
+    m = ds.manifest
+    assert not {"track_id", "pdg", "hit_weight", "particle_id", "n_tracks"} & set(m["columns"])
+    assert m["default_task"] is None and m["counts"]["particles"] == 0
+    extra = m["extra"]
+    assert extra["field_T"] is None and extra["field_origin"] == "unknown"
+    assert extra["tracker_geometry"]["origin"] == "hits of the first event"
+    assert len(extra["tracker_geometry"]["surfaces"]) == 4                     # (volume, layer): 4 pairs
+    assert make([tmp_path / "d"], field_T=2.0).info().extra["field_origin"] == "file"
+    with pytest.raises(ConfigError, match="noise"):
+        make([tmp_path / "d"], noise=False)
+
+
+def test_events_with_and_without_truth_are_refused(tmp_path):
+    write_event(tmp_path / "m", 1, gz=False)
+    write_event(tmp_path / "m", 2, gz=False)
+    for kind in ("truth", "particles"):
+        (tmp_path / "m" / f"event000000002-{kind}.csv").unlink()
+    with pytest.raises(DataError, match=r"mix events with truth \(1, e\.g\. `.*event000000001`\) and events with "
+                                        r"hits only \(1, e\.g\. `.*event000000002`\)"):
+        make([tmp_path / "m"])
