@@ -193,10 +193,15 @@ def _coerce(path: str, value: Any, typ: str) -> Any:
 
 
 def _section(cls: type, raw: Any, path: str) -> Any:
-    if raw is None:
-        raw = {}
+    # A section given as null (`--set train=null`, or `train:` with nothing under it) would
+    # otherwise read as {} and silently put back every default of the section.
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{path}: expected a mapping, got `{raw}`")
+        example = next(f for f in dataclasses.fields(cls))
+        got = "null" if raw is None else f"`{raw}`"
+        raise ConfigError(
+            f"`{path}` must be a mapping of settings, got {got}; set its keys one by one (for example "
+            f"{setting(f'{path}.{example.name}', 'VALUE')}), or leave `{path}` out to keep its defaults"
+        )
     fields = {f.name: f for f in dataclasses.fields(cls)}
     out: dict[str, Any] = {}
     for key, value in raw.items():
@@ -222,11 +227,11 @@ def validate(raw: Mapping[str, Any]) -> RunConfig:
             raise unknown_key("", key, sorted(top))
     cfg = RunConfig(
         seed=_coerce("seed", raw.get("seed", 0), "int"),
-        data=_section(DataConfig, raw.get("data"), "data"),
+        data=_section(DataConfig, raw.get("data", {}), "data"),
         model=Component.parse(raw.get("model"), "model"),
         task=Component.parse(raw.get("task"), "task"),
-        train=_section(TrainConfig, raw.get("train"), "train"),
-        eval=_section(EvalConfig, raw.get("eval"), "eval"),
+        train=_section(TrainConfig, raw.get("train", {}), "train"),
+        eval=_section(EvalConfig, raw.get("eval", {}), "eval"),
     )
     if not 0 <= cfg.seed < 2**63:
         raise ConfigError(f"seed `{cfg.seed}` must be in [0, 2^63)")

@@ -74,6 +74,19 @@ def test_resolve_yaml_flags_and_set(tmp_path):
         resolve(None, {}, ["train.lrr=1"])
 
 
+def test_a_section_set_to_null_or_a_value_is_refused_not_reset(tmp_path):
+    y = tmp_path / "exp.yaml"
+    y.write_text("model: mlp\ntrain: {epochs: 7, lr: 0.1}\n")
+    with pytest.raises(ConfigError, match=r"^`train` must be a mapping of settings, got null; .*`train\.epochs=VALUE`"):
+        resolve(y, {}, ["train=null"])
+    with pytest.raises(ConfigError, match=r"^`eval` must be a mapping of settings, got `5`"):
+        resolve(None, {}, ["eval=5"])
+    with pytest.raises(ConfigError, match=r"^`data` must be a mapping of settings, got null"):
+        validate({"data": None})
+    assert resolve(y, {}, ["train.epochs=2"]).train.lr == 0.1   # one key still overrides one key
+    assert validate({}).train.epochs == validate({"train": {}}).train.epochs   # absent = defaults
+
+
 def _experiments():
     from hepgraph.config import configs_dir
 
