@@ -76,3 +76,45 @@ def close_matches(name: str, candidates: Iterable[str], n: int = 3) -> str:
     """`` (close matches: a, b)`` or ``""``."""
     close = difflib.get_close_matches(name, list(dict.fromkeys(candidates)), n=n, cutoff=0.5)
     return f" (close matches: {', '.join(close)})" if close else ""
+
+
+def check_numbers(col: Any, column: str, where: str, fix: str, item: str = "value") -> None:
+    """Raise :class:`DataError` when a text column (strings or bytes, or lists of them) holds a
+    value that is not a number: every hepgraph column is stored as numbers, and the cast at
+    validation would report neither the file nor the fix.
+
+    Args:
+        col: a pyarrow array or chunked array; columns of numbers pass without a look.
+        column: how the message names the column (e.g. ``"column `Y` (hits.y)"``).
+        where: the file (and part of it) the column was read from.
+        fix: what the user can do, appended to the message.
+        item: what one value is called in the message (``"data row"`` for a CSV).
+
+    Raises:
+        DataError: names the column, the first value that is not a number, ``where`` and ``fix``.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    typ = col.type
+    nested = pa.types.is_list(typ) or pa.types.is_large_list(typ)
+    inner = typ.value_type if nested else typ
+    if not any(f(inner) for f in (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary,
+                                  pa.types.is_large_binary)):
+        return
+    flat = pc.list_flatten(col) if nested else col
+    try:
+        text = flat if pa.types.is_string(inner) or pa.types.is_large_string(inner) else pc.cast(flat, pa.string())
+        pc.cast(text, pa.float64())
+        return
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    for i, v in enumerate(flat.to_pylist()):
+        s = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+        try:
+            if s is not None:
+                float(s)
+        except ValueError:
+            shown = s if len(s) <= 40 else s[:37] + "..."
+            raise DataError(f"{where}: {column} holds text where a number is needed (`{shown}`, {item} {i + 1}); "
+                            f"{fix}") from None

@@ -36,7 +36,7 @@ from hepgraph.errors import ConfigError, DataError, setting
 from hepgraph.events.schema import kind_of
 from hepgraph.events.table import table_from_flat
 from hepgraph.registry import SOURCES
-from hepgraph.sources._common import check_keys, close_matches, expand_inputs
+from hepgraph.sources._common import check_keys, check_numbers, close_matches, expand_inputs
 from hepgraph.sources.base import Source, SourceInfo
 from hepgraph.sources.mapping import check_class_names, check_types
 
@@ -182,6 +182,16 @@ class CsvSource(Source):
             raise DataError(f"CSV `{path}` lacks column(s) {', '.join(missing)}{close_matches(missing[0], have)} "
                             f"(has: {', '.join(have)}); fix the file or the mapping"
                             f"{_delimiter_hint(have, delimiter)}")
+        checks = [*((f"hits.{k}", v, setting(f"hits.{k}", "COLUMN")) for k, v in hit_map.items() if isinstance(v, str)),
+                  *((f"event.{k}", s["column"], setting(f"event.{k}.column", "COLUMN"))
+                    for k, s in ev_map.items() if "column" in s),
+                  *((("event_id", mode, setting("event_id", "auto")),) if mode not in ("auto", "filename", "index")
+                    else ())]
+        for key, col, fix in checks:
+            check_numbers(t.column(col), f"column `{col}` (mapped to `{key}`)", f"CSV `{path}`",
+                          "clean the column in the file (a repeated header, a unit or a note in a cell), or map "
+                          f"`{key}` to a column of numbers (or a constant number) in the mapping "
+                          f"`{self.mapping_path}` or with {fix}", item="data row")
         n = t.num_rows
         scale = self.m.get("scale") or {}
         hits: dict[str, np.ndarray] = {}

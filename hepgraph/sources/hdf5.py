@@ -85,7 +85,9 @@ class ArrayReader:
         self.name, self.spec, self.path = name, spec, path
         self.ds = self._get(f, spec["dataset"])
         self.width = int(spec["width"]) if spec.get("width") else None
-        self.vlen = h5py.check_vlen_dtype(self.ds.dtype) is not None
+        # Variable-length strings are vlen too, but one string per row, not a list of numbers.
+        self.text = h5py.check_string_dtype(self.ds.dtype) is not None or self.ds.dtype.kind in "SU"
+        self.vlen = not self.text and h5py.check_vlen_dtype(self.ds.dtype) is not None
         self.offsets: np.ndarray | None = None
         self.refs: Any = None
         if "counts" in spec:
@@ -131,13 +133,39 @@ class ArrayReader:
             flat, counts = flat.reshape(-1, self.width), counts // self.width
         return ak.unflatten(_records(flat), counts)
 
+    def _numbers(self, arr: np.ndarray, first: int | None) -> np.ndarray:
+        """Text values (numbers written as strings) as float64; the first that is not a number
+        raises :class:`DataError` (``first``: the dataset row of ``arr[0]``, None if unknown)."""
+        if not self.text:
+            return arr
+        try:
+            return arr.astype(np.float64)
+        except (ValueError, TypeError):
+            pass
+        per_row = int(np.prod(arr.shape[1:])) if arr.ndim > 1 else 1
+        for i, v in enumerate(arr.reshape(-1)):
+            s = v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+            try:
+                float(s)
+            except ValueError:
+                shown = s if len(s) <= 40 else s[:37] + "..."
+                row = "" if first is None else f", row {first + i // per_row}"
+                raise DataError(
+                    f"arrays.{self.name}: dataset `{self.spec['dataset']}` of `{self.path}` holds text where a "
+                    f"number is needed (`{shown}`{row}); clean the dataset in the file, or map the columns "
+                    f"that read `{self.name}` to a dataset of numbers (or to a constant) in the mapping"
+                ) from None
+        return arr
+
     def read(self, a: int, b: int) -> Any:
         """Entries ``[a, b)``: an awkward array with one list (or one row) per event."""
         if self.offsets is not None:
             lo, hi = int(self.offsets[a]), int(self.offsets[b])
-            return self._rows(np.asarray(self.ds[lo:hi]), np.diff(self.offsets[a : b + 1]))
+            return self._rows(self._numbers(np.asarray(self.ds[lo:hi]), lo), np.diff(self.offsets[a : b + 1]))
         if self.refs is not None:
             return self._read_refs(a, b)
+        if self.text:
+            return _records(self._numbers(np.asarray(self.ds[a:b]), a))
         rows = self.ds[a:b]
         if self.vlen:
             counts = np.fromiter((len(r) for r in rows), np.int64, count=len(rows))
@@ -169,7 +197,7 @@ class ArrayReader:
         s0, e0 = min(s for s, _ in live), max(e for _, e in live)
         block = np.asarray(self.ds[s0:e0])
         flat = np.concatenate([block[s - s0 : e - s0] for s, e in live])
-        return self._rows(flat, counts)
+        return self._rows(self._numbers(flat, None), counts)
 
 
 @SOURCES.register("hdf5", description="per-event point clouds in HDF5 (PILArNet-M, larcv/SPINE) via a mapping")

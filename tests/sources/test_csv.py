@@ -84,3 +84,28 @@ def test_missing_columns_and_keys(tmp_path):
         make([tmp_path / "in"], mapping=None)
     with pytest.raises(DataError, match="does not exist"):
         make([tmp_path / "nope"])
+
+
+def test_text_in_a_number_column_names_file_column_and_fix(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "e1.csv").write_text("X,Y,Z,TRK\n1.0,2.0,3.0,1\n2.0,oops,4.0,1\n")
+    (d / "e2.csv").write_text("X,Y,Z,TRK\n1.0,2.0,3.0,1\n")
+    (d / "e3.csv").write_text("X,Y,Z,TRK\n1.0,2.0,3.0,1\n1.5,2.5,3.5,7\nX,Y,Z,TRK\n")   # a header repeated
+    m = tmp_path / "m.yaml"
+    m.write_text(yaml.safe_dump({"hits": {"x": "X", "y": "Y", "z": "Z", "track_id": "TRK"},
+                                 "event": {"n_tracks": {"column": "TRK", "reduce": "nunique"}}}))
+    src = make([d], mapping=m)
+    with pytest.raises(DataError) as err:
+        build_dataset(src, tmp_path / "ds")
+    msg = str(err.value)
+    assert msg.startswith(f"CSV `{d / 'e1.csv'}`: column `Y` (mapped to `hits.y`) holds text where a number is "
+                          "needed (`oops`, data row 2); clean the column")
+    assert "`hits.y=COLUMN`" in msg and str(m) in msg
+    with pytest.raises(DataError, match=r"e3\.csv`: column `TRK` \(mapped to `hits\.track_id`\) .*\(`TRK`, data row 3\)"):
+        src.read_event(2)
+    # the same file with numbers only, and a column of text left unmapped, still builds
+    (d / "e1.csv").write_text("X,Y,Z,TRK,NOTE\n1.0,2.0,3.0,1,a\n2.0,5.0,4.0,1,b\n")
+    (d / "e3.csv").unlink()
+    ds = hepgraph.open_dataset(build_dataset(make([d], mapping=m), tmp_path / "ds2"))
+    np.testing.assert_allclose(ds[0]["y"], [2.0, 5.0])

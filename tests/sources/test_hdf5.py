@@ -166,3 +166,25 @@ def test_errors_name_the_problem(tmp_path, monkeypatch):
                         else real(name, *a, **k))
     with pytest.raises(MissingDependencyError, match=r"pip install hepgraph\[hdf5\]"):
         events(tmp_path, base, tmp_path / "p.h5")
+
+
+@pytest.mark.parametrize("kind", ["fixed", "vlen"])
+def test_numbers_written_as_text_are_read_and_text_is_named(tmp_path, kind):
+    def write(values):
+        with h5py.File(tmp_path / "t.h5", "w") as f:
+            f["hits/xyz"] = np.arange(12.0).reshape(4, 3)
+            f["hits/n"] = np.array([2, 2])
+            if kind == "fixed":
+                f["hits/e"] = np.array([v.encode() for v in values])
+            else:
+                f.create_dataset("hits/e", data=np.array(values, dtype=object), dtype=h5py.string_dtype())
+
+    data = {"arrays": {"h": {"dataset": "hits/xyz", "counts": "hits/n"}, "e": {"dataset": "hits/e", "counts": "hits/n"}},
+            "hits": {"x": "h[:, 0]", "y": "h[:, 1]", "z": "h[:, 2]", "charge": "e"}}
+    write(["1.5", "2", "-3e2", "4"])
+    evs = events(tmp_path, data, tmp_path / "t.h5")
+    np.testing.assert_allclose(np.concatenate([e["charge"] for e in evs]), [1.5, 2.0, -300.0, 4.0])
+    write(["1.5", "2", "oops", "4"])
+    with pytest.raises(DataError, match=r"arrays\.e: dataset `hits/e` of `.*t\.h5` holds text where a number is "
+                                        r"needed \(`oops`, row 2\); clean the dataset"):
+        events(tmp_path, data, tmp_path / "t.h5")
