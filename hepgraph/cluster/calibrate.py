@@ -16,6 +16,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 log = logging.getLogger(__name__)
 
 __all__ = ["calibrate_run", "gnn_space", "SETTINGS_FILE"]
@@ -32,6 +34,16 @@ def gnn_space(triplets: bool) -> dict[str, list[Any]]:
     return {"mode": modes, "threshold": THRESHOLDS, "triplet_threshold": [0.0, 0.3, 0.6], "min_hits": [3]}
 
 
+#: The track building is chosen on at least this many validation particles (events are added
+#: beyond ``max_events``, up to 20 times as many, until their particles reach it).
+MIN_PARTICLES = 1000
+
+
+def _particles(event: Any) -> int:
+    tid = np.asarray(event["track_id"], np.int64)
+    return int(np.unique(tid[tid >= 0]).size)
+
+
 def calibrate_run(run_dir: str | Path, dataset: Any, *, max_events: int = 60, trials: int = 200,
                   device: str = "cpu") -> dict[str, Any]:
     """Choose the ``gnn`` track building of a run on validation events and write ``cluster.yaml``.
@@ -39,7 +51,8 @@ def calibrate_run(run_dir: str | Path, dataset: Any, *, max_events: int = 60, tr
     Args:
         run_dir: the training run directory.
         dataset: validation events with truth.
-        max_events: events used.
+        max_events: events used; more (up to 20 times as many) while they hold fewer than
+            :data:`MIN_PARTICLES` particles (1-3 tracks per event need more events than 200).
         trials: most option combinations tried.
         device: torch device of the model.
 
@@ -53,6 +66,11 @@ def calibrate_run(run_dir: str | Path, dataset: Any, *, max_events: int = 60, tr
     model, features, _ = load_run(run_dir, device=device)
     n = min(len(dataset), max_events)
     events = [dataset[i] for i in range(n)]
+    particles = sum(_particles(ev) for ev in events)
+    while particles < MIN_PARTICLES and n < min(len(dataset), 20 * max_events):
+        events.append(dataset[n])
+        particles += _particles(events[-1])
+        n += 1
     probe = GNNClusterer(model=model, features=features, device=device)
     inputs = [probe.scores(ev) for ev in events]
     has_triplets = bool(inputs) and "triplets" in inputs[0]

@@ -117,7 +117,8 @@ class EdgeClassificationTask(Task):
         truth: ``particle`` (same particle) or ``segment`` (consecutive hits of one particle).
         triplet_weight: weight of the triplet loss when the model scores triplets.
         calibrate_events: validation events that choose the track building after training
-            (0 = none; see the module docstring).
+            (0 = none; more, up to 20 times as many, while they hold fewer than 1,000
+            particles; see the module docstring).
 
     Shapes:
         - **out:** (E, 1) logits  - **edge_index:** (2, E)  - **targets:** (E,) float

@@ -116,6 +116,13 @@ def test_calibration_chooses_on_validation_and_writes_cluster_yaml(tmp_path, mon
     method, opts = read_settings(tmp_path / "cluster.yaml")
     assert method == "gnn" and opts == res["options"]
     assert yaml.safe_load((tmp_path / "cluster.yaml").read_text())["graph"] == {"edge_efficiency": 1.0}
+    # events of one particle each: more than max_events are used, up to 20 x as many
+    many = [{**ev, "event_id": i} for i in range(50)]
+    calibrate.calibrate_run(tmp_path, many, max_events=2)
+    assert yaml.safe_load((tmp_path / "cluster.yaml").read_text())["chosen_on"]["events"] == 40
+    monkeypatch.setattr(calibrate, "MIN_PARTICLES", 5)
+    calibrate.calibrate_run(tmp_path, many, max_events=2)
+    assert yaml.safe_load((tmp_path / "cluster.yaml").read_text())["chosen_on"]["events"] == 5
 
 
 def test_search_says_why_no_combination_could_be_built():
