@@ -43,6 +43,15 @@ def _select(ds: Any, split: str) -> Any:
     return ds if split == "all" else ds.split(split)
 
 
+def _nonempty(full: Any, ds: Any, split: str) -> None:
+    from hepgraph.errors import DataError
+
+    if len(ds) == 0:
+        sizes = ", ".join(f"{s} {len(full.split(s))}" for s in SPLITS if s != "all")
+        raise DataError(f"the {split} split of this dataset holds no events ({sizes}); choose another "
+                        "with --split (all: every event)")
+
+
 def _method_and_options(method: str | None, config: Path | None, sets: list[str] | None) -> tuple[str, dict]:
     from hepgraph.cluster.tune import read_settings
     from hepgraph.errors import ConfigError
@@ -114,6 +123,7 @@ def _cluster(full: Any, data: Path, name: str, options: dict, run: Path | None, 
 
     ds = _select(full, split)
     clusterer = build_clusterer(name, options, run=run, manifest=full.manifest, events=ds)
+    _nonempty(full, ds, split)
     if name == "dbscan" and "eps" not in options and getattr(clusterer, "detector", None) == "generic" \
             and clusterer.space == "xyz" and not json_:
         typer.echo(f"note: dbscan eps {clusterer.eps:g} mm, from the hit spacing where the events have one "

@@ -113,6 +113,10 @@ def test_split_is_recorded_and_only_its_events_are_clustered(dataset, tmp_path, 
     out = tmp_path / "s.csv"
     r = runner.invoke(app, ["cluster", "--data", str(dataset), "--method", "hough", "--out", str(out),
                             "--set", "field_T=0", "--split", split, "--json"])
+    if _split_sizes(dataset)[split] == 0:          # an empty split is refused, nothing written
+        assert r.exit_code == 2 and f"the {split} split of this dataset holds no events" in r.output
+        assert not out.exists()
+        return
     assert r.exit_code == 0, r.output
     rep = json.loads(r.output)
     assert rep["split"] == split and rep["events"] == _split_sizes(dataset)[split]
@@ -121,7 +125,7 @@ def test_split_is_recorded_and_only_its_events_are_clustered(dataset, tmp_path, 
 def test_default_split_is_test(dataset, tmp_path):
     r = runner.invoke(app, ["cluster", "--data", str(dataset), "--method", "hough", "--set", "field_T=0",
                             "--out", str(tmp_path / "d.csv"), "--json"])
-    assert json.loads(r.output)["split"] == "test"
+    assert _split_sizes(dataset)["test"] == 0 and r.exit_code == 2 and "the test split" in r.output
 
 
 def test_existing_output_is_refused_and_kept_unless_overwrite(dataset, tmp_path):
