@@ -52,7 +52,7 @@ def calibrate_run(run_dir: str | Path, dataset: Any, *, max_events: int = 60, tr
         run_dir: the training run directory.
         dataset: validation events with truth.
         max_events: events used; more (up to 20 times as many) while they hold fewer than
-            :data:`MIN_PARTICLES` particles (1-3 tracks per event need more events than 200).
+            :data:`MIN_PARTICLES` particles (events of 1-3 tracks need more than events of 200).
         trials: most option combinations tried.
         device: torch device of the model.
 
