@@ -303,11 +303,12 @@ def test_binary_file_under_a_csv_name(tml, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_trackml_hits_without_truth_says_what_is_needed(tml, tmp_path):
+def test_trackml_particles_without_truth_says_what_is_needed(tml, tmp_path):
+    """Hits-only events build (tests/sources/test_trackml.py); half of the truth is refused."""
     for f in tml.glob("event000000001-truth*"):
         f.unlink()
     one_line_error(run("build-dataset", "--source", "trackml", "--input", tml, "--out", tmp_path / "ds"),
-                   "no truth file", "needs the hits, truth and particles files", "--input")
+                   "no truth file", "but has the particles file", "either both (truth) or neither (hits only)")
     _nothing_written(tmp_path)
 
 
