@@ -192,3 +192,6 @@ DEFAULT_FEATURES = FeatureSpec((Feature("charge"),))
 #: Default features of a training run whose dataset names none: the charge, standardised on the
 #: training hits (raw ADC counts of thousands would otherwise reach the network unscaled).
 FITTED_CHARGE = [["charge", AUTO, AUTO]]
+#: ... and of one without a charge column either: the hit positions, standardised the same way
+#: (every event has them, whatever the detector).
+FITTED_POSITIONS = [["x", AUTO, AUTO], ["y", AUTO, AUTO], ["z", AUTO, AUTO]]

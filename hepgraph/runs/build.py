@@ -14,7 +14,7 @@ import numpy as np
 from torch import nn
 
 from hepgraph.errors import ConfigError, DataError, setting
-from hepgraph.events.features import FITTED_CHARGE, FeatureSpec
+from hepgraph.events.features import FITTED_CHARGE, FITTED_POSITIONS, FeatureSpec
 from hepgraph.events.schema import kind_of
 from hepgraph.registry import TASKS, check_kwargs
 from hepgraph.runs.config import Component
@@ -45,16 +45,15 @@ def build_task(block: Component, manifest: Mapping[str, Any] | None) -> Task:
 
 def resolve_features(features: Any, manifest: Mapping[str, Any]) -> FeatureSpec:
     """The feature spec: the config's, else the manifest's default, else ``charge`` with an
-    ``auto`` centre and scale (:func:`fit_features` sets them from the training hits).
+    ``auto`` centre and scale (:func:`fit_features` sets them from the training hits), else
+    (no charge column) ``x, y, z`` the same way.
 
     Raises:
         DataError: a feature column is not in the dataset.
     """
     cols = manifest_columns(manifest)
-    spec_raw = features or manifest.get("default_features") or (FITTED_CHARGE if "charge" in cols else None)
-    if not spec_raw:
-        raise ConfigError("the dataset has no `charge` column and no default features; "
-                          f"set {setting('data.features', '[[x, auto, auto], [y, auto, auto], [z, auto, auto]]')}")
+    spec_raw = features or manifest.get("default_features") or (
+        FITTED_CHARGE if "charge" in cols or not cols else FITTED_POSITIONS)
     spec = FeatureSpec.parse(spec_raw)
     if cols:
         missing = [n for n in spec.names if n not in cols]

@@ -62,6 +62,13 @@ def test_default_features_are_the_charge_standardised_on_the_hits(tmp_path):
     assert centre == pytest.approx(np.median(q)) and scale == pytest.approx(2 / (hi - lo))
 
 
+def test_without_charge_the_default_features_are_the_positions_standardised():
+    """A file with x, y, z and truth only (no charge, no default features named)."""
+    manifest = {"columns": {c: {"kind": "hit", "dtype": "float32", "unit": "mm"} for c in "xyz"}}
+    spec = resolve_features(None, manifest)
+    assert list(spec.names) == ["x", "y", "z"] and spec.needs_fit
+
+
 runner = CliRunner()
 
 
