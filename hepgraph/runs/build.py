@@ -97,7 +97,8 @@ def _accepts(fn: Any, key: str) -> bool:
 def model_kwargs(name: str, kwargs: Mapping[str, Any], manifest: Mapping[str, Any] | None) -> dict[str, Any]:
     """The model's keyword arguments as built: its registered defaults under the user's values
     (checked), plus ``extent`` (mm, :func:`dataset_extent`) and ``voxel_size`` (mm,
-    :func:`dataset_voxel_size`) when the model takes them and the user gave none.
+    :func:`dataset_voxel_size`) when the model takes them and the user gave none (they replace
+    a variant's registered default).
 
     Raises:
         UnknownNameError: the model is not registered (lists the valid names).
@@ -107,12 +108,16 @@ def model_kwargs(name: str, kwargs: Mapping[str, Any], manifest: Mapping[str, An
     from hepgraph.models.factory import model_info, variant_kwargs
 
     out = variant_kwargs(name, kwargs)
+    # "gave none" means the user: a variant's registered default (sparse-unet's 3 mm voxels) is
+    # in mm for the built-in detectors and must not beat what the data say (a detector in metres
+    # would be a handful of voxels)
+    given = {k for k, v in kwargs.items() if v is not None}
     extent = dataset_extent(manifest)
     cls = model_info(name).get("cls")
-    if extent is not None and "extent" not in out and _accepts(cls, "extent"):
+    if extent is not None and "extent" not in given and _accepts(cls, "extent"):
         out["extent"] = [[float(a), float(b)] for a, b in extent]
     voxel = dataset_voxel_size(manifest)
-    if voxel is not None and "voxel_size" not in out and _accepts(cls, "voxel_size"):
+    if voxel is not None and "voxel_size" not in given and _accepts(cls, "voxel_size"):
         out["voxel_size"] = voxel
     return out
 

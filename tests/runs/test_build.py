@@ -150,3 +150,18 @@ def test_voxels_come_from_the_extent_and_move_with_the_detector(tmp_path):
     assert np.abs(coords[0] - coords[1]).max() <= 1
     assert dataset_voxel_size({"extra": {"voxel_size": 3.0}, "stats": {"hit_extent": [[0, 1e4]] * 3}}) == 3.0
     assert model_kwargs("sparse-resnet18", {"voxel_size": 7.0}, ds.manifest)["voxel_size"] == 7.0
+
+
+def test_a_variants_default_voxel_does_not_beat_the_data():
+    """sparse-unet registers 3 mm voxels (sized for the built-in detectors); a detector read out
+    in metres (hits within +-2) would be a few voxels: the data's voxel size wins unless the user
+    sets one, and without a dataset the registered default stays."""
+    from hepgraph.runs.build import model_kwargs
+
+    metres = {"stats": {"hit_extent": [[-2.8, 2.8], [-2.7, 2.9], [-2.9, 2.9]]}}
+    kw = model_kwargs("sparse-unet", {}, metres)
+    assert kw["voxel_size"] == pytest.approx(5.8 / 1024, rel=1e-2)
+    assert kw["extent"] == [[-2.8, 2.8], [-2.7, 2.9], [-2.9, 2.9]]
+    assert model_kwargs("sparse-unet", {"voxel_size": 0.5}, metres)["voxel_size"] == 0.5
+    assert model_kwargs("sparse-unet", {"voxel_size": None}, metres)["voxel_size"] < 0.01
+    assert model_kwargs("sparse-unet", {}, None)["voxel_size"] == 3.0
