@@ -236,7 +236,9 @@ def hit_ranges(shards: Sequence[ShardSummary]) -> dict[str, Any]:
     """``hit_bounds`` (min/max of x, y, z, mm) and ``hit_extent``: the 0.1-99.9 % quantiles of
     a sample of hit positions, widened by 5 % a side, which images and voxel grids use when
     the source gives no detector extent (so a few stray hits do not squash the picture).
-    Empty when the dataset has no finite hit position."""
+    The least widening is 1/1000 of the longest quantile range (so a flat axis has a width, and
+    a detector in metres gets the same box as in mm, 1000 times smaller); 1 mm when every hit
+    is at one point. Empty when the dataset has no finite hit position."""
     bounds = [s.bounds for s in shards if s.bounds is not None]
     if not bounds:
         return {}
@@ -244,10 +246,18 @@ def hit_ranges(shards: Sequence[ShardSummary]) -> dict[str, Any]:
     lo, hi = b[:, :, 0].min(axis=0), b[:, :, 1].max(axis=0)
     sample = np.concatenate([s.positions for s in shards]).astype(np.float64)
     qlo, qhi = np.quantile(sample, 0.001, axis=0), np.quantile(sample, 0.999, axis=0)
-    pad = np.maximum(0.05 * (qhi - qlo), 1.0)  # at least 1 mm, also along a flat axis
-    ext = np.stack([np.maximum(qlo - pad, lo - 1.0), np.minimum(qhi + pad, hi + 1.0)], 1)
+    unit = 1e-3 * float((qhi - qlo).max())
+    unit = unit if unit > 0 and np.isfinite(unit) else 1.0
+    pad = np.maximum(0.05 * (qhi - qlo), unit)
+    ext = np.stack([np.maximum(qlo - pad, lo - unit), np.minimum(qhi + pad, hi + unit)], 1)
     return {"hit_bounds": [[float(a), float(c)] for a, c in zip(lo, hi)],
-            "hit_extent": [[round(float(a), 3), round(float(c), 3)] for a, c in ext]}
+            "hit_extent": [[_round(a, unit), _round(c, unit)] for a, c in ext]}
+
+
+def _round(v: float, unit: float) -> float:
+    """``v`` rounded to 1/1000 of ``unit`` or finer (3 decimals for a detector of metres in mm)."""
+    digits = max(3, int(-np.floor(np.log10(unit))) + 3)
+    return round(float(v), digits)
 
 
 def _counts(hits: np.ndarray, particles: int, dropped: int) -> dict[str, int]:

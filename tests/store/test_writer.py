@@ -179,3 +179,24 @@ def test_failed_overwrite_keeps_old_dataset(tmp_path):
         build_dataset(ToySource(n_events=30, per_task=10, nan_event=25), out, overwrite=True)
     assert (out / MANIFEST_NAME).read_text() == before and len(hepgraph.open_dataset(out)) == 10
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_hit_extent_scales_with_the_detector():
+    """The box found from the hits is the same for a detector in mm and in metres (1000 times
+    smaller), and a flat axis (every hit at z = 0) gets a width relative to the detector, not 1 mm."""
+    from hepgraph.store.shards import ShardSummary
+    from hepgraph.store.writer import hit_ranges
+
+    pos = np.random.default_rng(0).uniform(-1900, 1900, (5000, 3))
+    pos[:, 2] = 0.0
+    ext = {}
+    for unit in (1.0, 1e-3, 1e-6):
+        p = pos * unit
+        s = ShardSummary(path="x", bounds=np.stack([p.min(0), p.max(0)], 1), positions=p)
+        ext[unit] = np.asarray(hit_ranges([s])["hit_extent"])
+    assert np.all(np.diff(ext[1.0], axis=1) > 0) and np.all(np.diff(ext[1e-6], axis=1) > 0)
+    np.testing.assert_allclose(ext[1e-3] * 1e3, ext[1.0], rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(ext[1e-6] * 1e6, ext[1.0], rtol=1e-4, atol=1e-3)
+    assert ext[1.0][2, 1] == pytest.approx(3.8, rel=0.01)  # 1/1000 of the 3.8 m span
+    point = ShardSummary(path="x", bounds=np.array([[5.0, 5.0]] * 3), positions=np.full((10, 3), 5.0))
+    assert hit_ranges([point])["hit_extent"] == [[4.0, 6.0]] * 3  # all hits at one point: 1 mm a side
