@@ -181,6 +181,12 @@ def compile_expr(text: str | float | int, known: Iterable[str], where: str = "ma
     return Expression(src, tuple(used), tree)
 
 
+def _shown(node: ast.AST, names: Iterable[str]) -> str:
+    """The source text of ``node`` with the user's names in place of the ``__n<i>`` placeholders."""
+    names = list(names)
+    return re.sub(r"__n(\d+)", lambda m: names[int(m.group(1))], ast.unparse(node))
+
+
 def _check(node: ast.AST, src: str, where: str, used: list[str], known: list[str]) -> None:
     ok = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Call, ast.Name,
           ast.Constant, ast.Attribute, ast.Subscript, ast.Load, ast.Tuple, ast.Slice,
@@ -197,13 +203,13 @@ def _check(node: ast.AST, src: str, where: str, used: list[str], known: list[str
                         "branch/array or column name of the file, or quote odd names with backticks")
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
-            name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+            name = _shown(node.func, used)
             raise ConfigError(f"{where}: `{name}(...)` in `{src}` is not an allowed function "
                               f"(positional arguments only); functions: {', '.join(sorted(FUNCTIONS))}")
     if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, bool)):
         raise ConfigError(f"{where}: constant `{node.value!r}` in `{src}` must be a number")
     if isinstance(node, ast.Subscript) and _column_index(node.slice) is None:
-        raise ConfigError(f"{where}: subscript `{ast.unparse(node)}` in `{src}`: only `[:, k]` "
+        raise ConfigError(f"{where}: subscript `{_shown(node, used)}` in `{src}`: only `[:, k]` "
                           "(column k of a per-event table) is allowed")
 
 
@@ -243,7 +249,7 @@ def _eval(node: ast.AST, env: dict[str, Any], expr: Expression) -> Any:  # noqa:
         except (ZeroDivisionError, OverflowError, ValueError) as err:  # 1 / 0, 2 ** 1024 * 1.0, 1 << -1
             if isinstance(err, ValueError) and not all(isinstance(x, (int, float)) for x in (a, b)):
                 raise
-            raise DataError(f"`{expr.text}`: `{ast.unparse(node)}` cannot be computed ({err}); "
+            raise DataError(f"`{expr.text}`: `{_shown(node, expr.names)}` cannot be computed ({err}); "
                             "fix the numbers in the expression") from None
     if isinstance(node, ast.UnaryOp):
         v = _eval(node.operand, env, expr)
@@ -270,7 +276,7 @@ def _eval(node: ast.AST, env: dict[str, Any], expr: Expression) -> Any:  # noqa:
         v = _eval(node.value, env, expr)
         fields = list(getattr(v, "fields", None) or getattr(getattr(v, "dtype", None), "names", None) or [])
         if node.attr not in fields:
-            raise DataError(f"`{expr.text}`: `{ast.unparse(node.value)}` has no field `{node.attr}`; "
+            raise DataError(f"`{expr.text}`: `{_shown(node.value, expr.names)}` has no field `{node.attr}`; "
                             f"fields: {', '.join(fields) or 'none (not a record)'}")
         return v[node.attr]
     if isinstance(node, ast.Subscript):
@@ -278,9 +284,9 @@ def _eval(node: ast.AST, env: dict[str, Any], expr: Expression) -> Any:  # noqa:
         try:
             return v[..., k]
         except Exception:
-            raise DataError(f"`{expr.text}`: `{ast.unparse(node.value)}` has no column {k} "
+            raise DataError(f"`{expr.text}`: `{_shown(node.value, expr.names)}` has no column {k} "
                             "(is it a per-event table with a `width`?)") from None
-    raise DataError(f"`{expr.text}`: cannot evaluate `{ast.unparse(node)}`")  # pragma: no cover
+    raise DataError(f"`{expr.text}`: cannot evaluate `{_shown(node, expr.names)}`")  # pragma: no cover
 
 
 __all__ = ["Expression", "compile_expr", "evaluate", "FUNCTIONS", "CONSTANTS"]

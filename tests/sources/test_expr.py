@@ -83,3 +83,19 @@ def test_constants_that_cannot_be_computed_are_data_errors(text):
 def test_array_division_by_zero_keeps_numpy_semantics():
     with np.errstate(divide="ignore"):
         np.testing.assert_array_equal(run("x / y", {"x": np.ones(2), "y": np.array([0.0, 2.0])}), [np.inf, 0.5])
+
+
+def test_messages_show_the_users_names_not_placeholders():
+    import numpy as np
+
+    from hepgraph.errors import HepgraphError
+    from hepgraph.sources.expr import compile_expr, evaluate
+
+    for text, shown in (("hx.__class__", "`hx` has no field"), ("xyz[:, 7]", "`xyz` has no column 7"),
+                        ("hx(3)", "`hx(...)`"), ("hx / 0", "`hx / 0` cannot be computed")):
+        try:
+            evaluate(compile_expr(text, ["hx", "xyz"], where="hits.x"), {"hx": 1, "xyz": np.zeros((3, 2))})
+        except HepgraphError as err:
+            assert shown in str(err) and "__n" not in str(err), str(err)
+        else:
+            raise AssertionError(f"{text} evaluated")
