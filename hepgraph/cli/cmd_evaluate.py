@@ -50,4 +50,6 @@ def evaluate(
     for k, v in headline(metrics).items():
         table.add_row(k, f"{v:.4g}")
     Console().print(table)
+    for note in metrics.get("notes", []):
+        console.print(f"[yellow]note[/yellow]: {note}", highlight=False)
     console.print(f"[green]report[/green]: {out} ({len(metrics.get('plots', []))} plots)", highlight=False)

@@ -110,7 +110,8 @@ def _roc(y_true: np.ndarray, probs: np.ndarray, names: list[str], path: Path, co
     titles = ("ROC (one class vs the rest)", "efficiency vs rejection", "rejection (log scale)")
     for ax, title in zip(axes, titles):
         title_with(ax, title, context)
-        ax.legend(loc="lower right" if ax is axes[0] else "lower left")
+        if ax.get_legend_handles_labels()[0]:  # empty when the events hold one class only
+            ax.legend(loc="lower right" if ax is axes[0] else "lower left")
     return save_figure(fig, path)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import logging
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -29,6 +31,8 @@ from hepgraph.metrics.classification import (
 )
 from hepgraph.registry import TASKS
 from hepgraph.tasks.base import Arrays, Task, balanced_weights, require_columns, to_numpy
+
+log = logging.getLogger(__name__)
 
 
 class EventClassTask(Task):
@@ -93,6 +97,12 @@ class EventClassTask(Task):
             raise DataError(f"column `{self.column}` holds negative class {y.min()}; classes start at 0")
         if self.num_classes is None:
             self.num_classes = max(int(y.max()) + 1 if y.size else 1, 2)
+        if y.size and np.unique(y).size == 1:
+            only = int(y[0])
+            name = self.class_names[only] if self.class_names and only < len(self.class_names) else str(only)
+            log.warning("`%s` is class %s in all %d training events sampled: the classifier has nothing to "
+                        "tell apart and its AUC is undefined; check the label mapping, or train on events of "
+                        "more than one class", self.column, name, y.size)
         if self.class_weights == "balanced":
             counts = np.bincount(np.clip(y, 0, self.num_classes - 1), minlength=self.num_classes)
             w = balanced_weights(counts)
@@ -136,11 +146,18 @@ class EventClassTask(Task):
         cm = confusion_matrix(y, pred, k)
         scores = per_class_scores(cm)
         out: dict[str, Any] = {"accuracy": accuracy(y, pred)}
+        present = np.unique(y)
+        if present.size < 2:  # an AUC needs events of two classes: say so instead of a NaN
+            shown = ", ".join(self.names()[int(c)] if int(c) < k else str(int(c)) for c in present) or "no events"
+            out["notes"] = [f"AUC undefined: the events hold one class only ({shown}); evaluate on events "
+                            "of more than one class"]
         if k == 2:
-            out["auc"] = roc_auc(y == 1, probs[:, 1]) if probs.size else float("nan")
+            if present.size >= 2:
+                out["auc"] = roc_auc(y == 1, probs[:, 1])
         else:
             aucs = roc_auc_per_class(y, probs) if probs.size else np.full(k, np.nan)
-            out["auc_macro"] = float(np.nanmean(aucs)) if np.isfinite(aucs).any() else float("nan")
+            if present.size >= 2:
+                out["auc_macro"] = float(np.nanmean(aucs))
             out["auc_per_class"] = aucs.tolist()
             # One-vs-one AUC per class pair "i-j" (class i positive, score p_i / (p_i + p_j)).
             out["auc_per_pair"] = (auc_per_pair(y, probs) if probs.size

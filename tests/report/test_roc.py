@@ -63,3 +63,16 @@ def test_roc_has_rejection_panels_beside_it(figures, tmp_path):
     assert all(ax.get_ylabel() and "val split" in ax.get_title() for ax in (a, b, c))
     x, r = c.lines[0].get_data()
     assert np.all(r >= 1) and np.all(np.isfinite(r))  # 1/eps_B, eps_B = 0 points dropped
+
+
+def test_roc_of_one_class_draws_without_warnings(figures, tmp_path):
+    """Events of one class only have no ROC curve: the figure is written, with no matplotlib
+    'No artists with labels' warning in front of the user."""
+    import warnings
+
+    p1 = np.linspace(0.1, 0.9, 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        roc_plot(np.zeros(20, np.int64), np.stack([1 - p1, p1], 1), ["a", "b"], tmp_path / "roc.png")
+    a, b, c = figures[0].axes
+    assert a.get_legend() is not None and b.get_legend() is None and not b.lines

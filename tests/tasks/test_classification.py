@@ -64,3 +64,25 @@ def test_missing_labels_and_bad_options(toy_manifest):
         ClassificationTask(label_smoothing=1.5)
     with pytest.raises(ConfigError, match="num_classes"):
         _ = ClassificationTask().out_channels
+
+
+def test_one_class_says_auc_is_undefined_instead_of_nan(toy_batch, caplog):
+    """Every label the same: training warns, and the metrics hold no NaN AUC but a note saying why."""
+    import logging
+
+    task = ClassificationTask(num_classes=2, class_names=["a", "b"])
+    with caplog.at_level(logging.WARNING, logger="hepgraph"):
+        task.fit({"label": np.zeros(37, np.int64)})
+    assert "class a" in caplog.text and "AUC is undefined" in caplog.text
+    toy_batch.event["label"] = torch.zeros(4, dtype=torch.int32)
+    m = task.metrics(task.collect(task({"out": torch.randn(4, 2)}, toy_batch), toy_batch))
+    assert m["accuracy"] in (0.0, 0.25, 0.5, 0.75, 1.0) and "auc" not in m
+    assert all(np.isfinite(v) for v in m.values() if isinstance(v, float))
+    assert "one class only (a)" in m["notes"][0]
+    multi = ClassificationTask(num_classes=3)
+    m3 = multi.metrics({"probs": np.full((4, 3), 1 / 3), "y": np.ones(4, np.int64)})
+    assert "auc_macro" not in m3 and "one class only (1)" in m3["notes"][0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="hepgraph"):
+        task.fit({"label": np.array([0, 1, 0])})
+    assert not caplog.text
