@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import logging
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -38,6 +40,8 @@ from hepgraph.metrics.regression import pull_stats, pulls, residual_stats
 from hepgraph.registry import TASKS
 from hepgraph.tasks import target_transforms as tt
 from hepgraph.tasks.base import Arrays, Task, manifest_columns, to_numpy
+
+log = logging.getLogger(__name__)
 
 LOSSES = ("nll", "mse")
 LOGVAR_CLAMP = 12.0
@@ -144,6 +148,10 @@ class RegressionTask(Task):
         if not np.isfinite(y).all():
             raise DataError("regression targets contain NaN or infinite values")
         std = y.std(0) if len(y) > 1 else np.ones(y.shape[1])
+        for name, s in zip(self.target_names, std):
+            if len(y) > 1 and s == 0:  # trained on a unit scale: the network can only learn the one value
+                log.warning("target `%s` is %.6g in all %d training events sampled: there is nothing to regress; "
+                            "check the mapping of `%s`", name, float(np.asarray(sample[name])[0]), len(y), name)
         self.mean = torch.tensor(y.mean(0) if len(y) else np.zeros(y.shape[1]), dtype=torch.float32)
         self.std = torch.tensor(np.where(std > 0, std, 1.0), dtype=torch.float32)
 

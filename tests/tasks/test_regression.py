@@ -119,3 +119,24 @@ def test_validation_nll_is_the_plain_loss_and_the_headline(toy_batch, toy_manife
     assert RegressionTask.headline == ("nll", "min")
     mse = RegressionTask(targets="px", loss="mse")
     assert "nll" not in mse.metrics(mse.collect(mse({"out": torch.zeros(4, 2)}, toy_batch), toy_batch))
+
+
+def test_constant_target_trains_on_a_unit_scale_and_warns(toy_batch, caplog):
+    """A target with the same value in every event: std 0 would divide by zero; the scale is 1,
+    the loss stays finite, and the log says the target is constant."""
+    import logging
+
+    task = RegressionTask(targets=["pz"])
+    with caplog.at_level(logging.WARNING, logger="hepgraph"):
+        task.fit({"pz": np.full(40, 5.0)})
+    assert "`pz` is 5 in all 40 training events" in caplog.text
+    assert float(task.std[0]) == 1.0 and float(task.mean[0]) == 5.0
+    toy_batch.event["pz"] = torch.full((4,), 5.0)
+    res = task({"out": torch.zeros(4, 2)}, toy_batch)
+    assert torch.isfinite(res["loss"])
+    m = task.metrics(task.collect(res, toy_batch))
+    assert all(np.isfinite(v) for v in m.values() if isinstance(v, float))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="hepgraph"):
+        task.fit({"pz": np.array([1.0, 2.0])})
+    assert not caplog.text
