@@ -12,7 +12,7 @@ Per event: the hit centroid ``c`` and the eigenvectors ``e1, e2, e3`` of the pos
 covariance (largest variance first; each axis signed so that its largest component is
 positive, ``e3 = e1 x e2``). Each hit enters with its coordinates in that frame twice:
 divided by the event's spread along each axis (``sqrt`` of the eigenvalues, floored at
-``min_sigma``: every axis at unit scale) and divided by the largest spread alone (the shape
+``min_sigma``, by default about 1/1000 of the detector's half-size: every axis at unit scale) and divided by the largest spread alone (the shape
 kept: a sagitta over the track length), plus its features; a per-hit MLP, mean and max pooling, then an MLP on the pooled vector and the
 frame itself (centroid / detector half-size, ``e1``, ``e2``, ``log`` of the three spreads in
 units of ``min_sigma``, ``log(1 + n_hits)``), so absolute quantities (vertex, direction)
@@ -25,11 +25,13 @@ YAML::
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from hepgraph.errors import ConfigError, setting
 from hepgraph.events.hitbatch import HitBatch
 from hepgraph.models.base import HitModel
 from hepgraph.models.factory import register_model
@@ -80,7 +82,9 @@ class FrameDeepSets(HitModel):
         hidden_channels: width of the per-hit and head layers.
         hit_layers: layers of the per-hit MLP.
         head_layers: hidden layers of the MLP on the pooled vector.
-        min_sigma: floor of the per-axis spreads (mm).
+        min_sigma: floor of the per-axis spreads (mm); default the power of ten nearest 1/1000
+            of the extent's largest half-size (1 mm for the default 2 m cube and detectors of
+            half-sizes of 0.3 to 3 m), so that a detector in metres is floored as the same detector in mm.
         extent: detector box (3, 2) mm, to scale the centroid.
 
     Shapes:
@@ -90,11 +94,17 @@ class FrameDeepSets(HitModel):
     levels = ("event",)
 
     def __init__(self, in_channels: int, out_channels: int, level: str, hidden_channels: int = 128,
-                 hit_layers: int = 3, head_layers: int = 3, min_sigma: float = 1.0,
+                 hit_layers: int = 3, head_layers: int = 3, min_sigma: float | None = None,
                  extent: Any = None) -> None:
         super().__init__(in_channels, out_channels, level, hidden_channels)
+        box = parse_extent(extent)
+        ext = torch.tensor(box, dtype=torch.float64)
+        if min_sigma is None:
+            min_sigma = 10.0 ** round(math.log10(1e-3 * max(hi - lo for lo, hi in box) / 2))
+        elif not float(min_sigma) > 0:
+            raise ConfigError(f"min_sigma `{min_sigma}` must be a positive length in mm, e.g. "
+                              f"{setting('model.min_sigma', 1.0)}, or unset (about 1/1000 of the detector's half-size)")
         self.hidden_channels, self.min_sigma = hidden_channels, float(min_sigma)
-        ext = torch.tensor(parse_extent(extent), dtype=torch.float64)
         self.register_buffer("ext_centre", ext.mean(1), persistent=False)
         self.register_buffer("ext_half", (ext[:, 1] - ext[:, 0]) / 2, persistent=False)
         self.encoder = mlp([LOCAL_FEATURES + in_channels] + [hidden_channels] * hit_layers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from hepgraph.events.hitbatch import HitBatch
@@ -65,3 +66,20 @@ def test_gradients_reach_every_parameter():
     m = create_model("frame-deepsets", in_channels=1, level="event", out_channels=2, hidden_channels=16)
     m(batch_of([arc(), arc(30, seed=2)]))["out"].sum().backward()
     assert all(p.grad is not None for p in m.parameters())
+
+
+def test_a_detector_in_metres_gives_the_output_of_the_same_detector_in_mm():
+    """The spread floor follows the extent (about 1/1000 of its half-size): hits and extent 1000 times
+    smaller give the same output (a fixed 1 mm floor flattened every spread of a detector in
+    metres to 1 and its log-spread features to 0)."""
+    pts = [arc(60, 300.0), arc(40, 150.0, (10, -5, 30), seed=1), arc(60, 300.0)[:1]]
+    out = []
+    for unit in (1.0, 1e-3):
+        torch.manual_seed(0)
+        m = create_model("frame-deepsets", in_channels=1, level="event", out_channels=2,
+                         extent=[[-500 * unit, 500 * unit]] * 3).eval()
+        assert m.min_sigma == pytest.approx(unit)  # the power of ten nearest 1/1000 of 500 mm
+        out.append(m(batch_of([p * unit for p in pts]))["out"])
+    assert torch.isfinite(out[0]).all()
+    torch.testing.assert_close(out[0], out[1], rtol=1e-4, atol=1e-5)
+    assert create_model("frame-deepsets", in_channels=1, level="event", out_channels=2).min_sigma == 1.0
