@@ -12,8 +12,9 @@ Per event: the hit centroid ``c`` and the eigenvectors ``e1, e2, e3`` of the pos
 covariance (largest variance first; each axis signed so that its largest component is
 positive, ``e3 = e1 x e2``). Each hit enters with its coordinates in that frame twice:
 divided by the event's spread along each axis (``sqrt`` of the eigenvalues, floored at
-``min_sigma``, by default about 1/1000 of the detector's half-size: every axis at unit scale) and divided by the largest spread alone (the shape
-kept: a sagitta over the track length), plus its features; a per-hit MLP, mean and max pooling, then an MLP on the pooled vector and the
+``min_sigma``, by default about 1/1000 of the detector's half-size: every axis at unit
+scale) and divided by the largest spread alone (the shape kept: a sagitta over the track
+length), plus its features; a per-hit MLP, mean and max pooling, then an MLP on the pooled vector and the
 frame itself (centroid / detector half-size, ``e1``, ``e2``, ``log`` of the three spreads in
 units of ``min_sigma``, ``log(1 + n_hits)``), so absolute quantities (vertex, direction)
 stay learnable.
