@@ -16,7 +16,7 @@ import numpy as np
 
 from hepgraph.errors import DataError
 
-__all__ = ["Clusterer", "event_arrays", "positions", "compact_labels"]
+__all__ = ["Clusterer", "event_arrays", "positions", "compact_labels", "label_groups"]
 
 
 def event_arrays(event: Mapping[str, Any] | Any) -> dict[str, Any]:
@@ -63,6 +63,14 @@ def positions(event: Mapping[str, Any]) -> np.ndarray:
     if not np.isfinite(pos).all():
         raise DataError("hit positions contain NaN or infinite values; fix or drop those hits")
     return pos
+
+
+def label_groups(labels: np.ndarray) -> list[np.ndarray]:
+    """Indices of each distinct label, labels ascending, indices ascending within a group
+    (one sort: O(N log N) for any number of groups)."""
+    lab = np.asarray(labels)
+    order = np.argsort(lab, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(lab[order])) + 1) if lab.size else []
 
 
 def compact_labels(labels: np.ndarray, min_hits: int = 1) -> np.ndarray:

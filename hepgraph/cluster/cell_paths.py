@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from hepgraph.cluster.base import Clusterer
+from hepgraph.cluster.base import Clusterer, label_groups
 from hepgraph.cluster.drift_circles import AXES
 from hepgraph.errors import ConfigError
 from hepgraph.registry import CLUSTERERS
@@ -132,8 +132,7 @@ class CellPathClusterer(Clusterer):
         comp = connected_tracks(np.stack([i, j]), n)
         labels = np.full(n, -1, np.int64)
         track = 0
-        order = np.argsort(comp, kind="stable")
-        for members in np.split(order, np.flatnonzero(np.diff(comp[order])) + 1) if n else []:
+        for members in label_groups(comp):
             for part in self._split(members, pos, dist, self.max_tracks):
                 labels[part] = track
                 track += 1

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from hepgraph.cluster.base import Clusterer, compact_labels
+from hepgraph.cluster.base import Clusterer, compact_labels, label_groups
 from hepgraph.cluster.hough import arc_length
 from hepgraph.errors import ConfigError, DataError
 from hepgraph.registry import CLUSTERERS
@@ -199,12 +199,7 @@ class _Density(Clusterer):
         for kw in scan:
             lab = self._scan_labels(pos, emb, kw)
             ok = np.flatnonzero(lab >= 0)
-            if not ok.size:
-                continue
-            order = ok[np.argsort(lab[ok], kind="stable")]
-            cuts = np.flatnonzero(np.diff(lab[order])) + 1
-            cands.extend(c for c in np.split(order, cuts)
-                         if self.max_hits is None or c.size <= self.max_hits)
+            cands.extend(ok[g] for g in label_groups(lab[ok]) if self.max_hits is None or g.size <= self.max_hits)
         out = np.full(pos.shape[0], -1, np.int64)
         k = 0
         for i in sorted(range(len(cands)), key=lambda j: -cands[j].size):  # stable: scan order on ties

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from hepgraph.cluster.base import label_groups
 from hepgraph.constants import C_CURV, M
 from hepgraph.errors import ConfigError, DataError
 
@@ -53,8 +54,7 @@ def _particles(events: Sequence[Mapping[str, Any]], min_hits: int) -> Iterator[n
     for ev in events:
         tid = np.asarray(ev["track_id"], np.int64)
         pos = np.stack([np.asarray(ev[c], np.float64) for c in ("x", "y", "z")], 1)
-        order = np.argsort(tid, kind="stable")
-        for idx in np.split(order, np.flatnonzero(np.diff(tid[order])) + 1):
+        for idx in label_groups(tid):
             if idx.size >= max(min_hits, 2) and tid[idx[0]] >= 0:
                 yield pos[idx]
 

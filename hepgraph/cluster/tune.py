@@ -195,8 +195,12 @@ def default_space(method: str, manifest: Mapping[str, Any] | None,
         raise ConfigError("the dataset records no magnetic field (`extra.field_T` in its manifest) and no "
                           "validation events with truth were given to measure track curvatures on")
     straight = kmax < STRAIGHT_KAPPA
-    if straight and events and not _point_to_beam(events, 3 * z_sigma):
-        return _slope_space(method, events)
+    if straight and events:
+        from hepgraph.cluster.fit import truth_lines
+
+        lines = truth_lines(events, z_range=(-3 * z_sigma, 3 * z_sigma))
+        if lines["pointing"].size and np.median(lines["pointing"]) >= POINTING_RAD:
+            return _slope_space(method, lines)
     if method == "hough":
         if straight:
             return {"field_T": [0.0], "n_phi": [128, 256, 512, 1024, 2048], "theta_tol": [0.001, 0.002, 0.004, 0.008],
@@ -227,22 +231,13 @@ def default_space(method: str, manifest: Mapping[str, Any] | None,
 POINTING_RAD = 2e-3
 
 
-def _point_to_beam(events: Sequence[Mapping[str, Any]], z_half: float) -> bool:
-    from hepgraph.cluster.fit import truth_lines
-
-    pointing = truth_lines(events, z_range=(-z_half, z_half))["pointing"]
-    return bool(pointing.size == 0 or np.median(pointing) < POINTING_RAD)
-
-
-def _slope_space(method: str, events: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+def _slope_space(method: str, lines: Mapping[str, np.ndarray]) -> dict[str, list[Any]]:
     """Straight tracks that do not come from the beam line (a telescope's parallel beam):
-    dbscan in the ``slope`` space, scanning the slopes the validation particles have."""
-    from hepgraph.cluster.fit import truth_lines
-
+    dbscan in the ``slope`` space, scanning the slopes the validation particles have
+    (``lines``: :func:`~hepgraph.cluster.fit.truth_lines`)."""
     if method == "hough":
         raise ConfigError("these straight tracks do not come from the beam line (z axis), which hough's "
                           "straight-line transform assumes; tune dbscan (its `slope` space) instead")
-    lines = truth_lines(events)
     ok = np.isfinite(lines["tx"]) & np.isfinite(lines["ty"])
     t = np.stack([lines["tx"][ok], lines["ty"][ok]], 1) if ok.any() else np.zeros((1, 2))
     lo, mid, hi = np.quantile(t, [0.02, 0.5, 0.98], axis=0)

@@ -32,3 +32,11 @@ def test_positions_errors():
         positions({"x": [1.0, 2.0], "y": [0.0], "z": [0.0]})
     with pytest.raises(DataError, match="dict of columns"):
         event_arrays([1, 2, 3])
+
+
+def test_label_groups_by_hand():
+    from hepgraph.cluster.base import label_groups
+
+    groups = label_groups(np.array([3, -1, 3, 0, -1, 3]))
+    assert [g.tolist() for g in groups] == [[1, 4], [3], [0, 2, 5]]
+    assert label_groups(np.zeros(0, np.int64)) == []
