@@ -31,6 +31,12 @@ Edges with score > ``threshold`` are kept, then
   merging or breaking. A hit on several paths goes to the longest. Edges keep the direction
   the model gave them (the direction of travel for ``track-gnn``), never assumed outwards.
 
+``chain``, ``walk`` and ``triplets`` make every track a path: with ``kink_max`` (rad) the
+paths are cut where they bend more than that at a hit, and with ``join_threshold`` too,
+path ends are joined through edges scoring above it that keep every bend within
+``kink_max`` (:mod:`hepgraph.cluster.paths`; both are chosen on validation events with the
+thresholds when a run calibrates its track building).
+
 ``chain`` orients edges by ``direction``: ``layer``, ``radius``, ``edges`` (as given, e.g.
 the learned direction of travel of ``track-gnn``) or ``auto`` (edges when the model says
 its edges are directed, else layer, else radius).
@@ -48,7 +54,8 @@ rate there) and 0.5 for the others.
 
 YAML::
 
-    clusterer: {name: gnn, threshold: 0.1, mode: chain, gap_penalty: 1.0, min_hits: 3}
+    clusterer: {name: gnn, threshold: 0.1, mode: chain, gap_penalty: 1.0, min_hits: 3,
+                kink_max: 0.05, join_threshold: 0.2}
 """
 
 from __future__ import annotations
@@ -58,155 +65,23 @@ from typing import Any
 import numpy as np
 
 from hepgraph.cluster.base import Clusterer
+from hepgraph.cluster.builders import (
+    chain_edges,
+    edge_pairs,
+    triplet_paths,
+    triplet_tracks,
+    walk_edges,
+)
 from hepgraph.errors import ConfigError, DataError, setting
 from hepgraph.registry import CLUSTERERS
 from hepgraph.represent.graph_report import connected_tracks
 
-__all__ = ["connected_tracks", "walk_edges", "chain_edges", "triplet_tracks", "GNNClusterer", "MODES"]
+__all__ = ["connected_tracks", "walk_edges", "chain_edges", "triplet_tracks", "triplet_paths", "GNNClusterer",
+           "MODES"]
 
 #: track-building modes of :class:`GNNClusterer`.
 MODES = ("components", "walk", "chain", "triplets")
 DIRECTIONS = ("auto", "layer", "radius", "edges")
-
-
-def _rank_at_nodes(a: np.ndarray, b: np.ndarray, score: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rank (0 = best score) of each edge ``idx`` among the edges of its end ``a`` and of its end ``b``."""
-    m = idx.size
-    node = np.concatenate([a[idx], b[idx]])
-    eid = np.concatenate([idx, idx])
-    sc = np.concatenate([score[idx], score[idx]])
-    order = np.lexsort((eid, -sc, node))  # ties: lowest edge index first
-    sn = node[order]
-    start = np.r_[0, np.flatnonzero(sn[1:] != sn[:-1]) + 1]
-    grp_start = np.repeat(start, np.diff(np.r_[start, sn.size]))
-    rank = np.empty(2 * m, np.int64)
-    rank[order] = np.arange(2 * m) - grp_start
-    return rank[:m], rank[m:]
-
-
-def walk_edges(edge_index: np.ndarray, scores: np.ndarray, num_hits: int, max_degree: int = 2) -> np.ndarray:
-    """Bool mask of the edges kept by the greedy walk (see the module docstring).
-
-    Edges are accepted in decreasing score while both of their hits have fewer than
-    ``max_degree`` accepted edges; done in vectorised rounds (each round accepts every edge
-    that is among the best free edges of both its hits), which gives the same result as
-    the sequential greedy pass up to ties. With ``max_degree=2`` tracks become paths.
-
-    Args:
-        edge_index: (2, E) candidate edges (already thresholded), undirected.
-        scores: (E,) edge scores.
-        num_hits: N.
-        max_degree: most edges kept per hit.
-    """
-    e = np.asarray(edge_index, np.int64).reshape(2, -1)
-    s = np.asarray(scores, np.float64)
-    a, b = e[0], e[1]
-    kept = np.zeros(e.shape[1], bool)
-    deg = np.zeros(num_hits, np.int64)
-    free = a != b
-    while True:
-        free &= ~kept & (deg[a] < max_degree) & (deg[b] < max_degree)
-        idx = np.flatnonzero(free)
-        if idx.size == 0:
-            return kept
-        ra, rb = _rank_at_nodes(a, b, s, idx)
-        ok = (ra < max_degree - deg[a[idx]]) & (rb < max_degree - deg[b[idx]])
-        new = idx[ok]  # never empty: the best free edge ranks 0 at both ends
-        kept[new] = True
-        np.add.at(deg, a[new], 1)
-        np.add.at(deg, b[new], 1)
-
-
-def chain_edges(edge_index: np.ndarray, scores: np.ndarray, order: np.ndarray | None) -> np.ndarray:
-    """Bool mask of the edges kept by the outward one-to-one matching (``chain`` mode).
-
-    Each edge is oriented from its hit with the lower ``order`` to the higher one; edges
-    are accepted in decreasing score while their inner hit has no accepted outgoing edge
-    and their outer hit no accepted incoming edge (ties as in :func:`walk_edges`). Edges
-    between hits of equal ``order`` and self-loops are never kept, so the kept edges form
-    disjoint chains (no branching, no cycles).
-
-    Args:
-        edge_index: (2, E) candidate edges (already thresholded), either direction.
-        scores: (E,) edge scores.
-        order: (N,) position of each hit along a track (layer index, or radius in mm), or
-            None to keep each edge's own direction (row 0 -> row 1).
-
-    Returns:
-        (E,) bool.
-    """
-    e = np.asarray(edge_index, np.int64).reshape(2, -1)
-    if e.shape[1] == 0:
-        return np.zeros(0, bool)
-    if order is None:
-        n = int(e.max()) + 1
-        inner, outer = e[0], e[1]
-        ok = inner != outer
-    else:
-        o = np.asarray(order)
-        n = o.shape[0]
-        flip = o[e[0]] > o[e[1]]
-        inner = np.where(flip, e[1], e[0])
-        outer = np.where(flip, e[0], e[1])
-        ok = o[inner] != o[outer]
-    # out-slot of hit i is node i, in-slot of hit j is node n + j: a degree-1 walk on the
-    # slots is exactly the one-outgoing / one-incoming greedy matching
-    slots = np.stack([inner, outer + n])
-    slots[:, ~ok] = 0  # a self-loop on slot 0 is never accepted by walk_edges
-    return walk_edges(slots, scores, 2 * n, max_degree=1) & ok
-
-
-def edge_pairs(edge_index: np.ndarray) -> np.ndarray:
-    """(2, T) all pairs of edges (e1: a -> b, e2: b -> c, a != c) meeting head to tail."""
-    e = np.asarray(edge_index, np.int64).reshape(2, -1)
-    if e.shape[1] == 0:
-        return np.zeros((2, 0), np.int64)
-    n = int(e.max()) + 1
-    out_order = np.argsort(e[0], kind="stable")
-    out_deg = np.bincount(e[0], minlength=n)
-    start = np.cumsum(out_deg) - out_deg
-    cnt = out_deg[e[1]]
-    e1 = np.repeat(np.arange(e.shape[1]), cnt)
-    offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-    e2 = out_order[np.repeat(start[e[1]], cnt) + offs]
-    ok = e[0, e1] != e[1, e2]
-    return np.stack([e1[ok], e2[ok]])
-
-
-def triplet_tracks(edge_index: np.ndarray, num_hits: int, triplets: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Track label per hit from triplets (see the module docstring, ``triplets`` mode).
-
-    Args:
-        edge_index: (2, E) the kept edges, directed (a -> b).
-        num_hits: N.
-        triplets: (2, T) pairs (e1, e2) of edge indices with e1's head = e2's tail.
-        scores: (T,) triplet scores (higher = more likely one track).
-
-    Returns:
-        (N,) int64 path label per hit (-1 when on no edge); edges no triplet links are
-        two-hit paths.
-    """
-    e = np.asarray(edge_index, np.int64).reshape(2, -1)
-    ne = e.shape[1]
-    lab = np.full(num_hits, -1, np.int64)
-    if ne == 0:
-        return lab
-    t = np.asarray(triplets, np.int64).reshape(2, -1)
-    # edge end slots: 2 e = tail end, 2 e + 1 = head end; a triplet links e1's head to e2's tail
-    links = np.stack([2 * t[0] + 1, 2 * t[1]])
-    acc = walk_edges(links, np.asarray(scores, np.float64), 2 * ne, max_degree=1) if t.shape[1] else \
-        np.zeros(0, bool)
-    path = connected_tracks(t[:, acc], ne)                                  # (E,) path of each edge
-    # (hit, path) memberships, each hit to its longest path (ties: lowest path id)
-    hits = np.concatenate([e[0], e[1]])
-    paths = np.concatenate([path, path])
-    length = np.bincount(path, minlength=int(path.max()) + 1)
-    key = np.unique(np.stack([hits, paths], 1), axis=0)
-    order = np.lexsort((key[:, 1], -length[key[:, 1]], key[:, 0]))
-    key = key[order]
-    first = np.r_[True, key[1:, 0] != key[:-1, 0]]
-    lab[key[first, 0]] = key[first, 1]
-    return lab
 
 
 @CLUSTERERS.register("gnn", needs_model=True, task="edge-classification")
@@ -222,6 +97,10 @@ class GNNClusterer(Clusterer):
         gap_penalty: ``chain`` only: score subtracted per skipped ``layer`` when ranking edges.
         direction: ``chain`` only: ``auto``, ``layer``, ``radius`` or ``edges``.
         triplet_threshold: ``triplets`` only: triplets scoring at or below it link nothing.
+        kink_max: path modes only: cut tracks where they bend by more than this (rad) at a hit
+            (default None: no cut).
+        join_threshold: path modes only, with ``kink_max``: join path ends through edges
+            scoring above this when the join bends by at most ``kink_max`` (default None).
         min_hits: smaller tracks become noise.
         model: optional trained edge classifier (``model(batch)["out"]`` logits per edge).
         features: feature spec the model was trained with.
@@ -235,6 +114,7 @@ class GNNClusterer(Clusterer):
         self, *, threshold: float | None = None, mode: str | None = None, walk: bool = False,
         gap_penalty: float = 1.0, direction: str = "auto", triplet_threshold: float = 0.0,
         min_hits: int = 3, model: Any = None, features: Any = None, device: str = "cpu",
+        kink_max: float | None = None, join_threshold: float | None = None,
     ) -> None:
         super().__init__(min_hits)
         if mode is None and not walk:
@@ -262,6 +142,7 @@ class GNNClusterer(Clusterer):
         if gap_penalty < 0:
             raise ConfigError(f"gnn `gap_penalty` must be >= 0, got `{gap_penalty}`")
         self.gap_penalty = float(gap_penalty)
+        self.kink_max, self.join_threshold = _refine_options(self.mode, kink_max, join_threshold)
         self.model = model
         self.features = features
         self.device = device
@@ -306,16 +187,40 @@ class GNNClusterer(Clusterer):
             raise DataError(f"`edge_index` refers to hit `{int(e.max())}` but the event has {n} hits")
         keep = s > self.threshold
         if self.mode == "triplets":
-            return self._triplets(e, s, keep, n, inputs)
-        e, s = e[:, keep], s[keep]
-        if self.mode == "walk" and e.shape[1]:
-            e = e[:, walk_edges(e, s, n)]
-        elif self.mode == "chain" and e.shape[1]:
-            e = e[:, self._chain(event, pos, e, s)]
-        return connected_tracks(e, n)
+            lab, path = self._triplets(e, s, keep, n, inputs)
+            if self.kink_max is None:
+                return lab
+            pe, ps = e[:, keep][:, path], s[keep][path]
+        else:
+            pe, ps = e[:, keep], s[keep]
+            if self.mode == "walk" and pe.shape[1]:
+                m = walk_edges(pe, ps, n)
+                pe, ps = pe[:, m], ps[m]
+            elif self.mode == "chain" and pe.shape[1]:
+                m = self._chain(event, pos, pe, ps)
+                pe, ps = pe[:, m], ps[m]
+        if self.kink_max is not None:
+            pe = self._refine(pos, pe, ps, e, s)
+        return connected_tracks(pe, n)
 
-    def _triplets(self, e: np.ndarray, s: np.ndarray, keep: np.ndarray, n: int, inputs: dict[str, Any]) -> np.ndarray:
-        """``triplets`` labels: the model's triplet scores, else sqrt(s1 s2) of the edge scores."""
+    def _refine(self, pos: np.ndarray, pe: np.ndarray, ps: np.ndarray, e: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Path edges cut at kinks above ``kink_max``, then joined through edges above ``join_threshold``."""
+        from hepgraph.cluster.paths import cut_kinks, join_paths
+
+        p = np.asarray(pos, np.float64)
+        k = cut_kinks(p, pe, ps, self.kink_max)
+        pe = pe[:, k]
+        if self.join_threshold is not None:
+            c = s > self.join_threshold
+            pe = np.concatenate([pe, join_paths(p, pe, e[:, c], s[c], self.kink_max)], axis=1)
+        return pe
+
+    def _triplets(self, e: np.ndarray, s: np.ndarray, keep: np.ndarray, n: int,
+                  inputs: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """``triplets`` labels and path-edge mask over the kept edges (:func:`triplet_paths`).
+
+        Triplets are scored by the model's triplet head, else by sqrt(s1 s2) of the edge scores.
+        """
         new = np.full(e.shape[1], -1, np.int64)
         new[keep] = np.arange(int(keep.sum()))
         if inputs.get("triplets") is not None:
@@ -329,7 +234,7 @@ class GNNClusterer(Clusterer):
             ts = np.sqrt(sk[t[0]] * sk[t[1]]) if t.size else np.zeros(0)
             ok = ts > self.triplet_threshold
             t, ts = t[:, ok], ts[ok]
-        return triplet_tracks(e[:, keep], n, t, ts)
+        return triplet_paths(e[:, keep], n, t, ts)
 
     def _chain(self, event: dict[str, Any], pos: np.ndarray, e: np.ndarray, s: np.ndarray) -> np.ndarray:
         """``chain`` mask by ``direction`` (layer order with skips ranked lower, radius, or edges)."""
@@ -347,3 +252,20 @@ class GNNClusterer(Clusterer):
             raise DataError(f"`layer` has {layer.shape[0]} entries but the event has {n} hits")
         skipped = np.maximum(np.abs(layer[e[0]] - layer[e[1]]) - 1, 0)
         return chain_edges(e, s - self.gap_penalty * skipped, layer)
+
+
+def _refine_options(mode: str, kink_max: Any, join_threshold: Any) -> tuple[float | None, float | None]:
+    """Checked ``kink_max`` (rad) and ``join_threshold`` (probability) of a path mode."""
+    if kink_max is None:
+        if join_threshold is not None:
+            raise ConfigError(f"gnn `join_threshold` needs `kink_max` (rad), the most a join may bend a track; "
+                              f"give both, e.g. {setting('kink_max', 0.05)}")
+        return None, None
+    if mode == "components":
+        raise ConfigError("gnn `kink_max` / `join_threshold` refine tracks made as paths; use them with "
+                          "`mode` chain, walk or triplets, not components")
+    if not 0.0 < float(kink_max) <= np.pi:
+        raise ConfigError(f"gnn `kink_max` is an angle in (0, pi] rad, got `{kink_max}`")
+    if join_threshold is not None and not 0.0 <= float(join_threshold) <= 1.0:
+        raise ConfigError(f"gnn `join_threshold` is an edge probability in [0, 1], got `{join_threshold}`")
+    return float(kink_max), None if join_threshold is None else float(join_threshold)

@@ -11,6 +11,7 @@ import torch
 import yaml
 
 import hepgraph.cluster  # noqa: F401
+from hepgraph.cluster.graph import GNNClusterer
 from hepgraph.cluster.tune import default_space, objective, read_settings, search, write_settings
 from hepgraph.errors import ConfigError, OutputExistsError
 from hepgraph.registry import CLUSTERERS
@@ -201,3 +202,34 @@ def test_search_climbs_to_the_best_setting_beyond_the_random_sample():
         best, m, table = search([ev], lambda o: _Bowl(**o), space, trials=40, seed=seed)
         assert best == {"a": 7, "b": 3} and m["efficiency"] == 1.0
         assert len(table) <= 40 and len({(t["options"]["a"], t["options"]["b"]) for t in table}) == len(table)
+
+
+class _Gapped(torch.nn.Module):
+    """The scores of tests/cluster/test_paths.py's two tracks split by weak edges and chained
+    through a noise hit: only the path refinement (kink cut + join) rebuilds both tracks."""
+
+    def __init__(self, edges, scores):
+        super().__init__()
+        self.e, self.s = torch.as_tensor(edges), torch.as_tensor(scores, dtype=torch.float32)
+
+    def forward(self, batch):
+        return {"out": torch.logit(self.s).unsqueeze(1), "edge_index": self.e}
+
+
+def test_calibration_adds_the_path_refinement_when_it_scores_better(tmp_path, monkeypatch):
+    from hepgraph.cluster import calibrate, learned
+    from tests.cluster.test_paths import _two_tracks_with_a_gap
+
+    ev, e, s = _two_tracks_with_a_gap()
+    model = _Gapped(e, s)
+    monkeypatch.setattr(learned, "load_run", lambda run, device="cpu": (model, None, "edge-classification"))
+    ev = {**{k: v.astype(np.float32) for k, v in ev.items()}, "event_id": 0,
+          "track_id": np.array([0] * 8 + [1] * 8 + [-1])}
+    res = calibrate.calibrate_run(tmp_path, [ev], max_events=1)
+    assert res["metrics"]["efficiency"] == 1.0 and res["metrics"]["fake_rate"] == 0.0
+    assert res["options"]["kink_max"] < 0.6 and "join_threshold" in res["options"]
+    method, opts = read_settings(tmp_path / "cluster.yaml")
+    assert opts == res["options"]
+    # the same settings through the clusterer a run's `hepgraph cluster` builds
+    lab = GNNClusterer(**opts).cluster(ev, edge_index=e, scores=s)
+    assert len(set(lab[:8])) == 1 and len(set(lab[8:16])) == 1 and lab[0] != lab[8]
