@@ -23,7 +23,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-__all__ = ["calibrate_run", "gnn_space", "SETTINGS_FILE"]
+__all__ = ["calibrate_run", "gnn_space", "refine_space", "SETTINGS_FILE"]
 
 #: The settings file of a run.
 SETTINGS_FILE = "cluster.yaml"
