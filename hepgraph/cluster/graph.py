@@ -258,8 +258,8 @@ def _refine_options(mode: str, kink_max: Any, join_threshold: Any) -> tuple[floa
     """Checked ``kink_max`` (rad) and ``join_threshold`` (probability) of a path mode."""
     if kink_max is None:
         if join_threshold is not None:
-            raise ConfigError(f"gnn `join_threshold` needs `kink_max` (rad), the most a join may bend a track; "
-                              f"give both, e.g. {setting('kink_max', 0.05)}")
+            raise ConfigError("gnn `join_threshold` needs `kink_max` (rad), the most a join may bend a track; "
+                              "give both, e.g. `kink_max=0.05`")
         return None, None
     if mode == "components":
         raise ConfigError("gnn `kink_max` / `join_threshold` refine tracks made as paths; use them with "
