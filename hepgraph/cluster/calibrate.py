@@ -7,8 +7,9 @@ and the ``gnn`` clusterer's builder (``triplets`` when the model scores triplets
 :func:`hepgraph.cluster.tune.search`; then, around the winner (its builder, or ``walk`` when
 it was ``components``, its threshold and the neighbouring ones), the path refinement:
 ``kink_max`` (cut tracks where they bend more) and ``join_threshold`` (join path ends
-through weaker edges), kept only when it scores better on the same events. The winner goes to ``RUN/cluster.yaml`` (the format
-``hepgraph cluster --config`` reads), with its validation metrics and the graph
+through weaker edges), kept only when it scores better on the same events. The winner goes
+to ``RUN/cluster.yaml`` (the format ``hepgraph cluster --config`` reads), with its
+validation metrics and the graph
 construction report of the model (edge efficiency and purity before the GNN);
 ``hepgraph cluster --method gnn --run RUN`` starts from these settings.
 """
