@@ -32,7 +32,7 @@ SETTINGS_FILE = "cluster.yaml"
 THRESHOLDS = [0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9]
 #: ``kink_max`` candidates (rad): from straight tracks through forward planes (~0.01) to cells of a
 #: curling low-momentum track (~1).
-KINKS = [None, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0]
+KINKS = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0]  # no refinement: the first search
 JOINS = [None, 0.05, 0.1, 0.2, 0.3, 0.5]
 
 

@@ -207,12 +207,10 @@ class GNNClusterer(Clusterer):
         """Path edges cut at kinks above ``kink_max``, then joined through edges above ``join_threshold``."""
         from hepgraph.cluster.paths import cut_kinks, join_paths
 
-        p = np.asarray(pos, np.float64)
-        k = cut_kinks(p, pe, ps, self.kink_max)
-        pe = pe[:, k]
+        pe = pe[:, cut_kinks(pos, pe, ps, self.kink_max)]
         if self.join_threshold is not None:
             c = s > self.join_threshold
-            pe = np.concatenate([pe, join_paths(p, pe, e[:, c], s[c], self.kink_max)], axis=1)
+            pe = np.concatenate([pe, join_paths(pos, pe, e[:, c], s[c], self.kink_max)], axis=1)
         return pe
 
     def _triplets(self, e: np.ndarray, s: np.ndarray, keep: np.ndarray, n: int,

@@ -87,11 +87,12 @@ def _combos(space: Mapping[str, Sequence[Any]], trials: int, seed: int) -> Gener
         steps = [best[:j] + (best[j] + d,) + best[j + 1:] for j in range(len(sizes)) for d in (-1, 1)]
         steps = [t for t in steps if all(0 <= t[j] < sizes[j] for j in range(len(sizes))) and t not in tried]
         if not steps:                       # a local optimum: the rest of the budget at random
-            free = [int(p) for p in rng.permutation(total)
-                    if tuple(int(v) for v in np.unravel_index(int(p), sizes)) not in tried]
-            steps = [tuple(int(v) for v in np.unravel_index(free[0], sizes))] if free else []
-            if not steps:
+            untried = (t for t in (tuple(int(v) for v in np.unravel_index(int(p), sizes))
+                                   for p in rng.permutation(total)) if t not in tried)
+            nxt = next(untried, None)
+            if nxt is None:
                 return
+            steps = [nxt]
         for t in steps:
             if len(tried) >= trials:
                 return

@@ -73,3 +73,23 @@ def telescope_event(tracks, planes=np.arange(0.0, 501.0, 50.0)):
         z += list(planes)
         t += [i] * planes.size
     return {"x": np.array(x), "y": np.array(y), "z": np.array(z), "track_id": np.array(t)}
+
+
+def _line(start, step, n):
+    return np.asarray(start, float) + np.arange(n)[:, None] * np.asarray(step, float)
+
+
+def two_tracks_with_a_gap():
+    """Two straight tracks each split by a weak edge and chained through a noise hit: edge
+    index (2, 16) and scores (16,) as a model would give them; see tests/cluster/test_paths.py."""
+    # track A: hits 0-7 along z at x=0; track B: hits 8-15 along z at x=30; noise hit 16
+    # between them, with edges 3 -> 16 -> 12 that bend by ~0.6 rad at hits 3 and 12
+    a = _line([0, 0, 0], [0, 1, 50], 8)
+    b = _line([30, 0, 0], [0, -1, 50], 8)
+    pos = np.vstack([a, b, [[15, 0, 175]]])
+    ev = {"x": pos[:, 0], "y": pos[:, 1], "z": pos[:, 2]}
+    e = [(i, i + 1) for i in range(7)] + [(8 + i, 9 + i) for i in range(7)] + [(3, 16), (16, 12)]
+    s = [0.95] * 14 + [0.9, 0.9]
+    s[3] = 0.3  # A's edge 3 -> 4 and B's 11 -> 12 are below the threshold, so the path
+    s[10] = 0.2  # 0-1-2-3-16-12-...-15 through the noise hit is what the builder makes
+    return ev, np.array(e).T, np.array(s)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from hepgraph.cluster.graph import GNNClusterer
 from hepgraph.cluster.paths import cut_kinks, join_paths, kink_angles
 from hepgraph.errors import ConfigError
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _tracks import two_tracks_with_a_gap  # noqa: E402
 
 
 def _line(start, step, n):
@@ -67,22 +73,8 @@ def test_join_links_collinear_fragments_and_refuses_bends_cycles_and_branches():
     assert sorted(map(tuple, lone.T.tolist())) == [(0, 1), (1, 2)]  # 0-2 would close a cycle
 
 
-def _two_tracks_with_a_gap():
-    # track A: hits 0-7 along z at x=0; track B: hits 8-15 along z at x=30; noise hit 16
-    # between them, with edges 3 -> 16 -> 12 that bend by ~0.6 rad at hits 3 and 12
-    a = _line([0, 0, 0], [0, 1, 50], 8)
-    b = _line([30, 0, 0], [0, -1, 50], 8)
-    pos = np.vstack([a, b, [[15, 0, 175]]])
-    ev = {"x": pos[:, 0], "y": pos[:, 1], "z": pos[:, 2]}
-    e = [(i, i + 1) for i in range(7)] + [(8 + i, 9 + i) for i in range(7)] + [(3, 16), (16, 12)]
-    s = [0.95] * 14 + [0.9, 0.9]
-    s[3] = 0.3  # A's edge 3 -> 4 and B's 11 -> 12 are below the threshold, so the path
-    s[10] = 0.2  # 0-1-2-3-16-12-...-15 through the noise hit is what the builder makes
-    return ev, np.array(e).T, np.array(s)
-
-
 def test_clusterer_cut_and_join_recover_both_tracks():
-    ev, e, s = _two_tracks_with_a_gap()
+    ev, e, s = two_tracks_with_a_gap()
     plain = GNNClusterer(mode="chain", threshold=0.5, direction="edges", min_hits=3).cluster(
         ev, edge_index=e, scores=s)
     # without refinement A's first half runs through the noise hit into B's second half
@@ -95,7 +87,7 @@ def test_clusterer_cut_and_join_recover_both_tracks():
 
 @pytest.mark.parametrize("mode", ["walk", "triplets"])
 def test_refinement_works_for_every_path_mode(mode):
-    ev, e, s = _two_tracks_with_a_gap()
+    ev, e, s = two_tracks_with_a_gap()
     ref = GNNClusterer(mode=mode, threshold=0.5, min_hits=3, kink_max=0.1, join_threshold=0.1).cluster(
         ev, edge_index=e, scores=s)
     assert len(set(ref[:8])) == 1 and len(set(ref[8:16])) == 1 and ref[0] != ref[8]

@@ -17,7 +17,7 @@ from hepgraph.errors import ConfigError, OutputExistsError
 from hepgraph.registry import CLUSTERERS
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _tracks import curved_event, forward_event, straight_event, telescope_event  # noqa: E402
+from _tracks import curved_event, forward_event, straight_event, telescope_event, two_tracks_with_a_gap  # noqa: E402
 
 
 def test_search_finds_the_eps_that_separates_the_tracks():
@@ -218,9 +218,7 @@ class _Gapped(torch.nn.Module):
 
 def test_calibration_adds_the_path_refinement_when_it_scores_better(tmp_path, monkeypatch):
     from hepgraph.cluster import calibrate, learned
-    from tests.cluster.test_paths import _two_tracks_with_a_gap
-
-    ev, e, s = _two_tracks_with_a_gap()
+    ev, e, s = two_tracks_with_a_gap()
     model = _Gapped(e, s)
     monkeypatch.setattr(learned, "load_run", lambda run, device="cpu": (model, None, "edge-classification"))
     ev = {**{k: v.astype(np.float32) for k, v in ev.items()}, "event_id": 0,
