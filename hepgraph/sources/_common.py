@@ -109,12 +109,24 @@ def check_numbers(col: Any, column: str, where: str, fix: str, item: str = "valu
         return
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
-    for i, v in enumerate(flat.to_pylist()):
+    bad = first_non_number(flat.to_pylist())
+    if bad is not None:
+        raise DataError(f"{where}: {column} holds text where a number is needed (`{bad[1]}`, {item} {bad[0] + 1}); "
+                        f"{fix}")
+
+
+def first_non_number(values: Iterable[Any]) -> tuple[int, str] | None:
+    """Index and (shortened) text of the first value ``float`` cannot read, or None.
+
+    Values are str or bytes; None is skipped.
+    """
+    for i, v in enumerate(values):
         s = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+        if s is None:
+            continue
         try:
-            if s is not None:
-                float(s)
+            float(s)
         except ValueError:
-            shown = s if len(s) <= 40 else s[:37] + "..."
-            raise DataError(f"{where}: {column} holds text where a number is needed (`{shown}`, {item} {i + 1}); "
-                            f"{fix}") from None
+            s = str(s)
+            return i, s if len(s) <= 40 else s[:37] + "..."
+    return None

@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from hepgraph.errors import DataError, MissingDependencyError, setting
 from hepgraph.registry import SOURCES
-from hepgraph.sources._common import close_matches
+from hepgraph.sources._common import close_matches, first_non_number
 from hepgraph.sources.assemble import assemble, compile_mapping
 from hepgraph.sources.channels import load_channels
 from hepgraph.sources.mapped import MappedSource
@@ -142,20 +142,15 @@ class ArrayReader:
             return arr.astype(np.float64)
         except (ValueError, TypeError):
             pass
+        bad = first_non_number(v if isinstance(v, bytes) else str(v) for v in arr.reshape(-1))
+        if bad is None:
+            return arr
         per_row = int(np.prod(arr.shape[1:])) if arr.ndim > 1 else 1
-        for i, v in enumerate(arr.reshape(-1)):
-            s = v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-            try:
-                float(s)
-            except ValueError:
-                shown = s if len(s) <= 40 else s[:37] + "..."
-                row = "" if first is None else f", row {first + i // per_row}"
-                raise DataError(
-                    f"arrays.{self.name}: dataset `{self.spec['dataset']}` of `{self.path}` holds text where a "
-                    f"number is needed (`{shown}`{row}); clean the dataset in the file, or map the columns "
-                    f"that read `{self.name}` to a dataset of numbers (or to a constant) in the mapping"
-                ) from None
-        return arr
+        row = "" if first is None else f", row {first + bad[0] // per_row}"
+        raise DataError(
+            f"arrays.{self.name}: dataset `{self.spec['dataset']}` of `{self.path}` holds text where a "
+            f"number is needed (`{bad[1]}`{row}); clean the dataset in the file, or map the columns "
+            f"that read `{self.name}` to a dataset of numbers (or to a constant) in the mapping")
 
     def read(self, a: int, b: int) -> Any:
         """Entries ``[a, b)``: an awkward array with one list (or one row) per event."""
